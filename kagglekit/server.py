@@ -1,0 +1,743 @@
+"""A local stand-in for Kaggle's competition API, spoken to by the real ``kaggle`` client.
+
+Tests and ``make demo`` must run the whole pipeline without an account or a
+network, yet through the exact client code a user runs. The client (kaggle
+2.2.4) makes that possible with two documented switches and no patching:
+
+* ``KAGGLE_API_ENVIRONMENT=LOCALHOST`` set *before* ``kaggle`` is imported makes
+  it POST to ``http://localhost/api/v1/competitions.CompetitionApiService/<Method>``;
+* ``HTTP_PROXY=http://127.0.0.1:PORT`` routes those requests (and the redirects to
+  file and upload URLs, which are also on ``http://localhost``) to this server,
+  which therefore sees absolute-URI proxy requests with ``Host: localhost``.
+
+Requests and responses are (de)serialised with ``kagglesdk``'s own types, so the
+field names are the client's, not a guess. Faults (401/403/404/429, a connection
+cut mid-file, a misreported size, submissions that stay pending) can be switched
+on through :class:`KaggleServer` so tests can drive every error path.
+
+Run it for a CLI session with::
+
+    python -m kagglekit.server --competition-dir DIR --solution CSV [--port N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import csv
+import dataclasses
+import hashlib
+import io
+import itertools
+import json
+import os
+import random
+import tempfile
+import threading
+import uuid
+import zipfile
+from collections import deque
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from kagglesdk.competitions.types.competition_api_service import (
+    ApiCreateSubmissionRequest,
+    ApiCreateSubmissionResponse,
+    ApiDataFile,
+    ApiDownloadDataFileRequest,
+    ApiDownloadDataFilesRequest,
+    ApiGetLeaderboardRequest,
+    ApiGetLeaderboardResponse,
+    ApiGetSubmissionLimitsRequest,
+    ApiGetSubmissionRequest,
+    ApiLeaderboardSubmission,
+    ApiListDataFilesRequest,
+    ApiListDataFilesResponse,
+    ApiListSubmissionsRequest,
+    ApiListSubmissionsResponse,
+    ApiStartSubmissionUploadRequest,
+    ApiStartSubmissionUploadResponse,
+    ApiSubmission,
+    ApiSubmissionLimits,
+)
+from kagglesdk.competitions.types.submission_status import SubmissionStatus
+from kagglesdk.security.types.oauth_service import IntrospectTokenRequest, IntrospectTokenResponse
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.utils import send_file
+from werkzeug.wrappers import Request, Response
+
+# What the client puts in front of every request when KAGGLE_API_ENVIRONMENT=LOCALHOST.
+PUBLIC_HOST = "http://localhost"
+API_PREFIX = "/api/v1/"
+DEMO_USERNAME = "kagglekit-demo"
+DEMO_KEY = "local-demo-key-not-a-secret"
+BENCHMARK_TEAM = "Sample Submission Benchmark"
+# Files Kaggle hands out inside a .zip even when asked for one file.
+ZIP_WRAPPED_SUFFIXES = (".csv",)
+
+
+class ApiError(Exception):
+    """An error answered as Kaggle does: a JSON body with ``code`` and ``message``."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+@dataclasses.dataclass
+class ServedFile:
+    """One competition file: what ListDataFiles reports and what the file URL sends."""
+
+    name: str
+    source: Path  # the file as the competition ships it
+    payload: Path  # what the file URL sends: the source, or a .zip around it
+    listed_size: int
+
+    @property
+    def served_name(self) -> str:
+        return self.payload.name
+
+
+@dataclasses.dataclass
+class Submission:
+    ref: int
+    slug: str
+    team: str
+    file_name: str
+    description: str
+    date: datetime
+    public_score: float | None
+    private_score: float | None
+    error: str | None
+    polls_left: int
+
+    @property
+    def status(self) -> SubmissionStatus:
+        if self.polls_left > 0:
+            return SubmissionStatus.PENDING
+        return SubmissionStatus.ERROR if self.error else SubmissionStatus.COMPLETE
+
+
+@dataclasses.dataclass
+class Competition:
+    slug: str
+    files: dict[str, ServedFile]
+    solution: dict[str, str]
+    public_ids: frozenset[str]
+    daily_limit: int
+    pending_polls: int
+    rules_accepted: bool = True
+    created: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+@dataclasses.dataclass
+class _Fault:
+    status: int
+    message: str
+    retry_after: str | None
+
+
+class KaggleServer:
+    """Kaggle's competition endpoints, in memory, on 127.0.0.1 in a background thread.
+
+    Use as a context manager (``with KaggleServer() as server:``) or call
+    :meth:`start` / :meth:`stop`. Register competitions with
+    :meth:`add_competition`; point the client at it with :meth:`environment`.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        username: str = DEMO_USERNAME,
+        key: str = DEMO_KEY,
+        accept_any_credentials: bool = False,
+        log_requests: bool = False,
+    ) -> None:
+        self.username = username
+        self.log_requests = log_requests
+        self.key = key
+        self.accept_any_credentials = accept_any_credentials
+        self.tokens: dict[str, str] = {}  # access token -> username, for KAGGLE_API_TOKEN
+        self.competitions: dict[str, Competition] = {}
+        self.requests: list[tuple[str, str]] = []  # (method, path), for tests to inspect
+        self.ranges: list[tuple[str, str]] = []  # (path, Range header) of resumed downloads
+        self._requested_port = port
+        self._lock = threading.RLock()
+        self._faults: deque[_Fault] = deque()
+        self._cuts: dict[str, int] = {}  # served file name -> bytes to send before cutting
+        self._uploads: dict[str, tuple[str, bytes | None]] = {}  # token -> (file name, body)
+        self._submissions: list[Submission] = []
+        self._refs = itertools.count(1000001)
+        self._workdir = tempfile.TemporaryDirectory(prefix="kagglekit-server-")
+        self._http = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self) -> "KaggleServer":
+        handler = WSGIRequestHandler if self.log_requests else _QuietHandler
+        self._http = make_server("127.0.0.1", self._requested_port, self._wsgi, threaded=True,
+                                 request_handler=handler)
+        self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="kaggle-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http = None
+        self._workdir.cleanup()
+
+    def __enter__(self) -> "KaggleServer":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._http is None:
+            raise RuntimeError("server not started")
+        return self._http.server_port
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        """The variables that send the real client here (see :func:`kaggle_env`)."""
+        return {
+            "KAGGLE_API_ENVIRONMENT": "LOCALHOST",
+            "HTTP_PROXY": self.proxy_url,
+            "http_proxy": self.proxy_url,
+            "KAGGLE_USERNAME": self.username,
+            "KAGGLE_KEY": self.key,
+        }
+
+    # -- competitions ---------------------------------------------------------
+
+    def add_competition(
+        self,
+        slug: str,
+        directory: Path,
+        solution_csv: Path,
+        *,
+        files: Sequence[str] | None = None,
+        public_fraction: float = 0.5,
+        daily_limit: int = 5,
+        pending_polls: int = 0,
+        score_sample_submission: bool = True,
+    ) -> Competition:
+        """Serve ``files`` (default: every file in ``directory`` except the solution).
+
+        ``public_fraction`` of the solution ids count towards the public score,
+        the rest towards the private one, as on Kaggle. ``pending_polls`` is how
+        many GetSubmission/ListSubmissions views a new submission stays PENDING.
+        """
+        directory, solution_csv = Path(directory), Path(solution_csv)
+        names = files or sorted(
+            p.name for p in directory.iterdir() if p.is_file() and p.resolve() != solution_csv.resolve()
+        )
+        served = {name: self._serve_file(slug, directory / name) for name in names}
+        solution = _read_id_label_csv(solution_csv.read_bytes())
+        ids = sorted(solution, key=_natural_key)
+        public_ids = frozenset(random.Random(0).sample(ids, round(len(ids) * public_fraction)))
+        competition = Competition(slug, served, solution, public_ids, daily_limit, pending_polls)
+        with self._lock:
+            self.competitions[slug] = competition
+        if score_sample_submission and "sampleSubmission.csv" in served:
+            self._add_benchmark(competition, served["sampleSubmission.csv"].source)
+        return competition
+
+    def _serve_file(self, slug: str, source: Path) -> ServedFile:
+        if not source.is_file():
+            raise FileNotFoundError(f"competition file missing: {source}")
+        payload = source
+        if source.suffix.lower() in ZIP_WRAPPED_SUFFIXES:
+            payload = Path(self._workdir.name) / slug / (source.name + ".zip")
+            payload.parent.mkdir(parents=True, exist_ok=True)
+            _write_single_file_zip(source, payload)
+        return ServedFile(source.name, source, payload, source.stat().st_size)
+
+    def _add_benchmark(self, competition: Competition, sample: Path) -> None:
+        public, private, error = _score(sample.read_bytes(), competition)
+        with self._lock:
+            self._submissions.append(Submission(
+                next(self._refs), competition.slug, BENCHMARK_TEAM, sample.name, "benchmark",
+                competition.created, public, private, error, polls_left=0,
+            ))
+
+    # -- faults ---------------------------------------------------------------
+
+    def fail_next(self, status: int, times: int = 1, *, retry_after: float | str | None = None,
+                  message: str | None = None) -> None:
+        """Answer the next ``times`` requests (of any kind) with ``status``."""
+        text = message or {401: "Unauthenticated", 403: "Permission denied", 404: "Not found",
+                           429: "Too many requests"}.get(status, "Server error")
+        after = None if retry_after is None else str(retry_after)
+        with self._lock:
+            self._faults.extend(_Fault(status, text, after) for _ in range(times))
+
+    def cut_next_download(self, served_name: str, after_bytes: int) -> None:
+        """The next GET of ``served_name`` sends ``after_bytes`` of its body, then hangs up."""
+        with self._lock:
+            self._cuts[served_name] = after_bytes
+
+    def require_rules(self, slug: str, accepted: bool = False) -> None:
+        """Make ``slug`` answer 403 as Kaggle does until its rules are accepted."""
+        self.competitions[slug].rules_accepted = accepted
+
+    def misreport_size(self, slug: str, name: str, listed_size: int) -> None:
+        """List ``name`` with a size it does not have, as a truncated upload on Kaggle's side would."""
+        self.competitions[slug].files[name].listed_size = listed_size
+
+    def set_pending_polls(self, slug: str, polls: int) -> None:
+        """New submissions to ``slug`` stay PENDING for ``polls`` views before showing scores."""
+        self.competitions[slug].pending_polls = polls
+
+    # -- WSGI -----------------------------------------------------------------
+
+    def _wsgi(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        request = Request(environ)
+        with self._lock:
+            self.requests.append((request.method, request.path))
+            if "Range" in request.headers:
+                self.ranges.append((request.path, request.headers["Range"]))
+            fault = self._faults.popleft() if self._faults else None
+        try:
+            if fault is not None:
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+                raise ApiError(fault.status, fault.message, headers)
+            response = self._route(request)
+        except ApiError as error:
+            response = _json_response({"code": error.status, "message": error.message}, error.status)
+            response.headers.update(error.headers)
+        return response(environ, start_response)
+
+    def _route(self, request: Request) -> Response:
+        path = request.path
+        if request.method == "POST" and path.startswith(API_PREFIX):
+            service, _, method = path[len(API_PREFIX):].partition("/")
+            handler = self._handlers().get((service, method))
+            if handler is None:
+                raise ApiError(404, f"{service}/{method} is not served by the local Kaggle server")
+            return handler(request)
+        if request.method in ("GET", "HEAD") and path.startswith("/files/"):
+            return self._send_file(request)
+        if request.method == "PUT" and path.startswith("/upload/"):
+            return self._receive_upload(request)
+        raise ApiError(404, f"no route for {request.method} {path}")
+
+    def _handlers(self) -> dict[tuple[str, str], Callable[[Request], Response]]:
+        api = "competitions.CompetitionApiService"
+        return {
+            (api, "ListDataFiles"): self._list_data_files,
+            (api, "DownloadDataFile"): self._download_data_file,
+            (api, "DownloadDataFiles"): self._download_data_files,
+            (api, "StartSubmissionUpload"): self._start_submission_upload,
+            (api, "CreateSubmission"): self._create_submission,
+            (api, "ListSubmissions"): self._list_submissions,
+            (api, "GetSubmission"): self._get_submission,
+            (api, "GetLeaderboard"): self._get_leaderboard,
+            (api, "GetSubmissionLimits"): self._get_submission_limits,
+            ("security.OAuthService", "IntrospectToken"): self._introspect_token,
+        }
+
+    # -- auth -----------------------------------------------------------------
+
+    def _user(self, request: Request) -> str:
+        """The caller's username, from Basic (legacy key) or Bearer (access token) auth."""
+        header = request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme == "Basic":
+            try:
+                username, _, key = base64.b64decode(value).decode().partition(":")
+            except ValueError:
+                username, key = "", ""
+            if username and (self.accept_any_credentials or (username, key) == (self.username, self.key)):
+                return username
+        elif scheme == "Bearer" and value in self.tokens:
+            return self.tokens[value]
+        raise ApiError(401, "Unauthenticated: invalid or missing credentials")
+
+    def _competition(self, slug: str, need_rules: bool = False) -> Competition:
+        competition = self.competitions.get(slug)
+        if competition is None:
+            raise ApiError(404, f"Competition {slug!r} not found")
+        if need_rules and not competition.rules_accepted:
+            raise ApiError(403, "You must accept this competition's rules before you can do this")
+        return competition
+
+    # -- data files -----------------------------------------------------------
+
+    def _list_data_files(self, request: Request) -> Response:
+        self._user(request)
+        body = ApiListDataFilesRequest.from_dict(request.get_json(force=True))
+        competition = self._competition(body.competition_name)
+        files = sorted(competition.files.values(), key=lambda f: f.name)
+        start = int(body.page_token or 0)
+        size = body.page_size or 20
+        page = files[start:start + size]
+        response = ApiListDataFilesResponse()
+        response.files = [_data_file(f, competition.created) for f in page]
+        if start + size < len(files):
+            response.next_page_token = str(start + size)
+        return _sdk_response(response)
+
+    def _download_data_file(self, request: Request) -> Response:
+        self._user(request)
+        body = ApiDownloadDataFileRequest.from_dict(request.get_json(force=True))
+        competition = self._competition(body.competition_name, need_rules=True)
+        served = competition.files.get(body.file_name)
+        if served is None:
+            raise ApiError(404, f"File {body.file_name!r} not found in competition {competition.slug!r}")
+        return _redirect(f"{PUBLIC_HOST}/files/{competition.slug}/{served.served_name}")
+
+    def _download_data_files(self, request: Request) -> Response:
+        self._user(request)
+        body = ApiDownloadDataFilesRequest.from_dict(request.get_json(force=True))
+        competition = self._competition(body.competition_name, need_rules=True)
+        bundle = Path(self._workdir.name) / competition.slug / f"{competition.slug}.zip"
+        if not bundle.exists():
+            bundle.parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
+                for served in competition.files.values():
+                    archive.write(served.source, served.name)
+        return _redirect(f"{PUBLIC_HOST}/files/{competition.slug}/{bundle.name}")
+
+    def _send_file(self, request: Request) -> Response:
+        """A signed-URL download: no auth, Range/If-Range/ETag/Last-Modified as GCS serves them."""
+        _, _, slug, served_name = request.path.split("/", 3)
+        competition = self._competition(slug)
+        candidates = [f.payload for f in competition.files.values()]
+        candidates.append(Path(self._workdir.name) / slug / f"{slug}.zip")
+        payload = next((p for p in candidates if p.name == served_name and p.exists()), None)
+        if payload is None:
+            raise ApiError(404, f"no file {served_name!r}")
+        response = send_file(
+            payload, request.environ, mimetype="application/octet-stream",
+            download_name=served_name, conditional=True, etag=_etag(payload), max_age=None,
+        )
+        with self._lock:
+            cut = self._cuts.pop(served_name, None)
+        if cut is not None and request.method == "GET":
+            response.response = _truncated(response.response, cut)
+            response.direct_passthrough = True
+        return response
+
+    # -- submissions ----------------------------------------------------------
+
+    def _start_submission_upload(self, request: Request) -> Response:
+        self._user(request)
+        body = ApiStartSubmissionUploadRequest.from_dict(request.get_json(force=True))
+        self._competition(body.competition_name or "", need_rules=True)
+        token = uuid.uuid4().hex
+        with self._lock:
+            self._uploads[token] = (body.file_name, None)
+        response = ApiStartSubmissionUploadResponse()
+        response.token = token
+        response.create_url = f"{PUBLIC_HOST}/upload/{token}"
+        return _sdk_response(response)
+
+    def _receive_upload(self, request: Request) -> Response:
+        token = request.path.rsplit("/", 1)[-1]
+        with self._lock:
+            if token not in self._uploads:
+                raise ApiError(404, "upload URL expired or unknown")
+            self._uploads[token] = (self._uploads[token][0], request.get_data())
+        return Response(status=200)
+
+    def _create_submission(self, request: Request) -> Response:
+        user = self._user(request)
+        body = ApiCreateSubmissionRequest.from_dict(request.get_json(force=True))
+        competition = self._competition(body.competition_name, need_rules=True)
+        with self._lock:
+            file_name, data = self._uploads.pop(body.blob_file_tokens, ("", None))
+            if data is None:
+                raise ApiError(400, "no uploaded file for this blob token")
+            if self._limits(competition, user).num_allowed_now <= 0:
+                raise ApiError(400, f"daily submission limit ({competition.daily_limit}) reached")
+            public, private, error = _score(data, competition)
+            submission = Submission(
+                next(self._refs), competition.slug, user, file_name, body.submission_description or "",
+                datetime.now(timezone.utc), public, private, error, competition.pending_polls,
+            )
+            self._submissions.append(submission)
+        response = ApiCreateSubmissionResponse()
+        response.ref = submission.ref
+        response.message = f"Successfully submitted to {competition.slug}"
+        return _sdk_response(response)
+
+    def _list_submissions(self, request: Request) -> Response:
+        user = self._user(request)
+        body = ApiListSubmissionsRequest.from_dict(request.get_json(force=True))
+        competition = self._competition(body.competition_name)
+        with self._lock:
+            mine = [s for s in self._submissions if s.slug == competition.slug and s.team == user]
+            mine.sort(key=lambda s: s.date, reverse=True)
+            response = ApiListSubmissionsResponse()
+            response.submissions = [self._view(s) for s in mine]
+        return _sdk_response(response)
+
+    def _get_submission(self, request: Request) -> Response:
+        user = self._user(request)
+        body = ApiGetSubmissionRequest.from_dict(request.get_json(force=True))
+        with self._lock:
+            found = next((s for s in self._submissions if s.ref == body.ref and s.team == user), None)
+            if found is None:
+                raise ApiError(404, f"Submission {body.ref} not found")
+            return _sdk_response(self._view(found))
+
+    def _view(self, submission: Submission) -> ApiSubmission:
+        """One poll: a pending submission gets one view closer to being scored."""
+        shown = submission.status
+        if submission.polls_left > 0:
+            submission.polls_left -= 1
+        view = ApiSubmission()
+        view.ref = submission.ref
+        view.date = submission.date.replace(tzinfo=None)
+        view.description = submission.description
+        view.file_name = submission.file_name
+        view.status = shown
+        view.submitted_by = submission.team
+        view.team_name = submission.team
+        if shown == SubmissionStatus.COMPLETE:
+            view.public_score = _format_score(submission.public_score)
+            view.private_score = _format_score(submission.private_score)
+        if shown == SubmissionStatus.ERROR:
+            view.error_description = submission.error
+        return view
+
+    def _get_leaderboard(self, request: Request) -> Response:
+        self._user(request)
+        body = ApiGetLeaderboardRequest.from_dict(request.get_json(force=True))
+        competition = self._competition(body.competition_name)
+        best: dict[str, Submission] = {}
+        with self._lock:
+            for s in self._submissions:
+                if s.slug == competition.slug and s.status == SubmissionStatus.COMPLETE:
+                    if s.team not in best or s.public_score > best[s.team].public_score:
+                        best[s.team] = s
+        ranked = sorted(best.values(), key=lambda s: s.public_score, reverse=True)
+        response = ApiGetLeaderboardResponse()
+        response.submissions = [_leaderboard_row(i, s) for i, s in enumerate(ranked, start=1)]
+        return _sdk_response(response)
+
+    def _get_submission_limits(self, request: Request) -> Response:
+        user = self._user(request)
+        body = ApiGetSubmissionLimitsRequest.from_dict(request.get_json(force=True))
+        with self._lock:
+            return _sdk_response(self._limits(self._competition(body.competition_name), user))
+
+    def _limits(self, competition: Competition, user: str) -> ApiSubmissionLimits:
+        today = datetime.now(timezone.utc).date()
+        mine = [s for s in self._submissions if s.slug == competition.slug and s.team == user]
+        limits = ApiSubmissionLimits()
+        limits.num_total = len(mine)
+        limits.num_today = sum(s.date.date() == today for s in mine)
+        limits.num_allowed_now = max(0, competition.daily_limit - limits.num_today)
+        return limits
+
+    def _introspect_token(self, request: Request) -> Response:
+        body = IntrospectTokenRequest.from_dict(request.get_json(force=True))
+        response = IntrospectTokenResponse()
+        if body.token in self.tokens:
+            response.active = True
+            response.username = self.tokens[body.token]
+        return _sdk_response(response)
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log: tests assert on stderr, and it would drown the one-line errors."""
+
+    def log_request(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+def _json_response(payload: Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload), status=status, content_type="application/json")
+
+
+def _sdk_response(obj: Any) -> Response:
+    return _json_response(type(obj).to_dict(obj))
+
+
+def _redirect(url: str) -> Response:
+    return Response(status=302, headers={"Location": url})
+
+
+def _data_file(served: ServedFile, created: datetime) -> ApiDataFile:
+    data_file = ApiDataFile()
+    data_file.ref = served.name
+    data_file.name = served.name
+    data_file.total_bytes = served.listed_size
+    data_file.creation_date = created.replace(tzinfo=None)
+    return data_file
+
+
+def _leaderboard_row(rank: int, submission: Submission) -> ApiLeaderboardSubmission:
+    row = ApiLeaderboardSubmission()
+    row.team_id = rank
+    row.team_name = submission.team
+    row.submission_date = submission.date.replace(tzinfo=None)
+    row.score = _format_score(submission.public_score)
+    return row
+
+
+def _format_score(score: float | None) -> str | None:
+    return None if score is None else f"{score:.5f}"
+
+
+def _etag(path: Path) -> str:
+    stat = path.stat()
+    return hashlib.sha256(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:32]
+
+
+def _truncated(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    """Yield at most ``limit`` bytes; with Content-Length already sent, the client sees a cut."""
+    sent = 0
+    try:
+        for chunk in chunks:
+            if sent + len(chunk) >= limit:
+                yield chunk[: limit - sent]
+                return
+            sent += len(chunk)
+            yield chunk
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+def _write_single_file_zip(source: Path, target: Path) -> None:
+    """A reproducible zip (fixed timestamp) so its ETag and size are stable across restarts."""
+    info = zipfile.ZipInfo(source.name, date_time=(2020, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr(info, source.read_bytes())
+
+
+def _natural_key(value: str) -> tuple[int, str]:
+    return (int(value), "") if value.isdigit() else (0, value)
+
+
+def _read_id_label_csv(data: bytes) -> dict[str, str]:
+    rows = csv.reader(io.StringIO(data.decode("utf-8-sig")))
+    header = [h.strip() for h in next(rows, [])]
+    if header[:2] != ["id", "label"]:
+        raise ValueError(f"expected header 'id,label', got {','.join(header)!r}")
+    return {row[0].strip(): row[1].strip() for row in rows if row}
+
+
+def _score(data: bytes, competition: Competition) -> tuple[float | None, float | None, str | None]:
+    """Accuracy on the public and the private ids, or the error Kaggle would show."""
+    try:
+        predicted = _read_id_label_csv(data)
+    except (ValueError, IndexError, UnicodeDecodeError) as error:
+        return None, None, f"Submission CSV is malformed: {error}"
+    missing = competition.solution.keys() - predicted.keys()
+    if missing:
+        return None, None, f"Submission is missing {len(missing)} ids (e.g. {sorted(missing)[0]})"
+    extra = predicted.keys() - competition.solution.keys()
+    if extra:
+        return None, None, f"Submission has {len(extra)} unexpected ids (e.g. {sorted(extra)[0]})"
+
+    def accuracy(ids: Iterable[str]) -> float:
+        ids = list(ids)
+        return sum(predicted[i] == competition.solution[i] for i in ids) / max(1, len(ids))
+
+    private_ids = competition.solution.keys() - competition.public_ids
+    return accuracy(competition.public_ids), accuracy(private_ids), None
+
+
+# -- pointing the client here --------------------------------------------------
+
+
+def _without_localhost(no_proxy: str) -> str:
+    """NO_PROXY minus entries that would make requests bypass the proxy for ``localhost``."""
+    keep = [e for e in no_proxy.split(",") if e.strip() and e.strip().lstrip(".") != "localhost" and e.strip() != "*"]
+    return ",".join(keep)
+
+
+def _check_client_not_imported_for_prod() -> None:
+    """The client reads KAGGLE_API_ENVIRONMENT once, at import: too late means real Kaggle."""
+    import sys
+
+    module = sys.modules.get("kaggle.api.kaggle_api_extended")
+    if module is not None and "--local" not in module.KaggleApi.args:
+        raise RuntimeError(
+            "kaggle was imported before KAGGLE_API_ENVIRONMENT=LOCALHOST was set; "
+            "set it before the first import (e.g. at the top of conftest.py)"
+        )
+
+
+@contextlib.contextmanager
+def kaggle_env(server: KaggleServer) -> Iterator[KaggleServer]:
+    """Point this process's Kaggle client at ``server``, restoring the environment after.
+
+    Sets KAGGLE_API_ENVIRONMENT, HTTP_PROXY/http_proxy and fake KAGGLE_USERNAME/KAGGLE_KEY,
+    and drops localhost from NO_PROXY/no_proxy.
+    """
+    names = [*server.environment(), "NO_PROXY", "no_proxy"]
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(server.environment())
+    for name in ("NO_PROXY", "no_proxy"):
+        if name in os.environ:
+            os.environ[name] = _without_localhost(os.environ[name])
+    try:
+        _check_client_not_imported_for_prod()
+        yield server
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+# -- command line --------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m kagglekit.server",
+        description="Serve a competition directory as Kaggle's API on 127.0.0.1, for the real kaggle client.",
+    )
+    parser.add_argument("--competition-dir", type=Path, required=True, metavar="DIR",
+                        help="directory with train.7z, test.7z, trainLabels.csv, sampleSubmission.csv")
+    parser.add_argument("--solution", type=Path, required=True, metavar="CSV", help="id,label answers for scoring")
+    parser.add_argument("--slug", default="cifar-10", help="competition slug to serve it as (default: cifar-10)")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--pending-polls", type=int, default=1, help="views a submission stays PENDING (default: 1)")
+    args = parser.parse_args(argv)
+
+    from kagglekit.paths import COMPETITION_FILES
+
+    present = [name for name in COMPETITION_FILES if (args.competition_dir / name).is_file()]
+    server = KaggleServer(port=args.port, accept_any_credentials=True, log_requests=True)
+    server.add_competition(args.slug, args.competition_dir, args.solution,
+                           files=present or None, pending_polls=args.pending_polls)
+    with server:
+        env = server.environment()
+        for name in ("KAGGLE_API_ENVIRONMENT", "HTTP_PROXY", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+            print(f"export {name}={env[name]}")
+        print("unset NO_PROXY no_proxy")
+        print(f"# serving {args.slug} on {server.proxy_url}; Ctrl-C to stop", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
