@@ -1,0 +1,427 @@
+"""The one place kagglekit talks to Kaggle, through the official ``kaggle`` client.
+
+Everything Kaggle can answer (bad credentials, rules not accepted, unknown slug,
+rate limits, a dropped connection) is turned here into a one-line
+:class:`~kagglekit.exceptions.KagglekitError` that says what to do, so the
+stages never see an HTTP exception.
+
+``kaggle`` is imported lazily, inside :func:`authenticate`: importing the package
+authenticates at import time and prints a help page when no credentials exist,
+and the client reads ``KAGGLE_API_ENVIRONMENT`` only then.
+
+Retries are bounded and tunable through the environment, so tests run fast:
+``KAGGLEKIT_API_TRIES`` (default 5 tries per call on HTTP 429),
+``KAGGLEKIT_MAX_RETRY_WAIT`` (default 120 seconds of waiting per call, in total),
+``KAGGLEKIT_DOWNLOAD_RETRIES`` (default 5 in-process resumes of a broken download).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import io
+import logging
+import os
+import shutil
+import time
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+import requests
+import urllib3
+
+from kagglekit.exceptions import (
+    CredentialsError,
+    DataError,
+    KaggleApiError,
+    KagglekitError,
+    NetworkError,
+    RateLimitedError,
+)
+
+if TYPE_CHECKING:
+    from kaggle.api.kaggle_api_extended import KaggleApi
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+TOKEN_URL = "https://www.kaggle.com/settings"
+COMPETITIONS_URL = "https://www.kaggle.com/competitions"
+CREDENTIALS_HELP = (
+    f"no Kaggle credentials found: create an API token at {TOKEN_URL} (API > Create New Token) and "
+    "save it as ~/.kaggle/kaggle.json (chmod 600), or set KAGGLE_USERNAME and KAGGLE_KEY, or KAGGLE_API_TOKEN"
+)
+# What the client raises when the network, not Kaggle, is the problem.
+NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                  urllib3.exceptions.ProtocolError, urllib3.exceptions.TimeoutError)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try before giving up; bounded so a rate limit never hangs a run."""
+
+    tries: int = 5
+    max_total_wait: float = 120.0
+    download_retries: int = 5
+
+    @classmethod
+    def from_env(cls) -> "RetryPolicy":
+        return cls(
+            tries=max(1, int(os.environ.get("KAGGLEKIT_API_TRIES", cls.tries))),
+            max_total_wait=float(os.environ.get("KAGGLEKIT_MAX_RETRY_WAIT", cls.max_total_wait)),
+            download_retries=max(0, int(os.environ.get("KAGGLEKIT_DOWNLOAD_RETRIES", cls.download_retries))),
+        )
+
+
+# -- credentials ---------------------------------------------------------------
+
+
+def authenticate() -> "KaggleApi":
+    """A client with credentials loaded, or :class:`CredentialsError` saying where to put them.
+
+    The client looks, in order, for an access token (KAGGLE_API_TOKEN or
+    ~/.kaggle/access_token), a legacy key (KAGGLE_USERNAME/KAGGLE_KEY or
+    kaggle.json) and OAuth credentials; its own help text and ``exit(1)`` are
+    replaced by one line. The key itself is never printed or logged.
+    """
+    with contextlib.redirect_stdout(io.StringIO()):  # import-time auth prints a help page
+        from kaggle.api.kaggle_api_extended import KaggleApi
+
+        _check_endpoint(KaggleApi)
+        api = KaggleApi()
+        try:
+            api.authenticate()
+        except SystemExit:
+            raise CredentialsError(CREDENTIALS_HELP) from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            raise translate_http_error(error, "") from None
+    return api
+
+
+def _check_endpoint(client_class: type) -> None:
+    """Refuse to run if the client would talk to real Kaggle while we meant a local server."""
+    wants_local = os.environ.get("KAGGLE_API_ENVIRONMENT") == "LOCALHOST"
+    if wants_local and "--local" not in client_class.args:
+        raise KaggleApiError(
+            "KAGGLE_API_ENVIRONMENT=LOCALHOST was set after the kaggle client was imported; "
+            "set it before Python starts"
+        )
+
+
+# -- errors --------------------------------------------------------------------
+
+
+def translate_http_error(error: BaseException, slug: str, *, tries: int | None = None) -> KagglekitError:
+    """The client's HTTP or network error as a one-line error that says what to do."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(error, requests.HTTPError) and status is not None:
+        return _status_error(status, slug, _server_message(error), tries)
+    if isinstance(error, NETWORK_ERRORS):
+        return NetworkError(
+            f"lost the connection to Kaggle ({type(error).__name__}): check your network "
+            "(and HTTP_PROXY/HTTPS_PROXY) and rerun; interrupted downloads resume where they stopped"
+        )
+    return KaggleApiError(f"Kaggle request failed ({type(error).__name__}): {_one_line(str(error))}")
+
+
+def _status_error(status: int, slug: str, message: str, tries: int | None) -> KagglekitError:
+    if status == 401:
+        return CredentialsError(
+            f"Kaggle rejected your credentials (HTTP 401): create a new API token at {TOKEN_URL} "
+            "(API > Create New Token) and save it as ~/.kaggle/kaggle.json"
+        )
+    if status == 403:
+        return KaggleApiError(
+            f"Kaggle refused access to {slug} (HTTP 403): accept the competition rules at "
+            f"{COMPETITIONS_URL}/{slug}/rules, then rerun"
+        )
+    if status == 404:
+        return KaggleApiError(
+            f"unknown competition {slug!r} (HTTP 404): check the slug at {COMPETITIONS_URL}"
+        )
+    if status == 429:
+        after = f" after {tries} tries" if tries else ""
+        return RateLimitedError(
+            f"Kaggle is rate-limiting requests (HTTP 429){after}: wait a few minutes, then rerun"
+        )
+    return KaggleApiError(f"Kaggle answered HTTP {status} for {slug}: {message}")
+
+
+def _server_message(error: BaseException) -> str:
+    """Kaggle's own explanation (JSON ``message``) when there is one."""
+    try:
+        return _one_line(str(error.response.json()["message"]))  # type: ignore[attr-defined]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return _one_line(str(error))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _call(slug: str, request: Callable[[], T]) -> T:
+    """Run one client call, retrying HTTP 429 as Kaggle asks (Retry-After), within bounds."""
+    policy = RetryPolicy.from_env()
+    waited = 0.0
+    for attempt in range(1, policy.tries + 1):
+        try:
+            return request()
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            if getattr(getattr(error, "response", None), "status_code", None) != 429 or attempt == policy.tries:
+                raise translate_http_error(error, slug, tries=attempt) from None
+            delay = _retry_delay(error.response, attempt)  # type: ignore[attr-defined]
+            if waited + delay > policy.max_total_wait:
+                raise RateLimitedError(
+                    f"Kaggle is rate-limiting requests (HTTP 429) and asks to wait {delay:.0f}s, longer than "
+                    f"kagglekit waits ({policy.max_total_wait:.0f}s in all): wait a few minutes, then rerun"
+                ) from None
+            log.warning("Kaggle is rate-limiting requests; retrying in %.1fs (try %d of %d)",
+                        delay, attempt + 1, policy.tries)
+            time.sleep(delay)
+            waited += delay
+    raise AssertionError("unreachable")
+
+
+def _retry_delay(response: requests.Response, attempt: int) -> float:
+    """Retry-After in seconds or as an HTTP date; exponential backoff when absent."""
+    value = response.headers.get("Retry-After")
+    if value is not None:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value) if value else None
+            if parsed is not None:
+                return max(0.0, (parsed - datetime.now(timezone.utc)).total_seconds())
+    return float(min(2 ** (attempt - 1), 60))
+
+
+# -- data files ----------------------------------------------------------------
+
+
+def list_files(slug: str, api: "KaggleApi | None" = None) -> dict[str, int]:
+    """Every data file of ``slug`` with its size in bytes, as Kaggle lists it."""
+    api = api or authenticate()
+    sizes: dict[str, int] = {}
+    token: str | None = None
+    while True:
+        page = _call(slug, lambda: api.competition_list_files(slug, page_token=token, page_size=200))
+        sizes.update({f.name: int(f.total_bytes) for f in page.files})
+        token = page.next_page_token
+        if not token:
+            return sizes
+
+
+def download_file(
+    slug: str,
+    name: str,
+    dest_dir: Path,
+    progress: bool = True,
+    *,
+    expected_size: int | None = None,
+    api: "KaggleApi | None" = None,
+) -> Path:
+    """Download ``name`` into ``dest_dir/name``, resuming a previous partial download.
+
+    Bytes land in ``<served name>.part`` (the client's resumable download, which
+    keeps a ``.kaggle-partial`` marker beside it) and only a file whose size
+    matches Kaggle's listing is renamed to ``name``; a .zip wrapper around a
+    single file is removed on the way.
+    """
+    api = api or authenticate()
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    if expected_size is None:
+        expected_size = _listed_size(slug, name, api)
+    payload = _download_payload(slug, name, dest_dir, progress, api)
+    unwrapped = _unwrap(payload, name, expected_size)
+    actual = unwrapped.stat().st_size
+    if actual != expected_size:
+        unwrapped.unlink()
+        raise DataError(
+            f"{name} from Kaggle has {actual} bytes but {slug} lists {expected_size}; "
+            "deleted it: rerun to download it again"
+        )
+    target = dest_dir / name
+    os.replace(unwrapped, target)
+    return target
+
+
+def _listed_size(slug: str, name: str, api: "KaggleApi") -> int:
+    sizes = list_files(slug, api)
+    if name not in sizes:
+        raise DataError(f"{slug} has no file {name!r} (it lists: {', '.join(sorted(sizes)) or 'nothing'})")
+    return sizes[name]
+
+
+def _download_payload(slug: str, name: str, dest_dir: Path, progress: bool, api: "KaggleApi") -> Path:
+    """The served bytes (maybe a .zip around ``name``) in a ``.part`` file, complete."""
+    from kagglesdk.competitions.types.competition_api_service import ApiDownloadDataFileRequest
+
+    request = ApiDownloadDataFileRequest()
+    request.competition_name = slug
+    request.file_name = name
+    with api.build_kaggle_client() as kaggle:
+        response = _call(slug, lambda: kaggle.competitions.competition_api_client.download_data_file(request))
+        served_name = response.url.split("?")[0].rsplit("/", 1)[-1] or name
+        part = dest_dir / f"{served_name}.part"
+        if progress:
+            resumed = f", resuming at {part.stat().st_size} bytes" if part.exists() else ""
+            print(f"Downloading {slug}/{name}{resumed}", flush=True)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # the client narrates; tqdm (stderr) stays
+                api.download_file(response, str(part), kaggle.http_client(), quiet=not progress, resume=True,
+                                  max_retries=RetryPolicy.from_env().download_retries)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            raise translate_http_error(error, slug) from None
+        except ValueError as error:  # the client's own size check against Content-Length
+            part.unlink(missing_ok=True)
+            raise DataError(f"download of {name} came out the wrong size ({error}); rerun to download it again") from None
+        except OSError as error:
+            raise KagglekitError(f"could not write {part}: {error.strerror or error}") from None
+        finally:
+            response.close()
+    return part
+
+
+def _unwrap(payload: Path, name: str, expected_size: int) -> Path:
+    """Kaggle wraps single CSVs in a .zip: take ``name`` out of it, into ``name.part``."""
+    if not payload.name.endswith(".zip.part") or name.endswith(".zip"):
+        return payload
+    target = payload.with_name(f"{name}.part")
+    try:
+        with zipfile.ZipFile(payload) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            member = next((m for m in members if Path(m.filename).name == name), None)
+            if member is None and len(members) == 1:
+                member = members[0]
+            if member is None:
+                raise DataError(f"the .zip Kaggle sent for {name} does not contain it; rerun to download it again")
+            with archive.open(member) as source, open(target, "wb") as sink:
+                shutil.copyfileobj(_capped(source, expected_size + 1), sink)  # a zip bomb stops here
+    except zipfile.BadZipFile:
+        payload.unlink()
+        raise DataError(f"the .zip Kaggle sent for {name} is corrupt; deleted it: rerun to download it again") from None
+    payload.unlink()
+    return target
+
+
+class _capped(io.RawIOBase):
+    """A reader that ends after ``limit`` bytes, so a lying zip cannot fill the disk."""
+
+    def __init__(self, source: Any, limit: int) -> None:
+        self._source, self._left = source, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._source.read(min(len(buffer), self._left))
+        buffer[: len(chunk)] = chunk
+        self._left -= len(chunk)
+        return len(chunk)
+
+
+# -- submissions ----------------------------------------------------------------
+
+
+def submit(slug: str, csv_path: Path, message: str, api: "KaggleApi | None" = None) -> dict[str, Any]:
+    """Upload ``csv_path`` as a submission; returns its ``ref``, ``date`` and ``status``."""
+    api = api or authenticate()
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise DataError(f"no submission file at {csv_path}")
+    with contextlib.redirect_stdout(io.StringIO()) as narration:
+        result = _call(slug, lambda: api.competition_submit(str(csv_path), message, slug, quiet=True))
+    if not result.ref:
+        detail = _one_line(narration.getvalue()) or result.message
+        raise NetworkError(f"upload of {csv_path.name} to Kaggle failed ({detail}); rerun to try again")
+    return get_submission(slug, result.ref, api)
+
+
+def get_submission(slug: str, ref: int, api: "KaggleApi | None" = None) -> dict[str, Any]:
+    """One submission's current state (pending until Kaggle has scored it)."""
+    from kagglesdk.competitions.types.competition_api_service import ApiGetSubmissionRequest
+
+    api = api or authenticate()
+    request = ApiGetSubmissionRequest()
+    request.ref = int(ref)
+    with api.build_kaggle_client() as kaggle:
+        submission = _call(slug, lambda: kaggle.competitions.competition_api_client.get_submission(request))
+    return _submission_dict(submission)
+
+
+def wait_for_score(slug: str, ref: int, *, timeout: float = 600.0, interval: float = 5.0,
+                   api: "KaggleApi | None" = None) -> dict[str, Any]:
+    """Poll until Kaggle has scored (or rejected) ``ref``; Kaggle takes seconds to minutes."""
+    api = api or authenticate()
+    deadline = time.monotonic() + timeout
+    while True:
+        submission = get_submission(slug, ref, api)
+        if submission["status"] != "pending" or time.monotonic() >= deadline:
+            return submission
+        time.sleep(interval)
+
+
+def list_submissions(slug: str, api: "KaggleApi | None" = None) -> list[dict[str, Any]]:
+    """Your submissions to ``slug``, newest first, with public/private scores when scored."""
+    api = api or authenticate()
+    submissions = _call(slug, lambda: api.competition_submissions(slug, page_size=100))
+    return [_submission_dict(s) for s in submissions or []]
+
+
+def submission_limits(slug: str, api: "KaggleApi | None" = None) -> dict[str, Any]:
+    """How many submissions are left today (Kaggle caps them per day)."""
+    api = api or authenticate()
+    limits = _call(slug, lambda: api.competition_get_submission_limits(slug))
+    return {
+        "today": limits.num_today,
+        "total": limits.num_total,
+        "remaining_today": limits.num_allowed_now,
+        "limited_by_total": limits.limited_by_total,
+    }
+
+
+def leaderboard(slug: str, api: "KaggleApi | None" = None, max_rows: int = 200) -> list[tuple[str, float]]:
+    """(team, public score) from the top of the public leaderboard, best first."""
+    from kagglesdk.competitions.types.competition_api_service import ApiGetLeaderboardRequest
+
+    api = api or authenticate()
+    rows: list[tuple[str, float]] = []
+    token: str | None = None
+    with api.build_kaggle_client() as kaggle:
+        while len(rows) < max_rows:
+            request = ApiGetLeaderboardRequest()
+            request.competition_name = slug
+            request.page_size = min(100, max_rows - len(rows))
+            if token:
+                request.page_token = token
+            page = _call(slug, lambda: kaggle.competitions.competition_api_client.get_leaderboard(request))
+            rows += [(s.team_name or "", _score(s.score)) for s in page.submissions if _score(s.score) is not None]
+            token = page.next_page_token
+            if not token or not page.submissions:
+                break
+    return rows
+
+
+def _submission_dict(submission: Any) -> dict[str, Any]:
+    return {
+        "ref": submission.ref,
+        "fileName": submission.file_name,
+        "date": submission.date.isoformat() if submission.date else None,
+        "description": submission.description or "",
+        "status": submission.status.name.lower(),
+        "publicScore": _score(submission.public_score),
+        "privateScore": _score(submission.private_score),
+        "errorDescription": submission.error_description or "",
+    }
+
+
+def _score(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
