@@ -1,0 +1,35 @@
+"""``kagglekit fetch``: the competition's files from Kaggle (or the notebook's mount)."""
+
+from __future__ import annotations
+
+import argparse
+
+from kagglekit.cli import add_competition_arguments
+from kagglekit.paths import COMPETITION_FILES, CompetitionPaths
+
+HELP = "download the competition files from Kaggle into DATA/SLUG/raw/"
+DESCRIPTION = f"""\
+Download {', '.join(COMPETITION_FILES)} into DATA/SLUG/raw/.
+
+Needs Kaggle credentials (~/.kaggle/kaggle.json, or KAGGLE_USERNAME and KAGGLE_KEY)
+and the competition's rules accepted on kaggle.com. Downloads resume after an
+interruption: rerun the same command. A finished fetch writes raw/.complete and
+later runs return at once without the network; --force downloads everything again.
+
+In a Kaggle notebook nothing is downloaded: raw/ gets symlinks to the mounted
+read-only files under /kaggle/input/competitions/SLUG/ or /kaggle/input/SLUG/
+(override the /kaggle/input root with KAGGLEKIT_KAGGLE_INPUT).
+"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_competition_arguments(parser)
+    parser.add_argument("--force", action="store_true", help="download again even if raw/ is complete")
+
+
+def run(args: argparse.Namespace) -> int:
+    from kagglekit.fetch import fetch
+
+    raw = fetch(CompetitionPaths(args.data_dir, args.competition), force=args.force)
+    print(f"{args.competition}: {len(COMPETITION_FILES)} files in {raw}")
+    return 0
