@@ -1,0 +1,85 @@
+"""Shared fixtures: a local Kaggle API server the real ``kaggle`` client talks to.
+
+The client reads KAGGLE_API_ENVIRONMENT and its config directory once, when it is
+first imported, so both are set here, before any test can import it: no test can
+reach the real Kaggle or read the developer's real ~/.kaggle/kaggle.json.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+
+os.environ["KAGGLE_API_ENVIRONMENT"] = "LOCALHOST"
+os.environ["KAGGLE_CONFIG_DIR"] = tempfile.mkdtemp(prefix="kagglekit-test-kaggle-config-")
+
+from pathlib import Path  # noqa: E402
+from typing import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+from kagglekit.server import KaggleServer  # noqa: E402
+from kagglekit.synthetic import CompetitionFiles, make_competition  # noqa: E402
+
+SLUG = "cifar-10"
+CREDENTIAL_VARS = ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_KERNEL_RUN_TYPE")
+
+
+@pytest.fixture(scope="session")
+def competition_files(tmp_path_factory: pytest.TempPathFactory) -> CompetitionFiles:
+    """A tiny cifar-10-shaped competition, made once per session (read-only: copy before changing)."""
+    return make_competition(tmp_path_factory.mktemp("competition"), n_train=60, n_test=40, seed=0)
+
+
+@pytest.fixture
+def kaggle_config_dir() -> Iterator[Path]:
+    """The client's config directory (fixed at import); kaggle.json written here is removed after."""
+    directory = Path(os.environ["KAGGLE_CONFIG_DIR"])
+    yield directory
+    (directory / "kaggle.json").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def no_kaggle_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No credentials anywhere the client looks: env vars, ~/.kaggle, the config dir."""
+    for name in CREDENTIAL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (Path(os.environ["KAGGLE_CONFIG_DIR"]) / "kaggle.json").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def kaggle_server(
+    competition_files: CompetitionFiles, no_kaggle_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[KaggleServer]:
+    """A fresh server serving ``cifar-10``, with this process's client pointed at it.
+
+    Retries are made fast: no in-process download retries (a cut fails at once
+    and the next run resumes) and at most 5 seconds of Retry-After waiting.
+    """
+    server = KaggleServer().start()
+    server.add_competition(SLUG, competition_files.directory, competition_files.solution_csv)
+    for name, value in server.environment().items():
+        monkeypatch.setenv(name, value)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAGGLEKIT_DOWNLOAD_RETRIES", "0")
+    monkeypatch.setenv("KAGGLEKIT_API_TRIES", "5")
+    monkeypatch.setenv("KAGGLEKIT_MAX_RETRY_WAIT", "5")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def unreachable_proxy(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the client at a port nothing listens on: the network is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("HTTP_PROXY", url)
+    monkeypatch.setenv("http_proxy", url)
+    return url
