@@ -1,0 +1,36 @@
+"""The `evaluate` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from kagglekit.cli import add_competition_arguments
+
+HELP = "recompute a saved run's validation accuracy and confusion matrix"
+DESCRIPTION = """\
+Load RUN's best.keras, predict the validation split it was trained against
+(the data directory recorded in its config.json, unless that is gone and
+--data-dir says where it is now) and print the accuracy, per-class accuracy and
+the recorded figure beside it. Rewrites RUN/confusion.png. RUN is a run
+directory, or a version name / id meaning its newest complete run."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_competition_arguments(parser)
+    parser.add_argument("run_dir", metavar="RUN", help="run directory, or a model version name/id (its newest run)")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where to look up a version name (default: runs/)")
+    parser.add_argument("--tta", action="store_true", help="average with the mirrored view (test-time augmentation)")
+
+
+def run(args: argparse.Namespace) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the table
+    from kagglekit.evaluate import evaluate_run
+    from kagglekit.paths import CompetitionPaths
+    from kagglekit.runs import latest_run
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        run_dir = latest_run(args.runs_dir, args.run_dir)
+    evaluate_run(run_dir, CompetitionPaths(args.data_dir, args.competition), tta=args.tta)

@@ -1,0 +1,73 @@
+"""The `train` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import json
+from pathlib import Path
+from typing import Any
+
+from kagglekit.cli import add_competition_arguments
+from kagglekit.exceptions import UsageError
+
+HELP = "train a model version into runs/<version>-<hash>-<time>/ (rerun to resume)"
+DESCRIPTION = """\
+Train one model version (see `python -m kagglekit models`) on the train/valid
+split of the folders stage, reading the unpack stage's pixel cache with tf.data.
+Writes RUNS/<version>-<hash>-<time>/: config.json (the exact recipe, data and
+git commit), best.keras (saved on every improvement), history.csv, curves.png,
+confusion.png, samples.png and, last, metrics.json. Prints one line per epoch.
+Ctrl-C or a killed process loses at most the current epoch: rerunning the same
+command resumes the unfinished run from its last saved epoch.
+
+Any recipe key can be overridden with --set KEY=VALUE (e.g. --set rotation=15
+--set flip=true); the shortcuts below cover the usual ones."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_competition_arguments(parser)
+    parser.add_argument("--model", required=True, metavar="NAME", help="model version to train (see `kagglekit models`)")
+    parser.add_argument("--epochs", type=int, metavar="N", help="passes over the training split (default: the version's)")
+    parser.add_argument("--batch-size", type=int, metavar="N",
+                        help="images per step per device; multiplied by the number of GPUs/TPU cores (default: the version's)")
+    parser.add_argument("--lr", type=float, metavar="X", help="peak learning rate (default: the version's)")
+    parser.add_argument("--seed", type=int, metavar="N", help="fixes shuffling, augmentation and initialisation (default: 0)")
+    parser.add_argument("--limit", type=int, metavar="N",
+                        help="train on the first N training images (and validate on at most N): quick runs")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                        help="override any recipe key; VALUE is JSON (true, 0.1, \"cosine\") or a bare string")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR",
+                        help="where run directories go (default: runs/)")
+    parser.add_argument("--no-mixed-precision", action="store_true", help="train in float32 even on GPUs that gain from float16")
+
+
+def parse_settings(settings: list[str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for setting in settings:
+        key, sep, text = setting.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set expects KEY=VALUE, got {setting!r}")
+        try:
+            overrides[key.strip().replace("-", "_")] = json.loads(text)
+        except ValueError:
+            overrides[key.strip().replace("-", "_")] = text
+    return overrides
+
+
+def run(args: argparse.Namespace) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the table
+    from kagglekit.models import get_version
+
+    version = get_version(args.model)  # an unknown name fails before TensorFlow loads
+    overrides = parse_settings(args.settings)
+    for key in ("epochs", "batch_size", "lr", "seed", "limit"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
+    version.recipe(overrides)  # unknown --set keys fail early too
+
+    from kagglekit.paths import CompetitionPaths
+    from kagglekit.train import train
+
+    train(args.model, overrides, CompetitionPaths(args.data_dir, args.competition), args.runs_dir,
+          mixed_precision=not args.no_mixed_precision)

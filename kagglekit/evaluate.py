@@ -1,0 +1,38 @@
+"""Recompute a saved run's validation accuracy and confusion matrix from its best model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from kagglekit import plots, runs
+from kagglekit.paths import CompetitionPaths
+from kagglekit.pipeline import load_split
+
+
+def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """The run's recorded data directory is the truth (same split); ``fallback`` if it moved."""
+    run = runs.load_run(run_dir)
+    data_info = run.config["data"]
+    paths = CompetitionPaths(Path(data_info["root"]).parent, data_info["competition"])
+    if not paths.split_csv.exists():
+        paths = fallback
+    data = load_split(paths, run.config["recipe"].get("limit"))
+    if data.classes != run.classes:
+        log(f"warning: {paths.classes_json} lists other classes than the run was trained on")
+    probabilities = run.predict_proba(data.x_valid, tta=tta)
+    predicted = probabilities.argmax(axis=1)
+    matrix = plots.confusion_matrix(data.y_valid.astype(np.int64), predicted, data.n_classes)
+    accuracy = float(np.trace(matrix) / matrix.sum())
+    plots.confusion(matrix, data.classes, run.dir / runs.CONFUSION, run.version_id + (" (flip TTA)" if tta else ""))
+    recorded = run.metrics.get("best_val_accuracy")
+    log(f"{run.version_id} | {run.dir}")
+    note = f" (recorded at training: {recorded:.4f})" if recorded is not None else ""
+    log(f"validation accuracy {accuracy:.4f} on {len(predicted)} images{' with flip TTA' if tta else ''}{note}")
+    totals = matrix.sum(axis=1)
+    for i, name in enumerate(data.classes):
+        log(f"  {name:<12} {matrix[i, i] / max(1, totals[i]):7.2%}  ({matrix[i, i]}/{totals[i]})")
+    log(f"wrote {run.dir / runs.CONFUSION}")
+    return {"accuracy": accuracy, "confusion": matrix.tolist(), "recorded": recorded}

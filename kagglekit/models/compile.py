@@ -1,0 +1,56 @@
+"""Turn a recipe's optimizer, schedule, loss and metric into ``model.compile``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+
+from kagglekit.exceptions import UsageError
+
+
+def learning_rate(recipe: dict[str, Any], steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """Per-step schedules, so a resumed run (optimizer.iterations restored) continues the curve."""
+    lr, schedule = float(recipe["lr"]), recipe["schedule"]
+    total = max(1, int(recipe["epochs"]) * steps_per_epoch)
+    if schedule == "constant":
+        return lr
+    if schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(lr, decay_steps=total)
+    if schedule == "onecycle":
+        warmup = int(math.ceil(float(recipe["warmup_epochs"]) * steps_per_epoch))
+        return keras.optimizers.schedules.CosineDecay(
+            lr * 0.1 if warmup else lr, decay_steps=max(1, total - warmup),
+            warmup_target=lr if warmup else None, warmup_steps=warmup,
+        )
+    raise UsageError(f"unknown schedule {schedule!r}; known: constant, cosine, onecycle")
+
+
+def optimizer(recipe: dict[str, Any], steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    rate, name, decay = learning_rate(recipe, steps_per_epoch), recipe["optimizer"], float(recipe["weight_decay"])
+    if name == "adam":
+        return keras.optimizers.Adam(rate)
+    if name == "adamw":
+        return keras.optimizers.AdamW(rate, weight_decay=decay)
+    if name == "sgd":
+        return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay or None)
+    raise UsageError(f"unknown optimizer {name!r}; known: adam, adamw, sgd")
+
+
+def loss_and_metric(recipe: dict[str, Any]) -> tuple[keras.losses.Loss, keras.metrics.Metric]:
+    """The metric is always logged as ``accuracy`` so every version's history has the same columns."""
+    logits = bool(recipe["from_logits"])
+    if recipe["loss"] == "sparse_categorical_crossentropy":
+        return (keras.losses.SparseCategoricalCrossentropy(from_logits=logits),
+                keras.metrics.SparseCategoricalAccuracy(name="accuracy"))
+    if recipe["loss"] == "categorical_crossentropy":
+        return (keras.losses.CategoricalCrossentropy(from_logits=logits, label_smoothing=float(recipe["label_smoothing"])),
+                keras.metrics.CategoricalAccuracy(name="accuracy"))
+    raise UsageError(f"unknown loss {recipe['loss']!r}; known: sparse_categorical_crossentropy, categorical_crossentropy")
+
+
+def compile_model(model: keras.Model, recipe: dict[str, Any], steps_per_epoch: int, jit_compile: bool | str = "auto") -> keras.Model:
+    loss, metric = loss_and_metric(recipe)
+    model.compile(optimizer=optimizer(recipe, steps_per_epoch), loss=loss, metrics=[metric], jit_compile=jit_compile)
+    return model

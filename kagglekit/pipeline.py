@@ -1,0 +1,186 @@
+"""Training data: the data stage's uint8 cache in memory, served by tf.data.
+
+Images stay one uint8 array (50,000 CIFAR images = 150 MB); each step gathers a
+shuffled batch of indices and augments the whole batch at once, so there is no
+per-image Python and no per-image op. The epoch's permutation and every batch's
+augmentation come from stateless seeds (run seed, epoch, step): a run resumed at
+epoch k sees exactly the batches it would have seen.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kagglekit.exceptions import DataError, StageNotReadyError
+from kagglekit.paths import CompetitionPaths
+
+
+@dataclass
+class SplitData:
+    """The training and validation images of one competition, in split.csv order."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    classes: list[str]
+    source: str
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+
+def read_classes(paths: CompetitionPaths) -> list[str]:
+    if not paths.classes_json.exists() or not paths.split_csv.exists():
+        raise StageNotReadyError(
+            f"no train/valid split in {paths.folders}; run `python -m kagglekit folders` first"
+        )
+    try:
+        return list(json.loads(paths.classes_json.read_text())["classes"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise DataError(f"{paths.classes_json} is not a valid classes file ({error}); rerun `python -m kagglekit folders --force`") from None
+
+
+def read_split(paths: CompetitionPaths) -> pd.DataFrame:
+    try:
+        split = pd.read_csv(paths.split_csv)
+    except (OSError, ValueError) as error:
+        raise DataError(f"cannot read {paths.split_csv}: {error}") from None
+    missing = {"id", "label", "subset"} - set(split.columns)
+    if missing:
+        raise DataError(f"{paths.split_csv} lacks columns {sorted(missing)}; rerun `python -m kagglekit folders --force`")
+    return split
+
+
+def load_cache(paths: CompetitionPaths) -> tuple[np.ndarray, np.ndarray]:
+    """The cached training images (memory-mapped) and their ids, checked for shape and agreement."""
+    images_path, ids_path = paths.cache_images("train"), paths.cache_ids("train")
+    if not images_path.exists() or not ids_path.exists():
+        raise StageNotReadyError(f"no image cache in {paths.cache}; run `python -m kagglekit unpack` first")
+    try:
+        images = np.load(images_path, mmap_mode="r")
+    except (OSError, ValueError) as error:
+        raise DataError(f"corrupt image cache {images_path}: {error}; rerun `python -m kagglekit unpack --force`") from None
+    try:
+        ids = np.load(ids_path)
+    except (OSError, ValueError) as error:
+        raise DataError(f"corrupt id cache {ids_path}: {error}; rerun `python -m kagglekit unpack --force`") from None
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        raise DataError(f"{images_path} holds {images.dtype}{images.shape}, expected uint8 (N,H,W,3); rerun `python -m kagglekit unpack --force`")
+    if len(ids) != len(images):
+        raise DataError(f"{ids_path} has {len(ids)} ids for {len(images)} images in {images_path}; rerun `python -m kagglekit unpack --force`")
+    return images, ids
+
+
+def load_images(paths: CompetitionPaths, classes: list[str]) -> tuple[np.ndarray, np.ndarray, str]:
+    """The cache when the unpack stage left one; else the class folders (slow: one PNG each)."""
+    cache_present = paths.cache_images("train").exists() or paths.cache_ids("train").exists()
+    if cache_present or not (paths.folders / "train").is_dir():
+        images, ids = load_cache(paths)
+        return images, ids, str(paths.cache_images("train"))
+    arrays, ids = [], []
+    for subset in ("train", "valid"):
+        root = paths.folders / subset
+        images, _ = read_folder_images(root, classes)
+        arrays.append(images)
+        ids += [int(f.stem) for name in classes for f in sorted((root / name).glob("*.png"), key=lambda p: (len(p.stem), p.stem))]
+    return np.concatenate(arrays), np.asarray(ids, np.int64), str(paths.folders)
+
+
+def load_split(paths: CompetitionPaths, limit: int | None = None) -> SplitData:
+    """Train and valid arrays; ``limit`` keeps the first N of each subset (quick runs, tests)."""
+    classes = read_classes(paths)
+    split = read_split(paths)
+    images, ids, source = load_images(paths, classes)
+    index = pd.Index(ids).get_indexer(split["id"].to_numpy())
+    if (index < 0).any():
+        absent = split["id"][index < 0].head(3).tolist()
+        raise DataError(f"{paths.split_csv} names ids missing from the cache (e.g. {absent}); rerun `python -m kagglekit folders --force`")
+    label_index = {name: i for i, name in enumerate(classes)}
+    labels = split["label"].map(label_index)
+    if labels.isna().any():
+        bad = split["label"][labels.isna()].iloc[0]
+        raise DataError(f"{paths.split_csv} has label {bad!r}, not in {paths.classes_json}")
+    arrays = []
+    for subset in ("train", "valid"):
+        rows = np.flatnonzero(split["subset"].to_numpy() == subset)[:limit]
+        if len(rows) == 0:
+            raise DataError(f"{paths.split_csv} has no {subset!r} rows; rerun `python -m kagglekit folders --force`")
+        order = index[rows]
+        arrays += [np.ascontiguousarray(images[index[rows]]), labels.to_numpy()[rows].astype(np.int32)]
+    return SplitData(*arrays, classes=classes, source=source)
+
+
+def train_dataset(
+    x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int,
+    augment: object | None = None, n_classes: int | None = None,
+) -> "tf.data.Dataset":
+    """Batches for epochs [first_epoch, epochs): shuffled, augmented per batch, prefetched.
+
+    ``augment`` is a RandomAffine (called with a stateless per-batch seed) or None
+    (uint8 batches go out as they are, e.g. to a model that augments on the GPU).
+    ``n_classes`` one-hot encodes labels, for categorical_crossentropy.
+    """
+    import tensorflow as tf
+
+    n = len(x)
+    images, labels = tf.constant(x), tf.constant(y)
+    base = tf.constant(seed, tf.int64)
+
+    def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
+        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([base, epoch]))
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        return batches.enumerate().map(lambda step, idx: (epoch, step, idx))
+
+    def load(epoch: tf.Tensor, step: tf.Tensor, idx: tf.Tensor):
+        batch, target = tf.gather(images, idx), tf.gather(labels, idx)
+        if augment is not None:
+            batch = augment(batch, training=True, seed=tf.stack([base * 1_000_003 + epoch, step]))
+        if n_classes:
+            target = tf.one_hot(target, n_classes)
+        return batch, target
+
+    dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches)
+    return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def eval_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, n_classes: int | None = None) -> "tf.data.Dataset":
+    """Unaugmented batches in order (float32 pixels 0..255)."""
+    import tensorflow as tf
+
+    if y is None:
+        dataset = tf.data.Dataset.from_tensor_slices(x).batch(batch_size).map(lambda b: tf.cast(b, tf.float32))
+    else:
+        target = tf.one_hot(y, n_classes).numpy() if n_classes else y
+        dataset = tf.data.Dataset.from_tensor_slices((x, target)).batch(batch_size)
+        dataset = dataset.map(lambda b, t: (tf.cast(b, tf.float32), t))
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    return -(-n // batch_size)
+
+
+def read_folder_images(root: Path, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Decode ``root/<class>/*.png`` (the seeds' layout); a file that fails to decode is named."""
+    from PIL import Image
+
+    images, labels = [], []
+    for label, name in enumerate(classes):
+        folder = root / name
+        if not folder.is_dir():
+            raise StageNotReadyError(f"class folder {folder} is missing; run `python -m kagglekit folders` first")
+        for file in sorted(folder.glob("*.png"), key=lambda p: (len(p.stem), p.stem)):
+            try:
+                with Image.open(file) as image:
+                    images.append(np.asarray(image.convert("RGB"), dtype=np.uint8))
+            except (OSError, ValueError) as error:
+                raise DataError(f"corrupt image {file}: {error}") from None
+            labels.append(label)
+    return np.stack(images), np.asarray(labels, np.int32)

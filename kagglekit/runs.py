@@ -1,0 +1,148 @@
+"""Run directories: ``runs/<version>-<hash>-<time>/``.
+
+A run directory holds config.json (written first), the best model, history.csv,
+the pictures, and metrics.json (written last: a run is complete only once it
+exists). An incomplete directory with the same version id and data is where a
+rerun of the same command resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kagglekit.exceptions import StageNotReadyError, UsageError
+
+DEFAULT_RUNS_DIR = Path("runs")
+CONFIG = "config.json"
+METRICS = "metrics.json"
+HISTORY = "history.csv"
+BEST_MODEL = "best.keras"
+STATE_DIR = "state"          # the resume point: last epoch's weights + optimizer + counters
+CURVES, CONFUSION, SAMPLES = "curves.png", "confusion.png", "samples.png"
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Atomically, so a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def is_complete(run_dir: Path) -> bool:
+    return (Path(run_dir) / METRICS).exists()
+
+
+def new_run_dir(runs_dir: Path, version_id: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(runs_dir) / f"{version_id}-{stamp}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = Path(runs_dir) / f"{version_id}-{stamp}-{suffix}"
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def _candidates(runs_dir: Path) -> list[Path]:
+    if not Path(runs_dir).is_dir():
+        return []
+    dirs = [d for d in Path(runs_dir).iterdir() if (d / CONFIG).is_file()]
+    return sorted(dirs, key=lambda d: (read_json(d / CONFIG).get("created", ""), d.name))
+
+
+def find_resumable(runs_dir: Path, version_id: str, data: dict[str, Any]) -> Path | None:
+    """The newest incomplete run of this exact version on the same data, if any."""
+    for run_dir in reversed(_candidates(runs_dir)):
+        config = read_json(run_dir / CONFIG)
+        if (not is_complete(run_dir) and config.get("version_id") == version_id
+                and config.get("data", {}).get("root") == data.get("root")):
+            return run_dir
+    return None
+
+
+def latest_run(runs_dir: Path = DEFAULT_RUNS_DIR, version: str | None = None) -> Path:
+    """The newest complete run, optionally of one version (a name or a ``name-hash`` id)."""
+    for run_dir in reversed(_candidates(runs_dir)):
+        config = read_json(run_dir / CONFIG)
+        if is_complete(run_dir) and version in (None, config.get("version"), config.get("version_id")):
+            return run_dir
+    which = f"of {version} " if version else ""
+    model = re.sub(r"-[0-9a-f]{8}$", "", version) if version else "NAME"
+    raise StageNotReadyError(f"no complete run {which}in {runs_dir}/; run `python -m kagglekit train --model {model}` first")
+
+
+@dataclass
+class Run:
+    """A finished training run, as prediction needs it."""
+
+    dir: Path
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    _model: Any = field(default=None, repr=False)
+
+    @property
+    def version(self) -> str:
+        return self.config["version"]
+
+    @property
+    def version_id(self) -> str:
+        return self.config["version_id"]
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.config["classes"])
+
+    @property
+    def model(self) -> Any:
+        """The best model, loaded on first use (Keras is imported only then)."""
+        if self._model is None:
+            import keras
+
+            import kagglekit.augment  # noqa: F401  (registers RandomAffine for deserialisation)
+
+            self._model = keras.models.load_model(self.dir / BEST_MODEL, compile=False)
+        return self._model
+
+    def predict_proba(self, images: np.ndarray, tta: bool = False, batch_size: int = 500) -> np.ndarray:
+        """Class probabilities (N, n_classes) float32 for uint8 images (N,H,W,3).
+
+        ``tta`` averages with the left-right mirrored view, the cheap test-time
+        augmentation that helps every CIFAR model trained with or without flips.
+        """
+        probabilities = self._predict(images, batch_size)
+        if tta:
+            probabilities = (probabilities + self._predict(images[:, :, ::-1], batch_size)) / 2
+        return probabilities.astype(np.float32)
+
+    def _predict(self, images: np.ndarray, batch_size: int) -> np.ndarray:
+        from kagglekit.pipeline import eval_dataset
+
+        outputs = self.model.predict(eval_dataset(np.ascontiguousarray(images), None, batch_size), verbose=0)
+        outputs = np.asarray(outputs, dtype=np.float32)
+        if self.config["recipe"].get("from_logits"):
+            outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+            outputs /= outputs.sum(axis=1, keepdims=True)
+        return outputs
+
+
+def load_run(run_dir: Path) -> Run:
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG).is_file():
+        raise UsageError(f"{run_dir} is not a run directory (no {CONFIG})")
+    if not is_complete(run_dir):
+        raise StageNotReadyError(f"run {run_dir} is incomplete (no {METRICS}); rerun its train command to resume it")
+    if not (run_dir / BEST_MODEL).is_file():
+        raise StageNotReadyError(f"run {run_dir} has no {BEST_MODEL}")
+    return Run(dir=run_dir, config=read_json(run_dir / CONFIG), metrics=read_json(run_dir / METRICS))

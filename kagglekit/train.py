@@ -1,0 +1,268 @@
+"""Train one model version into ``runs/<version>-<hash>-<time>/``, resumably.
+
+Every epoch end saves the resume point (weights, optimizer state, best score,
+early-stopping counter) into ``state/``; an improvement also saves
+``best.keras``. A Ctrl-C or a killed process therefore loses at most the epoch
+in flight, and rerunning the same command finds the incomplete run of the same
+version id and continues it from the saved epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from kagglekit import augment, devices, plots, runs
+from kagglekit.models import get_version, recipe_hash, version_id
+from kagglekit.paths import CompetitionPaths
+from kagglekit.pipeline import SplitData, eval_dataset, load_split, steps_per_epoch, train_dataset
+
+Log = Callable[[str], None]
+STATE_WEIGHTS = "last.weights.h5"
+STATE_JSON = "state.json"
+
+
+def git_commit() -> dict[str, Any]:
+    """The code's commit and whether the tree had uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+    try:
+        return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(git("status", "--porcelain", "kagglekit"))}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def rerun_command(recipe: dict[str, Any], paths: CompetitionPaths, runs_dir: Path) -> str:
+    parts = ["python", "-m", "kagglekit", "train", "--model", recipe["model"],
+             "--data-dir", str(paths.data_dir), "--competition", paths.slug, "--runs-dir", str(runs_dir)]
+    defaults = get_version(recipe["model"]).recipe()
+    for key, value in recipe.items():
+        if key != "model" and value != defaults[key]:
+            parts += ["--set", f"{key}={value}"]
+    return shlex.join(parts)
+
+
+class Progress(keras.callbacks.Callback):
+    """One table row per epoch (airbench-style), with training images per second."""
+
+    def __init__(self, n_train: int, log: Log) -> None:
+        super().__init__()
+        self.n_train, self.log = n_train, log
+        self.epoch_start = self.train_end = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch_start = time.perf_counter()
+        self.train_end = 0.0
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        self.train_end = time.perf_counter()
+
+    def timings(self) -> tuple[float, float]:
+        """(seconds training this epoch, seconds for the whole epoch)."""
+        now = time.perf_counter()
+        return (self.train_end or now) - self.epoch_start, now - self.epoch_start
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Best model on every improvement, resume point every epoch, early stopping, history.csv."""
+
+    def __init__(self, run_dir: Path, save_model: keras.Model, recipe: dict[str, Any],
+                 state: dict[str, Any], progress: Progress, log: Log) -> None:
+        super().__init__()
+        self.run_dir, self.save_model, self.recipe = run_dir, save_model, recipe
+        self.state, self.progress, self.log = state, progress, log
+        self.monitor = recipe["monitor"]
+        self.higher_is_better = "acc" in self.monitor
+
+    def improved(self, value: float) -> bool:
+        best = self.state.get("best")
+        return best is None or (value > best if self.higher_is_better else value < best)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = dict(logs or {})
+        train_seconds, epoch_seconds = self.progress.timings()
+        state = self.state
+        state["train_seconds"] += train_seconds
+        state["seconds"] += epoch_seconds
+        state["images"] += self.progress.n_train
+        value = float(logs[self.monitor])
+        better = self.improved(value)
+        if better:
+            state.update(best=value, best_epoch=epoch, wait=0,
+                         best_val_accuracy=float(logs["val_accuracy"]), best_val_loss=float(logs["val_loss"]))
+            save_keras(self.save_model, self.run_dir / runs.BEST_MODEL)
+        else:
+            state["wait"] += 1
+        state["epoch"] = epoch + 1
+        rate = self.progress.n_train / max(train_seconds, 1e-9)
+        row = {"epoch": epoch, "loss": logs["loss"], "accuracy": logs["accuracy"], "val_loss": logs["val_loss"],
+               "val_accuracy": logs["val_accuracy"], "lr": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+               "images_per_second": rate, "seconds": epoch_seconds}
+        append_history(self.run_dir / runs.HISTORY, row)
+        self.save_state()
+        self.log(f"{epoch + 1:5d} | {logs['loss']:10.4f} | {logs['accuracy']:9.4f} | {logs['val_loss']:8.4f} | "
+                 f"{logs['val_accuracy']:7.4f} | {rate:7.0f} | {epoch_seconds:6.1f}s{'  *best' if better else ''}")
+        patience = int(self.recipe["early_stopping"])
+        if patience and state["wait"] >= patience:
+            state["stopped_early"] = True
+            self.save_state()
+            self.log(f"early stopping: no better {self.monitor} for {patience} epochs")
+            self.model.stop_training = True
+
+    def save_state(self) -> None:
+        state_dir = self.run_dir / runs.STATE_DIR
+        state_dir.mkdir(exist_ok=True)
+        tmp = state_dir / ("tmp-" + STATE_WEIGHTS)
+        self.model.save_weights(tmp)
+        os.replace(tmp, state_dir / STATE_WEIGHTS)
+        runs.write_json(state_dir / STATE_JSON, self.state)
+
+
+def save_keras(model: keras.Model, path: Path) -> None:
+    tmp = path.with_name("tmp-" + path.name)
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def append_history(path: Path, row: dict[str, Any]) -> None:
+    """Append one epoch, dropping rows from a previous attempt at the same or later epochs."""
+    if path.exists():
+        history = pd.read_csv(path)
+        history = history[history["epoch"] < row["epoch"]]
+        history = pd.concat([history, pd.DataFrame([row])], ignore_index=True)
+    else:
+        history = pd.DataFrame([row])
+    tmp = path.with_name(path.name + ".tmp")
+    history.to_csv(tmp, index=False, quoting=csv.QUOTE_MINIMAL)
+    os.replace(tmp, path)
+
+
+def fresh_state() -> dict[str, Any]:
+    return {"epoch": 0, "best": None, "best_epoch": None, "wait": 0, "best_val_accuracy": None,
+            "best_val_loss": None, "seconds": 0.0, "train_seconds": 0.0, "images": 0, "stopped_early": False}
+
+
+def build_models(recipe: dict[str, Any], data: SplitData, hardware: devices.Hardware, steps: int) -> tuple[keras.Model, keras.Model]:
+    """(model to train, model to save): the same unless augmentation runs inside the training model (GPUs)."""
+    version = get_version(recipe["model"])
+    input_shape = tuple(data.x_train.shape[1:])
+    keras.mixed_precision.set_global_policy(hardware.mixed_precision)
+    try:
+        with hardware.strategy.scope():
+            core = version.architecture(recipe, input_shape, data.n_classes)
+            model = core
+            if hardware.augment_on_device:
+                inputs = keras.Input(input_shape, dtype="uint8")
+                model = keras.Model(inputs, core(augment.from_recipe(recipe, recipe["seed"])(inputs)), name="training")
+            from kagglekit.models.compile import compile_model
+            compile_model(model, recipe, steps, jit_compile=hardware.jit_compile)
+            model.optimizer.build(model.trainable_variables)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    return model, core
+
+
+def train(
+    model: str, overrides: dict[str, Any] | None = None, paths: CompetitionPaths | None = None,
+    runs_dir: Path = runs.DEFAULT_RUNS_DIR, log: Log = print, callbacks: Iterable[keras.callbacks.Callback] = (),
+    mixed_precision: bool = True,
+) -> Path:
+    """Train (or resume) one version; returns the run directory. ``callbacks`` are extra, run after ours."""
+    version = get_version(model)
+    recipe = version.recipe(overrides)
+    paths = paths or CompetitionPaths(Path("data"))
+    vid = version_id(recipe)
+    data = load_split(paths, recipe["limit"])
+    hardware = devices.detect(mixed_precision)
+    data_info = {"root": str(Path(paths.root).resolve()), "data_dir": str(paths.data_dir), "competition": paths.slug,
+                 "source": data.source, "n_train": len(data.x_train), "n_valid": len(data.x_valid)}
+
+    run_dir = runs.find_resumable(runs_dir, vid, data_info)
+    resuming = run_dir is not None and (run_dir / runs.STATE_DIR / STATE_JSON).exists()
+    if run_dir is None:
+        run_dir = runs.new_run_dir(runs_dir, vid)
+        runs.write_json(run_dir / runs.CONFIG, {
+            "version": recipe["model"], "version_id": vid, "hash": recipe_hash(recipe), "recipe": recipe,
+            "data": data_info, "classes": data.classes, "git": git_commit(),
+            "command": rerun_command(recipe, paths, runs_dir), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "device": hardware.as_dict(),
+        })
+        plots.samples(data.x_train, data.y_train, data.classes, run_dir / runs.SAMPLES)
+
+    keras.utils.set_random_seed(int(recipe["seed"]))
+    global_batch = int(recipe["batch_size"]) * hardware.replicas
+    steps = steps_per_epoch(len(data.x_train), global_batch)
+    train_model, save_model = build_models(recipe, data, hardware, steps)
+    state = fresh_state()
+    if resuming:
+        state = runs.read_json(run_dir / runs.STATE_DIR / STATE_JSON)
+        train_model.load_weights(run_dir / runs.STATE_DIR / STATE_WEIGHTS)
+    epochs = int(recipe["epochs"])
+
+    log(f"kagglekit train | {vid} | {hardware.describe()}")
+    log(f"run {run_dir} | {len(data.x_train)} train / {len(data.x_valid)} valid images | "
+        f"batch {global_batch} | {epochs} epochs | {steps} steps/epoch")
+    if resuming:
+        log(f"resuming from epoch {state['epoch'] + 1} (best {recipe['monitor']} {state['best']:.4f} at epoch {state['best_epoch'] + 1})")
+    if state["epoch"] >= epochs or state.get("stopped_early"):
+        log("training already finished; writing results")
+    else:
+        one_hot = data.n_classes if recipe["loss"] == "categorical_crossentropy" else None
+        host_augment = None if hardware.augment_on_device else augment.from_recipe(recipe, recipe["seed"])
+        train_data = train_dataset(data.x_train, data.y_train, global_batch, int(recipe["seed"]),
+                                   state["epoch"], epochs, host_augment, one_hot)
+        valid_data = eval_dataset(data.x_valid, data.y_valid, max(global_batch, 256), one_hot)
+        progress = Progress(len(data.x_train), log)
+        checkpointer = Checkpointer(run_dir, save_model, recipe, state, progress, log)
+        log("epoch | train loss | train acc | val loss | val acc |   img/s |   time")
+        train_model.fit(train_data, validation_data=valid_data, epochs=epochs, initial_epoch=state["epoch"],
+                        steps_per_epoch=steps, callbacks=[progress, checkpointer, *callbacks], verbose=0, shuffle=False)
+    return finish(run_dir, data, hardware, state, log)
+
+
+def finish(run_dir: Path, data: SplitData, hardware: devices.Hardware, state: dict[str, Any], log: Log) -> Path:
+    """Pictures from the best model, then metrics.json last (the run is complete from then on)."""
+    config = runs.read_json(run_dir / runs.CONFIG)
+    history = pd.read_csv(run_dir / runs.HISTORY)
+    plots.curves(history, run_dir / runs.CURVES, config["version_id"])
+    best = runs.Run(run_dir, config, {})
+    matrix = evaluate_confusion(best, data)
+    plots.confusion(matrix, data.classes, run_dir / runs.CONFUSION, config["version_id"])
+    metrics = {
+        "best_val_accuracy": state["best_val_accuracy"], "best_val_loss": state["best_val_loss"],
+        "best_epoch": state["best_epoch"] + 1, "epochs": state["epoch"], "stopped_early": state["stopped_early"],
+        "training_seconds": round(state["seconds"], 2),
+        "images_per_second": round(state["images"] / max(state["train_seconds"], 1e-9), 1),
+        "device": hardware.name, "device_kind": hardware.kind, "replicas": hardware.replicas,
+        "mixed_precision": hardware.mixed_precision, "jit_compile": hardware.jit_compile,
+        "recomputed_val_accuracy": float(np.trace(matrix) / matrix.sum()),
+    }
+    runs.write_json(run_dir / runs.METRICS, metrics)
+    log(f"best val accuracy {metrics['best_val_accuracy']:.4f} (epoch {metrics['best_epoch']}/{metrics['epochs']}) | "
+        f"{metrics['training_seconds']:.1f} s | {metrics['images_per_second']:.0f} img/s | {hardware.name}")
+    log(f"wrote {run_dir}")
+    return run_dir
+
+
+def evaluate_confusion(run: runs.Run, data: SplitData, tta: bool = False) -> np.ndarray:
+    probabilities = run.predict_proba(data.x_valid, tta=tta)
+    return plots.confusion_matrix(data.y_valid.astype(np.int64), probabilities.argmax(axis=1), data.n_classes)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: python -m kagglekit train --model NAME")
