@@ -1,0 +1,85 @@
+"""``python -m kagglekit STAGE``: one sub-command per module in ``kagglekit.commands``.
+
+Each command module exposes ``HELP`` (one line), ``DESCRIPTION`` (what it does
+and what it writes where), ``configure(parser)`` and ``run(args)``. Modules keep
+their top level free of TensorFlow so that ``--help`` and the data stages start
+instantly; heavy imports happen inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from kagglekit.exceptions import KagglekitError
+from kagglekit.paths import DEFAULT_COMPETITION, DEFAULT_DATA_DIR
+
+# Order is the pipeline's order; it is also the order `--help` lists them in.
+COMMANDS = (
+    "fetch",
+    "unpack",
+    "folders",
+    "models",
+    "train",
+    "evaluate",
+    "predict",
+    "ensemble",
+    "submit",
+    "scores",
+    "compare",
+    "demo",
+)
+
+
+def add_competition_arguments(parser: argparse.ArgumentParser) -> None:
+    """The two flags every stage shares."""
+    parser.add_argument(
+        "--competition", default=DEFAULT_COMPETITION, metavar="SLUG",
+        help=f"Kaggle competition slug (default: {DEFAULT_COMPETITION})",
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA_DIR, metavar="DIR",
+        help=f"where competition data lives, one folder per slug (default: {DEFAULT_DATA_DIR}/)",
+    )
+
+
+def _available_commands() -> dict[str, object]:
+    modules = {}
+    for name in COMMANDS:
+        try:
+            modules[name] = importlib.import_module(f"kagglekit.commands.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"kagglekit.commands.{name}":
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kagglekit",
+        description="From a Kaggle image competition to a scored submission.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="STAGE", required=True)
+    for name, module in _available_commands().items():
+        sub = subparsers.add_parser(
+            name, help=module.HELP, description=module.DESCRIPTION,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.configure(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KagglekitError as error:
+        print(f"kagglekit {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"kagglekit {args.command}: interrupted; rerun the same command to resume.", file=sys.stderr)
+        return 130

@@ -1,0 +1,45 @@
+"""Every error a user can cause, flat, one class per kind of remedy.
+
+The CLI prints ``str(error)`` as one line and exits non-zero, so each message
+must say what is wrong *and* what to do about it.
+"""
+
+
+class KagglekitError(Exception):
+    """Base class: a problem the user can fix, reported without a traceback."""
+
+    exit_code = 1
+
+
+class CredentialsError(KagglekitError):
+    """No usable Kaggle credentials."""
+
+
+class KaggleApiError(KagglekitError):
+    """Kaggle answered with an error (rules not accepted, unknown competition, ...)."""
+
+
+class RateLimitedError(KaggleApiError):
+    """Kaggle kept answering 429 after every retry."""
+
+
+class NetworkError(KagglekitError):
+    """Kaggle could not be reached or the connection broke."""
+
+
+class DataError(KagglekitError):
+    """An input file (archive, CSV, image) is missing, corrupt or inconsistent."""
+
+
+class UnsafeArchiveError(DataError):
+    """An archive tries to write outside its target or is a decompression bomb."""
+
+
+class StageNotReadyError(KagglekitError):
+    """A stage needs the output of an earlier stage that has not run."""
+
+
+class UsageError(KagglekitError):
+    """A command-line argument names something that does not exist."""
+
+    exit_code = 2

@@ -1,0 +1,81 @@
+"""Where every stage reads and writes, in one place.
+
+``DATA/SLUG/`` holds one competition:
+
+    raw/        what Kaggle serves (train.7z, test.7z, trainLabels.csv, sampleSubmission.csv)
+    images/     train/<id>.png decoded from train.7z (test PNGs only with --write-test-files)
+    cache/      <split>_images.npy (N,32,32,3 uint8) + <split>_ids.npy: what training and
+                prediction read, because 300,000 small files are slow to write and read
+    folders/    train/<class>/<id>.png, valid/<class>/<id>.png (hard links), classes.json,
+                split.csv (id,label,subset)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_COMPETITION = "cifar-10"
+DEFAULT_DATA_DIR = Path("data")
+
+TRAIN_ARCHIVE = "train.7z"
+TEST_ARCHIVE = "test.7z"
+TRAIN_LABELS = "trainLabels.csv"
+SAMPLE_SUBMISSION = "sampleSubmission.csv"
+COMPETITION_FILES = (TRAIN_ARCHIVE, TEST_ARCHIVE, TRAIN_LABELS, SAMPLE_SUBMISSION)
+
+
+@dataclass(frozen=True)
+class CompetitionPaths:
+    """The directory tree of one competition under a data directory."""
+
+    data_dir: Path
+    slug: str = DEFAULT_COMPETITION
+
+    @property
+    def root(self) -> Path:
+        return Path(self.data_dir) / self.slug
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def images(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def folders(self) -> Path:
+        return self.root / "folders"
+
+    @property
+    def train_labels(self) -> Path:
+        return self.raw / TRAIN_LABELS
+
+    @property
+    def sample_submission(self) -> Path:
+        return self.raw / SAMPLE_SUBMISSION
+
+    @property
+    def classes_json(self) -> Path:
+        return self.folders / "classes.json"
+
+    @property
+    def split_csv(self) -> Path:
+        return self.folders / "split.csv"
+
+    def cache_images(self, split: str) -> Path:
+        return self.cache / f"{split}_images.npy"
+
+    def cache_ids(self, split: str) -> Path:
+        return self.cache / f"{split}_ids.npy"
+
+
+def in_kaggle_notebook() -> bool:
+    """Kaggle sets KAGGLE_KERNEL_RUN_TYPE in every notebook session."""
+    return bool(os.environ.get("KAGGLE_KERNEL_RUN_TYPE"))
