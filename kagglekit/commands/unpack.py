@@ -1,0 +1,47 @@
+"""The `unpack` command."""
+
+from __future__ import annotations
+
+import argparse
+
+from kagglekit.cli import add_competition_arguments
+from kagglekit.paths import CompetitionPaths
+
+HELP = "decode train.7z and test.7z into a pixel cache (and train PNGs)"
+DESCRIPTION = """\
+Decode DATA/SLUG/raw/train.7z and test.7z with py7zr, straight into
+  DATA/SLUG/cache/{train,test}_images.npy   uint8 (N, 32, 32, 3), what train and predict read
+  DATA/SLUG/cache/{train,test}_ids.npy      the image id of each row
+  DATA/SLUG/images/train/<id>.png           the train PNGs, for the class folders
+The image ids are checked against trainLabels.csv and sampleSubmission.csv.
+Archives with entries that escape their folder, links, or an unpacked size over
+the cap are refused. Already-unpacked splits are skipped unless --force."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_competition_arguments(parser)
+    parser.add_argument("--force", action="store_true", help="unpack again even if complete")
+    parser.add_argument(
+        "--write-test-files", action="store_true",
+        help="also write the test PNGs to DATA/SLUG/images/test/ (300,000 files; slow, not needed to predict)",
+    )
+    parser.add_argument(
+        "--max-unpacked-gib", type=float, default=4.0, metavar="GIB",
+        help="refuse an archive that would unpack to more than this, in GiB (default: 4)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, metavar="N",
+        help="PNG-decoding processes (default: cores - 1 for big archives, 0 = decode inline)",
+    )
+
+
+def run(args: argparse.Namespace) -> None:
+    from kagglekit.unpack import summaries_table, unpack_competition
+
+    paths = CompetitionPaths(args.data_dir, args.competition)
+    summaries = unpack_competition(
+        paths, force=args.force, write_test_files=args.write_test_files,
+        max_unpacked_gib=args.max_unpacked_gib, workers=args.workers,
+    )
+    print(f"unpack: {paths.cache}")
+    print(summaries_table(summaries))

@@ -1,0 +1,73 @@
+"""Reading Kaggle's ``id,label`` CSVs strictly.
+
+trainLabels.csv decides which image is which class and sampleSubmission.csv
+decides which ids a submission must contain; a silent mistake in either costs a
+whole training run or a wasted daily submission, so every problem is reported
+with the CSV line numbers it sits on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from kagglekit.exceptions import DataError, StageNotReadyError
+
+EXPECTED_HEADER = ["id", "label"]
+MAX_ROWS_NAMED = 5  # enough to find the problem, short enough for one line
+
+
+def describe_rows(line_numbers: list[int] | pd.Index, what: str) -> str:
+    """'3 rows with duplicate ids (lines 4, 9, 12)': the one-line form used in errors."""
+    numbers = [int(n) for n in line_numbers]
+    shown = ", ".join(str(n) for n in numbers[:MAX_ROWS_NAMED])
+    more = f", … {len(numbers) - MAX_ROWS_NAMED} more" if len(numbers) > MAX_ROWS_NAMED else ""
+    plural = "row" if len(numbers) == 1 else "rows"
+    return f"{len(numbers)} {plural} {what} (line {shown}{more})"
+
+
+def describe_ids(ids: list[int] | set[int], what: str) -> str:
+    """'2 ids missing from the archive: 7, 12': the same shape, for ids instead of lines."""
+    ordered = sorted(int(i) for i in ids)
+    shown = ", ".join(str(i) for i in ordered[:MAX_ROWS_NAMED])
+    more = f", … {len(ordered) - MAX_ROWS_NAMED} more" if len(ordered) > MAX_ROWS_NAMED else ""
+    return f"{len(ordered)} ids {what}: {shown}{more}"
+
+
+def read_id_label_csv(path: Path, fix_hint: str = "download it again with `python -m kagglekit fetch --force`") -> pd.DataFrame:
+    """A frame with int ``id`` and str ``label``, indexed by CSV line number.
+
+    Raises DataError naming the offending lines for a wrong header, non-integer
+    or duplicate ids and empty labels.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StageNotReadyError(f"{path} is missing; run `python -m kagglekit fetch` first.")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DataError(f"{path} is not a readable CSV ({_first_line(error)}); {fix_hint}.") from None
+    if list(frame.columns) != EXPECTED_HEADER:
+        raise DataError(f"{path} has header {','.join(map(str, frame.columns))!r}, expected 'id,label'; {fix_hint}.")
+    frame.index = frame.index + 2  # CSV line numbers: line 1 is the header
+
+    frame["id"] = frame["id"].str.strip()
+    not_integer = frame.index[~frame["id"].str.fullmatch(r"\d+")]
+    if len(not_integer):
+        raise DataError(f"{path}: {describe_rows(not_integer, 'whose id is not a positive integer')}; {fix_hint}.")
+    frame["id"] = frame["id"].astype("int64")
+
+    duplicated = frame.index[frame["id"].duplicated(keep="first")]
+    if len(duplicated):
+        raise DataError(f"{path}: {describe_rows(duplicated, 'with duplicate ids')}; {fix_hint}.")
+
+    frame["label"] = frame["label"].str.strip()
+    empty = frame.index[frame["label"] == ""]
+    if len(empty):
+        raise DataError(f"{path}: {describe_rows(empty, 'with an empty label')}; {fix_hint}.")
+    return frame
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
