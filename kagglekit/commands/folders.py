@@ -1,0 +1,37 @@
+"""The `folders` command."""
+
+from __future__ import annotations
+
+import argparse
+
+from kagglekit.cli import add_competition_arguments
+from kagglekit.folders import DEFAULT_SEED, DEFAULT_VALID_FRACTION, build_folders
+from kagglekit.paths import CompetitionPaths
+
+HELP = "lay train images out in class folders with a stratified validation split"
+DESCRIPTION = """\
+From DATA/SLUG/raw/trainLabels.csv and the unpacked train PNGs, build
+  DATA/SLUG/folders/train/<class>/<id>.png   (hard links; copies where links fail)
+  DATA/SLUG/folders/valid/<class>/<id>.png   a stratified, seeded hold-out
+  DATA/SLUG/folders/classes.json             the class list later stages index by
+  DATA/SLUG/folders/split.csv                id,label,subset
+the layout flow_from_directory and keras.utils.image_dataset_from_directory read.
+A bad labels file (wrong header, duplicate ids, ids without image, images
+without label, empty or unknown labels) is reported with its line numbers."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_competition_arguments(parser)
+    parser.add_argument("--valid-fraction", type=float, default=DEFAULT_VALID_FRACTION, metavar="F",
+                        help=f"fraction of each class held out for validation (default: {DEFAULT_VALID_FRACTION})")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N",
+                        help=f"seed that picks the validation images (default: {DEFAULT_SEED})")
+    parser.add_argument("--force", action="store_true", help="rebuild even if complete")
+
+
+def run(args: argparse.Namespace) -> None:
+    paths = CompetitionPaths(args.data_dir, args.competition)
+    summary = build_folders(paths, args.valid_fraction, args.seed, force=args.force)
+    state = "already complete" if summary.skipped else f"{summary.seconds:.1f} s" + (" (copied: hard links refused)" if summary.copied else "")
+    print(f"folders: {paths.folders}  {len(summary.classes)} classes, "
+          f"{summary.train:,} train + {summary.valid:,} valid images, {state}")

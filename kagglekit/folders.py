@@ -1,0 +1,170 @@
+"""folders: the class-folder layout that ``flow_from_directory`` and
+``keras.utils.image_dataset_from_directory`` read, plus a seeded, stratified
+validation split that every later stage shares.
+
+Outputs under ``DATA/SLUG/folders/``:
+
+    train/<class>/<id>.png, valid/<class>/<id>.png   hard links into images/train/
+    classes.json   {"classes": [...sorted], "counts": {...}, "valid_fraction", "seed"}
+    split.csv      id,label,subset: what training reads with the pixel cache
+
+Hard links cost one directory entry each (no data copied); a filesystem that
+refuses them (another device, some network mounts) gets copies instead.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kagglekit.competitions import known_classes
+from kagglekit.exceptions import DataError, StageNotReadyError, UsageError
+from kagglekit.labels import describe_ids, describe_rows, read_id_label_csv
+from kagglekit.markers import clear_complete, fingerprint, is_complete, mark_complete
+from kagglekit.paths import CompetitionPaths
+
+DEFAULT_VALID_FRACTION = 0.1
+DEFAULT_SEED = 0
+SUBSETS = ("train", "valid")
+LINK_FAILURES = {errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK, errno.ENOTSUP}
+
+
+@dataclass(frozen=True)
+class FoldersSummary:
+    classes: list[str]
+    train: int
+    valid: int
+    copied: bool
+    seconds: float
+    skipped: bool
+
+
+def build_folders(
+    paths: CompetitionPaths,
+    valid_fraction: float = DEFAULT_VALID_FRACTION,
+    seed: int = DEFAULT_SEED,
+    force: bool = False,
+) -> FoldersSummary:
+    """Split trainLabels.csv and lay the train PNGs out by class."""
+    if not 0.0 <= valid_fraction < 1.0:
+        raise UsageError(f"--valid-fraction must be in [0, 1), got {valid_fraction}.")
+    unpack_marker = paths.cache / ".train.complete"
+    if not unpack_marker.is_file():
+        raise StageNotReadyError(f"the train images are not unpacked; run `python -m kagglekit unpack --data-dir {paths.data_dir}` first.")
+    stamp = fingerprint([paths.train_labels, unpack_marker], valid_fraction=valid_fraction, seed=seed)
+    if not force and is_complete(paths.folders, stamp):
+        return _summary_of_existing(paths)
+
+    started = time.perf_counter()
+    labels = read_labels(paths)
+    split = stratified_split(labels, valid_fraction, seed)
+    copied = _build_tree(paths, split, valid_fraction, seed)
+    mark_complete(paths.folders, stamp, images=len(split))
+    counts = split["subset"].value_counts()
+    classes = sorted(split["label"].unique())
+    return FoldersSummary(classes, int(counts.get("train", 0)), int(counts.get("valid", 0)), copied,
+                          time.perf_counter() - started, skipped=False)
+
+
+def read_labels(paths: CompetitionPaths) -> pd.DataFrame:
+    """trainLabels.csv, checked against the competition's classes and the unpacked images."""
+    hint = "fix the file or fetch it again with `python -m kagglekit fetch --force`"
+    labels = read_id_label_csv(paths.train_labels, fix_hint=hint)
+    allowed = known_classes(paths.slug)
+    if allowed is not None:
+        unknown = labels.index[~labels["label"].isin(allowed)]
+        if len(unknown):
+            examples = ", ".join(sorted(set(labels.loc[unknown, "label"]))[:3])
+            raise DataError(f"{paths.train_labels}: {describe_rows(unknown, f'with a label outside the {len(allowed)} classes of {paths.slug} ({examples})')}; {hint}.")
+    image_ids = np.load(paths.cache_ids("train"))
+    _check_same_ids(labels["id"].to_numpy(), image_ids, paths)
+    return labels.reset_index(drop=True)
+
+
+def _check_same_ids(label_ids: np.ndarray, image_ids: np.ndarray, paths: CompetitionPaths) -> None:
+    without_image = np.setdiff1d(label_ids, image_ids)
+    without_label = np.setdiff1d(image_ids, label_ids)
+    problems = []
+    if len(without_image):
+        problems.append(describe_ids(without_image.tolist(), f"in {paths.train_labels.name} have no image"))
+    if len(without_label):
+        problems.append(describe_ids(without_label.tolist(), "of unpacked images have no label"))
+    if problems:
+        raise DataError(f"{'; '.join(problems)}; fetch and unpack again with --force.")
+
+
+def stratified_split(labels: pd.DataFrame, valid_fraction: float, seed: int) -> pd.DataFrame:
+    """Hold out ``valid_fraction`` of every class, chosen by ``seed``, sorted by id.
+
+    Per class, not overall, so a rare class is never missing from validation.
+    """
+    rng = np.random.default_rng(seed)
+    subset = np.full(len(labels), "train", dtype=object)
+    for _, positions in sorted(labels.groupby("label").indices.items()):
+        n_valid = int(round(len(positions) * valid_fraction))
+        subset[rng.permutation(positions)[:n_valid]] = "valid"
+    split = labels.assign(subset=subset)
+    return split.sort_values("id", kind="stable").reset_index(drop=True)
+
+
+def _build_tree(paths: CompetitionPaths, split: pd.DataFrame, valid_fraction: float, seed: int) -> bool:
+    """Build the whole tree under ``folders.partial`` and swap it in, so a crash leaves no half tree."""
+    clear_complete(paths.folders)
+    partial = paths.folders.with_name(paths.folders.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    classes = sorted(split["label"].unique())
+    for subset in SUBSETS:
+        for name in classes:
+            (partial / subset / name).mkdir(parents=True)
+    copied = _link_images(paths.images / "train", partial, split)
+    split.to_csv(partial / "split.csv", index=False)
+    counts = {name: {s: int(n) for s, n in group["subset"].value_counts().items()} for name, group in split.groupby("label")}
+    (partial / "classes.json").write_text(json.dumps(
+        {"classes": classes, "counts": counts, "valid_fraction": valid_fraction, "seed": seed}, indent=2))
+    shutil.rmtree(paths.folders, ignore_errors=True)
+    os.replace(partial, paths.folders)
+    return copied
+
+
+def _link_images(source: Path, target: Path, split: pd.DataFrame) -> bool:
+    """Hard-link every image into its class folder; True if we had to copy instead."""
+    copy = False
+    for image_id, label, subset in split[["id", "label", "subset"]].itertuples(index=False):
+        src = source / f"{image_id}.png"
+        dst = target / subset / label / f"{image_id}.png"
+        if not copy:
+            try:
+                os.link(src, dst)
+                continue
+            except FileNotFoundError:
+                raise DataError(f"{src} is missing; unpack again with `python -m kagglekit unpack --force`.") from None
+            except OSError as error:
+                if error.errno not in LINK_FAILURES:
+                    raise
+                copy = True
+        try:
+            shutil.copyfile(src, dst)
+        except FileNotFoundError:
+            raise DataError(f"{src} is missing; unpack again with `python -m kagglekit unpack --force`.") from None
+    return copy
+
+
+def _summary_of_existing(paths: CompetitionPaths) -> FoldersSummary:
+    info = json.loads(paths.classes_json.read_text())
+    totals = {subset: sum(c.get(subset, 0) for c in info["counts"].values()) for subset in SUBSETS}
+    return FoldersSummary(info["classes"], totals["train"], totals["valid"], False, 0.0, skipped=True)
+
+
+def load_classes(paths: CompetitionPaths) -> list[str]:
+    """The class list later stages index by; says which stage to run if it is missing."""
+    if not paths.classes_json.is_file():
+        raise StageNotReadyError(f"{paths.classes_json} is missing; run `python -m kagglekit folders --data-dir {paths.data_dir}` first.")
+    return list(json.loads(paths.classes_json.read_text())["classes"])
