@@ -1,0 +1,64 @@
+"""Builders for the data-stage tests: real archives and CSVs on disk, made small."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import py7zr
+
+from kagglekit.paths import CompetitionPaths
+from kagglekit.synthetic import CompetitionFiles, png_bytes
+
+
+def raw_competition(files: CompetitionFiles, data_dir: Path, slug: str = "cifar-10") -> CompetitionPaths:
+    """Copy a competition's four files into ``data_dir/slug/raw`` as fetch would leave them."""
+    paths = CompetitionPaths(data_dir, slug)
+    paths.raw.mkdir(parents=True, exist_ok=True)
+    for source in (files.train_archive, files.test_archive, files.train_labels, files.sample_submission):
+        shutil.copyfile(source, paths.raw / source.name)
+    return paths
+
+
+def write_archive(path: Path, members: dict[str, bytes]) -> Path:
+    with py7zr.SevenZipFile(path, "w") as seven_zip:
+        for name, data in members.items():
+            seven_zip.writestr(data, name)
+    return path
+
+
+def write_archive_with_hostile_name(path: Path, members: dict[str, bytes], hostile_name: str) -> Path:
+    """An archive holding ``hostile_name``, which py7zr itself refuses to write.
+
+    Written under a harmless placeholder of the same length in a plain
+    (unencoded) header, then the UTF-16 name and both header CRCs are patched,
+    exactly as a hand-made malicious archive would look.
+    """
+    placeholder = "".join("x" if c in "./\\" else c for c in hostile_name)
+    with py7zr.SevenZipFile(path, "w") as seven_zip:
+        seven_zip.set_encoded_header_mode(False)
+        for name, data in {**members, placeholder: b"hostile"}.items():
+            seven_zip.writestr(data, name)
+    raw = bytearray(path.read_bytes())
+    old, new = placeholder.encode("utf-16-le"), hostile_name.encode("utf-16-le")
+    assert raw.count(old) == 1, "placeholder must be unique in the archive"
+    raw[raw.index(old): raw.index(old) + len(old)] = new
+    next_offset, next_size = struct.unpack_from("<QQ", raw, 12)
+    header_start = 32 + next_offset
+    struct.pack_into("<I", raw, 28, zlib.crc32(raw[header_start: header_start + next_size]))
+    struct.pack_into("<I", raw, 8, zlib.crc32(raw[12:32]))
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def png_members(split: str, ids: range, size: int = 32, seed: int = 0) -> dict[str, bytes]:
+    rng = np.random.default_rng(seed)
+    return {f"{split}/{i}.png": png_bytes(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)) for i in ids}
+
+
+def write_labels(path: Path, rows: list[tuple[object, object]], header: str = "id,label") -> Path:
+    path.write_text("\n".join([header] + [f"{i},{label}" for i, label in rows]) + "\n")
+    return path
