@@ -425,10 +425,8 @@ class KaggleServer:
             download_name=served_name, conditional=True, etag=_etag(payload), max_age=None,
         )
         with self._lock:
-            cut = self._cuts.pop(served_name, None)
-        if cut is not None and request.method == "GET":
-            response.response = _truncated(response.response, cut)
-            response.direct_passthrough = True
+            cut = self._cuts.pop(served_name, None) if request.method == "GET" else None
+        response.response = _body(response.response, cut)
         return response
 
     # -- submissions ----------------------------------------------------------
@@ -602,12 +600,16 @@ def _etag(path: Path) -> str:
     return hashlib.sha256(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:32]
 
 
-def _truncated(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
-    """Yield at most ``limit`` bytes; with Content-Length already sent, the client sees a cut."""
+def _body(chunks: Iterable[bytes], limit: int | None) -> Iterator[bytes]:
+    """The file's chunks, closed even when the client hangs up (werkzeug may skip close()).
+
+    With a ``limit``, stop after that many bytes: Content-Length is already sent,
+    so the client sees the connection cut mid-file.
+    """
     sent = 0
     try:
         for chunk in chunks:
-            if sent + len(chunk) >= limit:
+            if limit is not None and sent + len(chunk) >= limit:
                 yield chunk[: limit - sent]
                 return
             sent += len(chunk)
