@@ -146,3 +146,10 @@ def load_run(run_dir: Path) -> Run:
     if not (run_dir / BEST_MODEL).is_file():
         raise StageNotReadyError(f"run {run_dir} has no {BEST_MODEL}")
     return Run(dir=run_dir, config=read_json(run_dir / CONFIG), metrics=read_json(run_dir / METRICS))
+
+
+def resolve_run(run: str | Path | None, runs_dir: Path = DEFAULT_RUNS_DIR) -> Path:
+    """A run directory from what a user typed: a path, a version name or id, or nothing (newest)."""
+    if run is not None and Path(run).is_dir():
+        return Path(run)
+    return latest_run(runs_dir, None if run is None else str(run))
