@@ -1,0 +1,46 @@
+"""The `predict` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from kagglekit.cli import add_competition_arguments
+
+HELP = "predict every test image with a trained run and write a validated submission CSV"
+DESCRIPTION = """\
+Run RUN's best model over every test image in the unpack stage's pixel cache,
+in batches (memory stays bounded whatever the test set's size), and write
+  SUBMISSIONS/<version-id>/submission.csv     id,label in sampleSubmission.csv's order
+  SUBMISSIONS/<version-id>/probabilities.npy  float16 class probabilities (for `ensemble`)
+  SUBMISSIONS/<version-id>/prediction.json    the run, model size, validation accuracy, TTA
+The CSV is checked against sampleSubmission.csv (rows, ids, order, labels)
+before it replaces anything. In a Kaggle notebook it is also copied to
+/kaggle/working/submission.csv. RUN is a run directory, or a model version
+name or id meaning its newest complete run (default: the newest run of all)."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_competition_arguments(parser)
+    parser.add_argument("run", nargs="?", metavar="RUN", help="run directory, or a model version name/id (default: newest run)")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where runs live (default: runs/)")
+    parser.add_argument("--submissions-dir", type=Path, default=Path("submissions"), metavar="DIR",
+                        help="where submission folders go (default: submissions/)")
+    parser.add_argument("--tta", choices=["none", "flip"], default="none",
+                        help="test-time augmentation: 'flip' averages with the mirrored view (2x the time)")
+    parser.add_argument("--batch-size", type=int, default=2048, metavar="N", help="images per model call (default: 2048)")
+
+
+def run(args: argparse.Namespace) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from kagglekit.paths import CompetitionPaths
+    from kagglekit.predict import predict_submission
+    from kagglekit.runs import resolve_run
+
+    summary = predict_submission(
+        resolve_run(args.run, args.runs_dir), CompetitionPaths(args.data_dir, args.competition),
+        args.submissions_dir, tta=args.tta == "flip", batch_size=args.batch_size,
+    )
+    print(f"predict: {summary.csv}  {summary.rows:,} rows, validated | "
+          f"{summary.seconds:.1f} s ({summary.images_per_second:,.0f} img/s)")

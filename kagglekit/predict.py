@@ -1,0 +1,128 @@
+"""predict: every test image through a trained run, into a validated submission.
+
+The test pixels are read from the uint8 cache that `unpack` keeps, in its own
+(sequential) order and one batch at a time, so memory stays bounded whatever
+the test set's size: at most one batch is ever float32. Each batch's
+probabilities are scattered straight to their row in sampleSubmission.csv's
+order. Outputs are written under ``.partial`` names and moved into place only
+after the CSV has passed `validate_csv`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from kagglekit.exceptions import DataError, StageNotReadyError
+from kagglekit.labels import read_id_label_csv
+from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
+from kagglekit.runs import Run, load_run
+from kagglekit.submission import (
+    CSV, PREDICTION, PROBABILITIES, sha256_of, validate_csv, version_dir, write_csv, write_json,
+)
+
+DEFAULT_BATCH_SIZE = 2048  # images per model call: 25 MB of float32, big enough to keep BLAS busy
+KAGGLE_WORKING = Path("/kaggle/working")
+
+
+@dataclass(frozen=True)
+class PredictionSummary:
+    version_id: str
+    csv: Path
+    rows: int
+    seconds: float
+    images_per_second: float
+
+
+def test_pixels(paths: CompetitionPaths) -> tuple[np.ndarray, np.ndarray]:
+    """The memory-mapped test cache and its ids; says which stage to run if absent."""
+    if not (paths.cache / ".test.complete").is_file():
+        raise StageNotReadyError(f"the test images are not unpacked; run `python -m kagglekit unpack --data-dir {paths.data_dir}` first.")
+    return np.load(paths.cache_images("test"), mmap_mode="r"), np.load(paths.cache_ids("test"))
+
+
+def rows_in_sample_order(cache_ids: np.ndarray, sample_ids: np.ndarray) -> np.ndarray:
+    """For each cache row, its row in sampleSubmission.csv (both hold the same ids; unpack checked)."""
+    order = np.argsort(sample_ids, kind="stable")
+    positions = np.searchsorted(sample_ids, cache_ids, sorter=order)
+    positions = order[np.clip(positions, 0, len(order) - 1)]
+    if not np.array_equal(sample_ids[positions], cache_ids):
+        raise DataError("the test cache and sampleSubmission.csv hold different ids; run `python -m kagglekit unpack --force`.")
+    return positions
+
+
+def predict_probabilities(run: Run, pixels: np.ndarray, tta: bool, batch_size: int, progress: bool) -> np.ndarray:
+    """float16 (N, classes) in cache order, one bounded batch at a time."""
+    out = np.empty((len(pixels), len(run.classes)), dtype=np.float16)
+    with tqdm(total=len(pixels), unit="img", desc=f"predict {run.version_id}", disable=not progress, mininterval=0.5) as bar:
+        for start in range(0, len(pixels), batch_size):
+            batch = np.asarray(pixels[start:start + batch_size])
+            out[start:start + len(batch)] = run.predict_proba(batch, tta=tta, batch_size=min(batch_size, 1024))
+            bar.update(len(batch))
+    return out
+
+
+def predict_submission(
+    run_dir: Path, paths: CompetitionPaths, submissions_dir: Path,
+    tta: bool = False, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True,
+) -> PredictionSummary:
+    started = time.perf_counter()
+    run = load_run(run_dir)
+    pixels, cache_ids = test_pixels(paths)
+    sample_ids = read_id_label_csv(paths.sample_submission)["id"].to_numpy()
+    targets = rows_in_sample_order(cache_ids, sample_ids)
+
+    probabilities = np.empty((len(sample_ids), len(run.classes)), dtype=np.float16)
+    probabilities[targets] = predict_probabilities(run, pixels, tta, batch_size, progress)
+    seconds = time.perf_counter() - started
+    record = {
+        "version": run.version, "version_id": run.version_id, "run_dir": str(run.dir),
+        "competition": paths.slug, "tta": "flip" if tta else None,
+        "parameters": int(run.model.count_params()), "epochs": run.metrics.get("epochs"),
+        "training_seconds": run.metrics.get("training_seconds"),
+        "val_accuracy": run.metrics.get("best_val_accuracy"), "device": run.metrics.get("device"),
+        "predict_seconds": round(seconds, 2), "images_per_second": round(len(sample_ids) / seconds, 1),
+    }
+    target = version_dir(submissions_dir, run.version_id)
+    csv = write_submission(target, sample_ids, probabilities, run.classes, record, paths)
+    return PredictionSummary(run.version_id, csv, len(sample_ids), seconds, len(sample_ids) / seconds)
+
+
+def write_submission(
+    target: Path, sample_ids: np.ndarray, probabilities: np.ndarray, classes: list[str],
+    record: dict[str, Any], paths: CompetitionPaths,
+) -> Path:
+    """CSV + probabilities + record into ``target``, validated before they replace anything."""
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    labels = np.asarray(classes)[probabilities.argmax(axis=1)]
+    write_csv(partial / CSV, sample_ids, labels.tolist())
+    validate_csv(partial / CSV, paths.sample_submission, classes)
+    np.save(partial / PROBABILITIES, probabilities)
+    write_json(partial / PREDICTION, {
+        **record, "classes": classes, "rows": len(sample_ids), "csv_sha256": sha256_of(partial / CSV),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    })
+    _replace_keeping_records(partial, target)
+    if in_kaggle_notebook() and KAGGLE_WORKING.is_dir():
+        shutil.copyfile(target / CSV, KAGGLE_WORKING / CSV)  # what "Submit to competition" picks up
+    return target / CSV
+
+
+def _replace_keeping_records(partial: Path, target: Path) -> None:
+    """Swap in the new prediction but keep the record of past uploads (submission.json)."""
+    from kagglekit.submission import RECORD
+
+    if (target / RECORD).is_file():
+        shutil.copyfile(target / RECORD, partial / RECORD)
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(partial, target)
