@@ -25,11 +25,13 @@ from kagglekit.labels import read_id_label_csv
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
 from kagglekit.runs import Run, load_run
 from kagglekit.submission import (
-    CSV, PREDICTION, PROBABILITIES, sha256_of, validate_csv, version_dir, write_csv, write_json,
+    CSV, PREDICTION, PROBABILITIES, RECORD, read_json, sha256_of, validate_csv, version_dir, write_csv, write_json,
 )
 
 DEFAULT_BATCH_SIZE = 2048  # images per model call: 25 MB of float32, big enough to keep BLAS busy
-KAGGLE_WORKING = Path("/kaggle/working")
+def kaggle_working() -> Path:
+    """Where a Kaggle notebook's outputs go (overridable, so tests can stand in for it)."""
+    return Path(os.environ.get("KAGGLEKIT_KAGGLE_WORKING", "/kaggle/working"))
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class PredictionSummary:
     rows: int
     seconds: float
     images_per_second: float
+    skipped: bool = False
 
 
 def test_pixels(paths: CompetitionPaths) -> tuple[np.ndarray, np.ndarray]:
@@ -71,10 +74,13 @@ def predict_probabilities(run: Run, pixels: np.ndarray, tta: bool, batch_size: i
 
 def predict_submission(
     run_dir: Path, paths: CompetitionPaths, submissions_dir: Path,
-    tta: bool = False, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True,
+    tta: bool = False, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True, force: bool = False,
 ) -> PredictionSummary:
     started = time.perf_counter()
     run = load_run(run_dir)
+    existing = _existing_prediction(version_dir(submissions_dir, run.version_id), run, tta, paths)
+    if existing and not force:
+        return existing
     pixels, cache_ids = test_pixels(paths)
     sample_ids = read_id_label_csv(paths.sample_submission)["id"].to_numpy()
     targets = rows_in_sample_order(cache_ids, sample_ids)
@@ -95,6 +101,15 @@ def predict_submission(
     return PredictionSummary(run.version_id, csv, len(sample_ids), seconds, len(sample_ids) / seconds)
 
 
+def _existing_prediction(target: Path, run: Run, tta: bool, paths: CompetitionPaths) -> PredictionSummary | None:
+    """The finished prediction of this very run, TTA and test set, if there is one."""
+    record = read_json(target / PREDICTION)
+    same = (record.get("run_dir") == str(run.dir) and record.get("tta") == ("flip" if tta else None)
+            and record.get("sample_submission_sha256") == sha256_of(paths.sample_submission)
+            and (target / CSV).is_file() and sha256_of(target / CSV) == record.get("csv_sha256"))
+    return PredictionSummary(run.version_id, target / CSV, record["rows"], 0.0, 0.0, skipped=True) if same else None
+
+
 def write_submission(
     target: Path, sample_ids: np.ndarray, probabilities: np.ndarray, classes: list[str],
     record: dict[str, Any], paths: CompetitionPaths,
@@ -109,18 +124,17 @@ def write_submission(
     np.save(partial / PROBABILITIES, probabilities)
     write_json(partial / PREDICTION, {
         **record, "classes": classes, "rows": len(sample_ids), "csv_sha256": sha256_of(partial / CSV),
+        "sample_submission_sha256": sha256_of(paths.sample_submission),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     })
     _replace_keeping_records(partial, target)
-    if in_kaggle_notebook() and KAGGLE_WORKING.is_dir():
-        shutil.copyfile(target / CSV, KAGGLE_WORKING / CSV)  # what "Submit to competition" picks up
+    if in_kaggle_notebook() and kaggle_working().is_dir():
+        shutil.copyfile(target / CSV, kaggle_working() / CSV)  # what "Submit to competition" picks up
     return target / CSV
 
 
 def _replace_keeping_records(partial: Path, target: Path) -> None:
     """Swap in the new prediction but keep the record of past uploads (submission.json)."""
-    from kagglekit.submission import RECORD
-
     if (target / RECORD).is_file():
         shutil.copyfile(target / RECORD, partial / RECORD)
     if target.exists():

@@ -30,6 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tta", choices=["none", "flip"], default="none",
                         help="test-time augmentation: 'flip' averages with the mirrored view (2x the time)")
     parser.add_argument("--batch-size", type=int, default=2048, metavar="N", help="images per model call (default: 2048)")
+    parser.add_argument("--force", action="store_true", help="predict again even if this run's prediction is complete")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -40,7 +41,10 @@ def run(args: argparse.Namespace) -> None:
 
     summary = predict_submission(
         resolve_run(args.run, args.runs_dir), CompetitionPaths(args.data_dir, args.competition),
-        args.submissions_dir, tta=args.tta == "flip", batch_size=args.batch_size,
+        args.submissions_dir, tta=args.tta == "flip", batch_size=args.batch_size, force=args.force,
     )
+    if summary.skipped:
+        print(f"predict: {summary.csv}  already predicted by this run ({summary.rows:,} rows); --force to redo")
+        return
     print(f"predict: {summary.csv}  {summary.rows:,} rows, validated | "
           f"{summary.seconds:.1f} s ({summary.images_per_second:,.0f} img/s)")

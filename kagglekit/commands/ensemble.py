@@ -1,0 +1,30 @@
+"""The `ensemble` command."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kagglekit.cli import add_competition_arguments
+
+HELP = "average the saved probabilities of several predicted versions into a new version"
+DESCRIPTION = """\
+Average SUBMISSIONS/<version-id>/probabilities.npy of two or more predicted
+versions and write a new version SUBMISSIONS/ensemble-<hash>/ with its own
+validated submission.csv, probabilities and prediction.json (listing its
+members). Submit it like any other version."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_competition_arguments(parser)
+    parser.add_argument("versions", nargs="+", metavar="VERSION", help="version ids, as in submissions/<version-id>/")
+    parser.add_argument("--submissions-dir", type=Path, default=Path("submissions"), metavar="DIR",
+                        help="where submission folders are (default: submissions/)")
+
+
+def run(args: argparse.Namespace) -> None:
+    from kagglekit.ensemble import build_ensemble
+    from kagglekit.paths import CompetitionPaths
+
+    csv = build_ensemble(args.versions, CompetitionPaths(args.data_dir, args.competition), args.submissions_dir)
+    print(f"ensemble: {csv}  (average of {len(args.versions)} versions)")

@@ -1,0 +1,55 @@
+"""ensemble: average the saved class probabilities of several versions.
+
+Averaging probabilities of differently-trained models is the cheapest
+leaderboard gain there is, and needs no model: `predict` keeps every version's
+probabilities beside its CSV for exactly this.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kagglekit.exceptions import DataError, UsageError
+from kagglekit.labels import read_id_label_csv
+from kagglekit.paths import CompetitionPaths
+from kagglekit.predict import write_submission
+from kagglekit.submission import PROBABILITIES, require_prediction, version_dir
+
+
+def ensemble_id(version_ids: list[str]) -> str:
+    """Order-independent: the same members always make the same version."""
+    digest = hashlib.sha256("\n".join(sorted(version_ids)).encode()).hexdigest()[:8]
+    return f"ensemble-{digest}"
+
+
+def build_ensemble(version_ids: list[str], paths: CompetitionPaths, submissions_dir: Path) -> Path:
+    """Write ``submissions/ensemble-<hash>/`` from the members' probabilities; returns its CSV."""
+    if len(set(version_ids)) < 2:
+        raise UsageError("an ensemble needs at least two different versions.")
+    records = [require_prediction(submissions_dir, v) for v in version_ids]
+    classes = records[0]["classes"]
+    for version_id, record in zip(version_ids, records):
+        if record["classes"] != classes:
+            raise DataError(f"{version_id} predicts classes {record['classes']}, {version_ids[0]} predicts {classes}; they cannot be averaged.")
+    sample_ids = read_id_label_csv(paths.sample_submission)["id"].to_numpy()
+    total = np.zeros((len(sample_ids), len(classes)), dtype=np.float32)
+    for version_id in version_ids:
+        probabilities = np.load(version_dir(submissions_dir, version_id) / PROBABILITIES)
+        if probabilities.shape != total.shape:
+            raise DataError(f"{version_id}'s probabilities have shape {probabilities.shape}, expected {total.shape}; predict it again.")
+        total += probabilities
+    accuracies = [r.get("val_accuracy") for r in records]
+    record = {
+        "version": "ensemble", "version_id": ensemble_id(version_ids), "members": version_ids,
+        "competition": paths.slug, "tta": None,
+        "parameters": sum(int(r.get("parameters") or 0) for r in records),
+        "epochs": None, "training_seconds": sum(float(r.get("training_seconds") or 0) for r in records),
+        "val_accuracy": None, "member_val_accuracies": accuracies,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    target = version_dir(submissions_dir, record["version_id"])
+    return write_submission(target, sample_ids, (total / len(version_ids)).astype(np.float16), classes, record, paths)
