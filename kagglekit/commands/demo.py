@@ -1,0 +1,39 @@
+"""The `demo` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from kagglekit.demo import DEFAULT_DIR, DemoConfig
+
+HELP = "the whole pipeline against a local Kaggle API server: no account, no network"
+DESCRIPTION = """\
+Generate a small, learnable competition in cifar-10's exact format, serve it
+with kagglekit's local Kaggle API server on 127.0.0.1, and run
+fetch -> unpack -> folders -> train -> predict -> submit -> scores -> compare
+through the official kaggle client, as `make submit` does against Kaggle.
+Everything is written under DIR (default: demo/): the competition, data/,
+runs/ and submissions/ (with leaderboard.md and compare.png). Rerunning skips
+the stages already complete."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    defaults = DemoConfig()
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, metavar="DIR", help="where the demo writes (default: demo/)")
+    parser.add_argument("--model", default=defaults.model, metavar="NAME", help=f"model version (default: {defaults.model})")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, metavar="N", help=f"training epochs (default: {defaults.epochs})")
+    parser.add_argument("--train-images", type=int, default=defaults.train_images, metavar="N",
+                        help=f"generated training images (default: {defaults.train_images:,})")
+    parser.add_argument("--test-images", type=int, default=defaults.test_images, metavar="N",
+                        help=f"generated test images (default: {defaults.test_images:,})")
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from kagglekit.cli import main
+    from kagglekit.demo import run_demo
+
+    config = DemoConfig(args.dir, args.model, args.epochs, args.train_images, args.test_images)
+    return run_demo(config, main)
