@@ -13,7 +13,10 @@ PY    := $(VENV)/bin/python
 KK    := $(PY) -m kagglekit
 WHERE := --competition $(COMPETITION) --data-dir $(DATA)
 
-.PHONY: install test test-all fetch unpack folders models train predict submit scores compare demo bench clean
+SUBS        ?= submissions
+TTA         ?= none
+
+.PHONY: install test test-fast fetch unpack folders models train predict submit scores compare demo bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +44,30 @@ folders: unpack
 models: install
 	$(KK) models
 
-train: folders
-	$(KK) train $(WHERE) --model $(MODEL) --runs-dir $(RUNS) $(if $(EPOCHS),--epochs $(EPOCHS))
+train: folders  ## train MODEL (reuses a finished run of the same recipe; `kagglekit train` alone always trains)
+	$(KK) train $(WHERE) --model $(MODEL) --runs-dir $(RUNS) $(if $(EPOCHS),--epochs $(EPOCHS)) --reuse
 
-clean:  ## remove run outputs and unpacked data (keeps downloads in $(DATA)/*/raw)
-	rm -rf $(RUNS) $(DATA)/*/cache $(DATA)/*/images $(DATA)/*/folders
+predict: train
+	$(KK) predict $(MODEL) $(WHERE) --runs-dir $(RUNS) --submissions-dir $(SUBS) --tta $(TTA)
+
+submit: predict  ## the main job: fetch -> unpack -> folders -> train -> predict -> submit -> scores -> compare
+	$(KK) submit $(MODEL) $(WHERE) --submissions-dir $(SUBS) --skip-if-submitted
+	$(KK) scores $(WHERE) --submissions-dir $(SUBS)
+	$(KK) compare $(WHERE) --submissions-dir $(SUBS)
+
+scores: install
+	$(KK) scores $(WHERE) --submissions-dir $(SUBS)
+
+compare: install
+	$(KK) compare $(WHERE) --submissions-dir $(SUBS)
+
+demo: install  ## the whole chain against a local Kaggle API server: no account, no network (writes demo/)
+	$(KK) demo
+
+bench: install  ## the speed benchmarks (need ../shared/cifar10); results go in bench/RESULTS.md
+	$(PY) bench/unpack_speed.py
+	$(PY) bench/predict_speed.py
+	$(PY) bench/train_speed.py
+
+clean:  ## remove unpacked data and the demo (keeps downloads in $(DATA)/*/raw, runs/ and submissions/)
+	rm -rf $(DATA)/*/cache $(DATA)/*/images $(DATA)/*/folders demo
