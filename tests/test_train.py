@@ -24,6 +24,8 @@ from kagglekit.exceptions import StageNotReadyError
 from kagglekit.train import train
 from test_models import ROOT, write_prepared
 
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' model.save
+
 RUN_FILES = {"config.json", "best.keras", "history.csv", "metrics.json", "curves.png", "confusion.png", "samples.png"}
 
 
