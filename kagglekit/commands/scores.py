@@ -1,0 +1,35 @@
+"""The `scores` command."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kagglekit.cli import add_competition_arguments
+
+HELP = "wait for Kaggle to score pending submissions and record public and private scores"
+DESCRIPTION = """\
+Poll Kaggle for every recorded submission still pending, every --interval
+seconds until all are scored or --timeout runs out, and store status, public
+and private score (or Kaggle's error) in SUBMISSIONS/<version-id>/submission.json.
+Then save the public leaderboard to SUBMISSIONS/leaderboard.json, so that
+`compare` can rank versions offline. Exits non-zero when something is still
+pending at the timeout (rerun later) or Kaggle rejected a submission."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_competition_arguments(parser)
+    parser.add_argument("--submissions-dir", type=Path, default=Path("submissions"), metavar="DIR",
+                        help="where submission folders are (default: submissions/)")
+    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="stop waiting after SECONDS (default: 600)")
+    parser.add_argument("--interval", type=float, default=5.0, metavar="SECONDS",
+                        help="seconds between polls (default: 5)")
+
+
+def run(args: argparse.Namespace) -> None:
+    from kagglekit.paths import CompetitionPaths
+    from kagglekit.submit import collect_scores
+
+    collect_scores(CompetitionPaths(args.data_dir, args.competition), args.submissions_dir,
+                   timeout=max(0.0, args.timeout), interval=max(0.0, args.interval))

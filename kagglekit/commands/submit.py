@@ -1,0 +1,44 @@
+"""The `submit` command."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kagglekit.cli import add_competition_arguments
+
+HELP = "upload a predicted version's CSV to Kaggle with the official client and record it"
+DESCRIPTION = """\
+Validate SUBMISSIONS/<version-id>/submission.csv against sampleSubmission.csv,
+refuse it if the very same CSV was submitted before (any version; --force to
+submit anyway), show how many submissions are left today, upload it, and
+record ref, message, date and the CSV's sha256 in
+SUBMISSIONS/<version-id>/submission.json at once. Nothing is uploaded when a
+check fails or no submission is left today. VERSION is a version id, a model
+name (its newest prediction), or nothing for the newest prediction of all.
+Scores arrive later: run `scores` (or pass --wait SECONDS).
+In a Kaggle notebook without API credentials it says how to submit the
+notebook's output instead, and exits 0."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_competition_arguments(parser)
+    parser.add_argument("version", nargs="?", metavar="VERSION",
+                        help="version id or model name (default: the newest predicted version)")
+    parser.add_argument("-m", "--message", metavar="TEXT",
+                        help="submission description (default: the version id and its validation accuracy)")
+    parser.add_argument("--submissions-dir", type=Path, default=Path("submissions"), metavar="DIR",
+                        help="where submission folders are (default: submissions/)")
+    parser.add_argument("--force", action="store_true", help="submit even if this exact CSV was submitted before")
+    parser.add_argument("--skip-if-submitted", action="store_true",
+                        help="exit 0 without uploading if this exact CSV was submitted before (for scripts)")
+    parser.add_argument("--wait", type=float, metavar="SECONDS",
+                        help="wait up to SECONDS for the score after uploading (default: don't wait)")
+
+
+def run(args: argparse.Namespace) -> None:
+    from kagglekit.paths import CompetitionPaths
+    from kagglekit.submit import submit_version
+
+    submit_version(CompetitionPaths(args.data_dir, args.competition), args.submissions_dir, args.version,
+                   args.message, force=args.force, skip_if_submitted=args.skip_if_submitted, wait=args.wait)
