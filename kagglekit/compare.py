@@ -1,0 +1,195 @@
+"""compare: which version scored what, from ``submissions/`` alone.
+
+Everything comes from files a user commits (prediction.json, submission.json
+and the leaderboard snapshot `scores` saved), so the table can be rebuilt
+offline, on another machine, months later. Ranks assume a higher score is
+better, as cifar-10's accuracy is.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kagglekit.exceptions import StageNotReadyError
+from kagglekit.records import COMPLETE, PREDICT_HINT, load_leaderboard, predictions, submissions_of
+
+LEADERBOARD_MD = "leaderboard.md"
+COMPARE_PNG = "compare.png"
+COLUMNS = ("version", "model", "parameters", "epochs", "train time", "val acc", "public", "private", "rank")
+RIGHT_ALIGNED = frozenset(COLUMNS[2:])
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version_id: str
+    model: str
+    parameters: int | None
+    epochs: int | None
+    training_seconds: float | None
+    val_accuracy: float | None
+    status: str  # "not submitted", "pending", "error" or "complete": the newest upload's
+    public: float | None
+    private: float | None
+    rank: str
+
+    def cells(self) -> tuple[str, ...]:
+        return (self.version_id, self.model, _count(self.parameters), _plain(self.epochs),
+                _duration(self.training_seconds), _score(self.val_accuracy, 4),
+                _score(self.public, 5) if self.public is not None else self.status,
+                _score(self.private, 5), self.rank)
+
+    def sort_key(self) -> tuple[float, float]:
+        """Best first: public score, then validation accuracy; unknowns last."""
+        return (-(self.public if self.public is not None else -1.0),
+                -(self.val_accuracy if self.val_accuracy is not None else -1.0))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    competition: str
+    rows: list[VersionRow]
+    snapshot: dict[str, Any] | None
+    created: str
+
+
+def build_comparison(submissions_dir: Path, competition: str) -> Comparison:
+    records = predictions(submissions_dir, competition)
+    if not records:
+        raise StageNotReadyError(f"no predicted versions of {competition} in {submissions_dir}/; {PREDICT_HINT}.")
+    snapshot = load_leaderboard(submissions_dir, competition)
+    rows = sorted((_row(submissions_dir, competition, r, snapshot) for r in records), key=VersionRow.sort_key)
+    return Comparison(competition, rows, snapshot, time.strftime("%Y-%m-%d %H:%M"))
+
+
+def _row(submissions_dir: Path, competition: str, record: dict[str, Any], snapshot: dict[str, Any] | None) -> VersionRow:
+    entries = [e for e in submissions_of(submissions_dir, record["version_id"]) if e.get("competition") == competition]
+    scored = [e for e in entries if e.get("status") == COMPLETE and e.get("public_score") is not None]
+    latest = scored[-1] if scored else {}
+    public = latest.get("public_score")
+    return VersionRow(
+        version_id=record["version_id"], model=str(record.get("version") or "?"),
+        parameters=record.get("parameters"), epochs=record.get("epochs"),
+        training_seconds=record.get("training_seconds"), val_accuracy=record.get("val_accuracy"),
+        status=entries[-1].get("status", "?") if entries else "not submitted",
+        public=public, private=latest.get("private_score"), rank=leaderboard_rank(public, snapshot),
+    )
+
+
+def leaderboard_rank(public: float | None, snapshot: dict[str, Any] | None) -> str:
+    """The 1-based place ``public`` takes on the snapshot: one behind every strictly better team."""
+    if public is None or snapshot is None:
+        return "n/a"
+    scores = [row["score"] for row in snapshot.get("scores", [])]
+    place = 1 + sum(score > public for score in scores)
+    if place > len(scores) and snapshot.get("truncated"):
+        return f">{len(scores)}"
+    return str(place)
+
+
+# -- rendering -------------------------------------------------------------------------
+
+
+def text_table(comparison: Comparison) -> str:
+    """Fixed-width columns for a terminal."""
+    lines = [COLUMNS, *(row.cells() for row in comparison.rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(COLUMNS))]
+
+    def fmt(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.rjust(w) if name in RIGHT_ALIGNED else c.ljust(w)
+                         for c, w, name in zip(cells, widths, COLUMNS)).rstrip()
+
+    return "\n".join([fmt(COLUMNS), "  ".join("-" * w for w in widths), *(fmt(c) for c in lines[1:])])
+
+
+def markdown(comparison: Comparison) -> str:
+    """leaderboard.md: what a user commits to remember which version scored what."""
+    snapshot = comparison.snapshot
+    source = (f"ranks against the public leaderboard fetched {snapshot.get('fetched')} "
+              f"({len(snapshot.get('scores', []))} teams)") if snapshot else "no leaderboard snapshot yet (run `scores`)"
+    align = ["---:" if name in RIGHT_ALIGNED else ":---" for name in COLUMNS]
+    lines = [
+        f"# {comparison.competition}: kagglekit versions, {comparison.created}",
+        "",
+        f"Best first (public score, then validation accuracy); {source}.",
+        "",
+        _md_row(COLUMNS),
+        _md_row(tuple(align)),
+        *(_md_row(row.cells()) for row in comparison.rows),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _md_row(cells: tuple[str, ...]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def plot(comparison: Comparison, path: Path) -> int:
+    """Validation accuracy against public score, one labelled point per scored version; returns the points.
+
+    Writes nothing when no version has both: an empty plot would only hide that `scores` has not run.
+    """
+    from matplotlib.figure import Figure
+
+    points = [r for r in comparison.rows if r.public is not None and r.val_accuracy is not None]
+    if not points:
+        return 0
+    fig = Figure(figsize=(7, 6), layout="constrained")
+    ax = fig.subplots()
+    xs, ys = [r.val_accuracy for r in points], [r.public for r in points]
+    low, high = min(xs + ys), max(xs + ys)
+    pad = max(0.01, (high - low) * 0.1)
+    ax.plot([low - pad, high + pad], [low - pad, high + pad], "--", color="grey", lw=1, label="public = validation")
+    ax.scatter(xs, ys, zorder=3)
+    for row in points:
+        ax.annotate(row.version_id, (row.val_accuracy, row.public), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.set_xlim(low - pad, high + pad)
+    ax.set_ylim(low - pad, high + pad)
+    ax.set_xlabel("validation accuracy")
+    ax.set_ylabel("public leaderboard score")
+    ax.set_title(f"{comparison.competition}: validation vs public score ({comparison.created})")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.savefig(path, dpi=110)
+    return len(points)
+
+
+# -- cell formats ------------------------------------------------------------------------
+
+
+def _count(value: int | None) -> str:
+    if value is None:
+        return "-"
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:.2f}{suffix}"
+    return str(value)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def _score(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _plain(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def write_reports(comparison: Comparison, submissions_dir: Path) -> tuple[Path, Path | None]:
+    """leaderboard.md always; compare.png only when some version has a public score."""
+    markdown_path = Path(submissions_dir) / LEADERBOARD_MD
+    markdown_path.write_text(markdown(comparison))
+    png_path = Path(submissions_dir) / COMPARE_PNG
+    return markdown_path, png_path if plot(comparison, png_path) else None
