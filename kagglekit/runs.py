@@ -62,11 +62,11 @@ def _candidates(runs_dir: Path) -> list[Path]:
     return sorted(dirs, key=lambda d: (read_json(d / CONFIG).get("created", ""), d.name))
 
 
-def find_resumable(runs_dir: Path, version_id: str, data: dict[str, Any]) -> Path | None:
-    """The newest incomplete run of this exact version on the same data, if any."""
+def find_resumable(runs_dir: Path, version_id: str, data: dict[str, Any], complete: bool = False) -> Path | None:
+    """The newest incomplete (or, with ``complete``, finished) run of this exact version on the same data."""
     for run_dir in reversed(_candidates(runs_dir)):
         config = read_json(run_dir / CONFIG)
-        if (not is_complete(run_dir) and config.get("version_id") == version_id
+        if (is_complete(run_dir) == complete and config.get("version_id") == version_id
                 and config.get("data", {}).get("root") == data.get("root")):
             return run_dir
     return None

@@ -179,9 +179,12 @@ def build_models(recipe: dict[str, Any], data: SplitData, hardware: devices.Hard
 def train(
     model: str, overrides: dict[str, Any] | None = None, paths: CompetitionPaths | None = None,
     runs_dir: Path = runs.DEFAULT_RUNS_DIR, log: Log = print, callbacks: Iterable[keras.callbacks.Callback] = (),
-    mixed_precision: bool = True,
+    mixed_precision: bool = True, reuse: bool = False,
 ) -> Path:
-    """Train (or resume) one version; returns the run directory. ``callbacks`` are extra, run after ours."""
+    """Train (or resume) one version; returns the run directory. ``callbacks`` are extra, run after ours.
+
+    ``reuse`` returns the newest finished run of the same version id on the same data instead of training again.
+    """
     version = get_version(model)
     recipe = version.recipe(overrides)
     paths = paths or CompetitionPaths(Path("data"))
@@ -191,6 +194,11 @@ def train(
     data_info = {"root": str(Path(paths.root).resolve()), "data_dir": str(paths.data_dir), "competition": paths.slug,
                  "source": data.source, "n_train": len(data.x_train), "n_valid": len(data.x_valid)}
 
+    if reuse:
+        finished = runs.find_resumable(runs_dir, vid, data_info, complete=True)
+        if finished is not None:
+            log(f"reusing finished run {finished} ({vid}); drop --reuse to train again")
+            return finished
     run_dir = runs.find_resumable(runs_dir, vid, data_info)
     resuming = run_dir is not None and (run_dir / runs.STATE_DIR / STATE_JSON).exists()
     if run_dir is None:

@@ -131,8 +131,11 @@ def test_interrupted_run_resumes_from_the_saved_epoch(prepared, tmp_path: Path) 
     assert epoch_rows == ["2", "3"]  # epoch 1 was not trained again
     assert list(pd.read_csv(run_dir / "history.csv")["epoch"]) == [0, 1, 2]
     assert json.loads((run_dir / "metrics.json").read_text())["epochs"] == 3
-    # The same command once more finds nothing to resume and starts a new run.
     assert runs.latest_run(tmp_path, "seed-cifar10-modeling") == run_dir
+    # --reuse hands back the finished run without training.
+    lines.clear()
+    assert train("seed-cifar10-modeling", {"epochs": 3, "limit": 80}, prepared, tmp_path, log=lines.append, reuse=True) == run_dir
+    assert lines[0].startswith("reusing finished run") and len(list(tmp_path.iterdir())) == 1
 
 
 @pytest.mark.slow

@@ -39,6 +39,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="override any recipe key; VALUE is JSON (true, 0.1, \"cosine\") or a bare string")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR",
                         help="where run directories go (default: runs/)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="if a finished run of the same version id on the same data exists, use it instead of training")
     parser.add_argument("--no-mixed-precision", action="store_true", help="train in float32 even on GPUs that gain from float16")
 
 
@@ -70,4 +72,4 @@ def run(args: argparse.Namespace) -> None:
     from kagglekit.train import train
 
     train(args.model, overrides, CompetitionPaths(args.data_dir, args.competition), args.runs_dir,
-          mixed_precision=not args.no_mixed_precision)
+          mixed_precision=not args.no_mixed_precision, reuse=args.reuse)
