@@ -143,8 +143,11 @@ def plot(comparison: Comparison, path: Path) -> int:
     pad = max(0.01, (high - low) * 0.1)
     ax.plot([low - pad, high + pad], [low - pad, high + pad], "--", color="grey", lw=1, label="public = validation")
     ax.scatter(xs, ys, zorder=3)
-    for row in points:
-        ax.annotate(row.version_id, (row.val_accuracy, row.public), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    middle = (low + high) / 2
+    for row in points:  # labels point inwards, so long version ids stay inside the figure
+        right_half = row.val_accuracy > middle
+        ax.annotate(row.version_id, (row.val_accuracy, row.public), textcoords="offset points", fontsize=8,
+                    xytext=(-5 if right_half else 5, 4), ha="right" if right_half else "left")
     ax.set_xlim(low - pad, high + pad)
     ax.set_ylim(low - pad, high + pad)
     ax.set_xlabel("validation accuracy")

@@ -104,7 +104,9 @@ def _refuse_duplicate(submissions_dir: Path, slug: str, version_id: str, csv_sha
     if not earlier or force:
         return False
     first_version, first = earlier[0]
-    where = f"as ref {first['ref']} on {first.get('date', '?')}" + ("" if first_version == version_id else f" (version {first_version})")
+    when = str(first.get("date") or "?")[:19].replace("T", " ")
+    other = "" if first_version == version_id else f" (version {first_version})"
+    where = f"as ref {first['ref']} on {when}{other}"
     if skip_if_submitted:
         print(f"submit: {version_id}'s CSV was already submitted {where}; skipping.")
         return True

@@ -1,0 +1,138 @@
+"""compare reads only submissions/: records written here by hand, no server, no network."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kagglekit.cli import main
+from kagglekit.compare import leaderboard_rank
+from kagglekit.submission import PREDICTION, RECORD, write_json
+
+SLUG = "cifar-10"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def version(submissions: Path, version_id: str, val_accuracy: float | None, *scored: tuple,
+            competition: str = SLUG, created: str = "2024-05-01T10:00:00", **record: object) -> None:
+    """A predicted version; each of ``scored`` is an upload (status, public, private), oldest first."""
+    folder = submissions / version_id
+    folder.mkdir(parents=True)
+    write_json(folder / PREDICTION, {
+        "version": version_id.rsplit("-", 1)[0], "version_id": version_id, "competition": competition,
+        "parameters": 1_234_567, "epochs": 10, "training_seconds": 3725.0, "val_accuracy": val_accuracy,
+        "created": created, **record,
+    })
+    if scored:
+        write_json(folder / RECORD, {"version_id": version_id, "submissions": [
+            {"ref": 1000 + n, "competition": competition, "message": "m", "date": "2024-05-01T11:00:00",
+             "csv_sha256": f"{version_id}{n}", "status": status, "public_score": public, "private_score": private,
+             "error": "bad CSV" if status == "error" else None}
+            for n, (status, public, private) in enumerate(scored)
+        ]})
+
+
+def snapshot(submissions: Path, scores: list[float], *, competition: str = SLUG, truncated: bool = False) -> None:
+    write_json(submissions / "leaderboard.json", {
+        "competition": competition, "fetched": "2024-05-02T09:00:00+0000", "truncated": truncated,
+        "scores": [{"team": f"team {n}", "score": s} for n, s in enumerate(scores)],
+    })
+
+
+@pytest.fixture
+def offline(no_kaggle_credentials, unreachable_proxy) -> None:
+    """No credentials and no network: compare must not need either."""
+
+
+def rows(text: str) -> list[list[str]]:
+    """The table's data rows, split on the two-space column gaps."""
+    lines = text.split("\n\n")[0].splitlines()[2:]
+    return [re.split(r"\s{2,}", line.strip()) for line in lines]
+
+
+def test_versions_best_first_with_ranks_from_the_snapshot(tmp_path, offline, capsys):
+    subs = tmp_path / "submissions"
+    version(subs, "small-aaaa1111", 0.80, ("complete", 0.9, 0.88))
+    version(subs, "wide-bbbb2222", 0.85, ("complete", 0.9, 0.89))  # same public, better validation: first
+    version(subs, "deep-cccc3333", 0.70, ("complete", 0.5, 0.52), ("complete", 0.6, 0.61), ("pending", None, None))
+    version(subs, "fresh-dddd4444", 0.99, ("pending", None, None))
+    version(subs, "broken-eeee5555", 0.75, ("error", None, None))
+    version(subs, "unsent-ffff6666", 0.60)
+    version(subs, "other-gggg7777", 0.99, ("complete", 0.99, 0.99), competition="another-competition")
+    snapshot(subs, [0.95, 0.9, 0.9, 0.5])
+
+    assert main(["compare", "--submissions-dir", str(subs)]) == 0
+
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split("  ")[0] == "version"
+    assert rows(out) == [
+        ["wide-bbbb2222", "wide", "1.23M", "10", "1h 02m", "0.8500", "0.90000", "0.89000", "2"],
+        ["small-aaaa1111", "small", "1.23M", "10", "1h 02m", "0.8000", "0.90000", "0.88000", "2"],
+        ["deep-cccc3333", "deep", "1.23M", "10", "1h 02m", "0.7000", "0.60000", "0.61000", "4"],
+        ["fresh-dddd4444", "fresh", "1.23M", "10", "1h 02m", "0.9900", "pending", "-", "n/a"],
+        ["broken-eeee5555", "broken", "1.23M", "10", "1h 02m", "0.7500", "error", "-", "n/a"],
+        ["unsent-ffff6666", "unsent", "1.23M", "10", "1h 02m", "0.6000", "not submitted", "-", "n/a"],
+    ]
+
+
+def test_leaderboard_md_and_compare_png_are_written(tmp_path, offline, capsys):
+    subs = tmp_path / "submissions"
+    version(subs, "small-aaaa1111", 0.80, ("complete", 0.81, 0.79))
+    version(subs, "wide-bbbb2222", 0.85, ("complete", 0.86, 0.84))
+    snapshot(subs, [0.9, 0.85])
+
+    assert main(["compare", "--submissions-dir", str(subs)]) == 0
+
+    lines = (subs / "leaderboard.md").read_text().splitlines()
+    assert re.fullmatch(rf"# {SLUG}: kagglekit versions, \d{{4}}-\d\d-\d\d \d\d:\d\d", lines[0])
+    assert "fetched 2024-05-02T09:00:00+0000 (2 teams)" in lines[2]
+    assert lines[4] == "| version | model | parameters | epochs | train time | val acc | public | private | rank |"
+    assert lines[6:] == [
+        "| wide-bbbb2222 | wide | 1.23M | 10 | 1h 02m | 0.8500 | 0.86000 | 0.84000 | 2 |",
+        "| small-aaaa1111 | small | 1.23M | 10 | 1h 02m | 0.8000 | 0.81000 | 0.79000 | 3 |",
+    ]
+    assert (subs / "compare.png").read_bytes()[:8] == PNG_MAGIC
+    assert f"wrote {subs / 'leaderboard.md'}; {subs / 'compare.png'}" in capsys.readouterr().out
+
+
+def test_without_public_scores_the_plot_waits_and_says_why(tmp_path, offline, capsys):
+    subs = tmp_path / "submissions"
+    version(subs, "small-aaaa1111", 0.80, ("pending", None, None))
+    version(subs, "ensemble-12345678", None, parameters=None, epochs=None, training_seconds=None)
+
+    assert main(["compare", "--submissions-dir", str(subs)]) == 0
+
+    out = capsys.readouterr().out
+    assert rows(out)[1] == ["ensemble-12345678", "ensemble", "-", "-", "-", "-", "not submitted", "-", "n/a"]
+    assert "no compare.png yet" in out and "kagglekit scores" in out
+    assert not (subs / "compare.png").exists()
+    assert "no leaderboard snapshot yet" in (subs / "leaderboard.md").read_text()
+
+
+def test_no_predictions_is_one_clear_line(tmp_path, offline, capsys):
+    assert main(["compare", "--submissions-dir", str(tmp_path / "submissions")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no predicted versions of cifar-10" in err and "kagglekit predict" in err
+
+
+@pytest.mark.parametrize("public, board, truncated, expected", [
+    (0.9, [0.95, 0.9, 0.9, 0.5], False, "2"),  # ties share the better place
+    (0.99, [0.95, 0.9], False, "1"),
+    (0.1, [0.95, 0.9], False, "3"),
+    (0.1, [0.95, 0.9], True, ">2"),  # below the saved top of a longer board: place unknown
+    (None, [0.95], False, "n/a"),
+])
+def test_rank_is_the_place_the_public_score_takes(public, board, truncated, expected):
+    saved = {"scores": [{"team": "t", "score": s} for s in board], "truncated": truncated}
+    assert leaderboard_rank(public, saved) == expected
+
+
+def test_a_snapshot_of_another_competition_is_not_used(tmp_path, offline, capsys):
+    subs = tmp_path / "submissions"
+    version(subs, "small-aaaa1111", 0.80, ("complete", 0.81, 0.79))
+    snapshot(subs, [0.9], competition="another-competition")
+
+    assert main(["compare", "--submissions-dir", str(subs)]) == 0
+    assert rows(capsys.readouterr().out)[0][-1] == "n/a"
