@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kagglekit import kaggle_api
-from kagglekit.exceptions import CredentialsError, KaggleApiError, KagglekitError, UsageError
+from kagglekit.exceptions import CredentialsError, DataError, KaggleApiError, KagglekitError, UsageError
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
 from kagglekit.records import (
     COMPLETE, ERROR, PENDING, add_submission, all_submissions, needs_score, new_entry, refreshed,
@@ -63,6 +63,8 @@ def submit_version(
         raise UsageError(f"{version_id} was predicted for {prediction['competition']}, not {slug}; "
                          f"pass --competition {prediction['competition']}.")
     csv = version_dir(submissions_dir, version_id) / CSV
+    if not prediction.get("classes"):
+        raise DataError(f"{version_id}/prediction.json lists no classes; predict it again.")
     validate_csv(csv, paths.sample_submission, prediction["classes"])
     csv_sha256 = sha256_of(csv)
     if _refuse_duplicate(submissions_dir, slug, version_id, csv_sha256, force, skip_if_submitted):
@@ -83,8 +85,9 @@ def submit_version(
                                            api=api)
         entry = refreshed(entry, scored)
         update_submission(submissions_dir, version_id, entry)
-    if entry["status"] != PENDING:
-        print(f"submit: {describe(ScoreReport(version_id, entry))}")
+    if wait is not None or entry["status"] != PENDING:
+        note = f"; {SCORES_AGAIN}" if entry["status"] == PENDING else ""
+        print(f"submit: {describe(ScoreReport(version_id, entry))}{note}")
     _raise_if_rejected([ScoreReport(version_id, entry)])
     return entry
 

@@ -149,6 +149,11 @@ def test_submit_can_wait_for_its_score(kaggle_server, ws, capsys):
     assert (entry["status"], entry["public_score"], entry["private_score"]) == ("complete", 0.0, 0.0)
     assert "public 0.00000  private 0.00000" in capsys.readouterr().out
 
+    kaggle_server.set_pending_polls(SLUG, 10_000)
+    assert main(["submit", *ws.where, "--wait", "0.2", "--force"]) == 0  # the upload worked; the score comes later
+    assert ws.entries(version)[-1]["status"] == "pending"
+    assert "still pending; run `python -m kagglekit scores` again later" in capsys.readouterr().out
+
 
 # -- nothing wasted ----------------------------------------------------------------------
 
