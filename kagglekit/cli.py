@@ -46,15 +46,8 @@ def add_competition_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _available_commands() -> dict[str, object]:
-    modules = {}
-    for name in COMMANDS:
-        try:
-            modules[name] = importlib.import_module(f"kagglekit.commands.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"kagglekit.commands.{name}":
-                raise
-    return modules
+def _command_modules() -> dict[str, object]:
+    return {name: importlib.import_module(f"kagglekit.commands.{name}") for name in COMMANDS}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="From a Kaggle image competition to a scored submission.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="STAGE", required=True)
-    for name, module in _available_commands().items():
+    for name, module in _command_modules().items():
         sub = subparsers.add_parser(
             name, help=module.HELP, description=module.DESCRIPTION,
             formatter_class=argparse.RawDescriptionHelpFormatter,

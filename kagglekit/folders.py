@@ -29,10 +29,7 @@ from kagglekit.competitions import known_classes
 from kagglekit.exceptions import DataError, StageNotReadyError, UsageError
 from kagglekit.labels import describe_ids, describe_rows, read_id_label_csv
 from kagglekit.markers import clear_complete, fingerprint, is_complete, mark_complete
-from kagglekit.paths import CompetitionPaths
-
-DEFAULT_VALID_FRACTION = 0.1
-DEFAULT_SEED = 0
+from kagglekit.paths import DEFAULT_SPLIT_SEED, DEFAULT_VALID_FRACTION, CompetitionPaths
 SUBSETS = ("train", "valid")
 LINK_FAILURES = {errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK, errno.ENOTSUP}
 
@@ -50,7 +47,7 @@ class FoldersSummary:
 def build_folders(
     paths: CompetitionPaths,
     valid_fraction: float = DEFAULT_VALID_FRACTION,
-    seed: int = DEFAULT_SEED,
+    seed: int = DEFAULT_SPLIT_SEED,
     force: bool = False,
 ) -> FoldersSummary:
     """Split trainLabels.csv and lay the train PNGs out by class."""

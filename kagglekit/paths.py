@@ -18,6 +18,8 @@ from pathlib import Path
 
 DEFAULT_COMPETITION = "cifar-10"
 DEFAULT_DATA_DIR = Path("data")
+DEFAULT_VALID_FRACTION = 0.1  # share of each class that `folders` holds out for validation
+DEFAULT_SPLIT_SEED = 0        # picks which images those are
 
 TRAIN_ARCHIVE = "train.7z"
 TEST_ARCHIVE = "test.7z"

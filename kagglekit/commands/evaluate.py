@@ -28,9 +28,6 @@ def run(args: argparse.Namespace) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the table
     from kagglekit.evaluate import evaluate_run
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.runs import latest_run
+    from kagglekit.runs import resolve_run
 
-    run_dir = Path(args.run_dir)
-    if not run_dir.is_dir():
-        run_dir = latest_run(args.runs_dir, args.run_dir)
-    evaluate_run(run_dir, CompetitionPaths(args.data_dir, args.competition), tta=args.tta)
+    evaluate_run(resolve_run(args.run_dir, args.runs_dir), CompetitionPaths(args.data_dir, args.competition), tta=args.tta)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from kagglekit.cli import add_competition_arguments
-from kagglekit.folders import DEFAULT_SEED, DEFAULT_VALID_FRACTION, build_folders
-from kagglekit.paths import CompetitionPaths
+from kagglekit.paths import DEFAULT_SPLIT_SEED, DEFAULT_VALID_FRACTION, CompetitionPaths
 
 HELP = "lay train images out in class folders with a stratified validation split"
 DESCRIPTION = """\
@@ -24,12 +23,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
     parser.add_argument("--valid-fraction", type=float, default=DEFAULT_VALID_FRACTION, metavar="F",
                         help=f"fraction of each class held out for validation (default: {DEFAULT_VALID_FRACTION})")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N",
-                        help=f"seed that picks the validation images (default: {DEFAULT_SEED})")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SPLIT_SEED, metavar="N",
+                        help=f"seed that picks the validation images (default: {DEFAULT_SPLIT_SEED})")
     parser.add_argument("--force", action="store_true", help="rebuild even if complete")
 
 
 def run(args: argparse.Namespace) -> None:
+    from kagglekit.folders import build_folders
+
     paths = CompetitionPaths(args.data_dir, args.competition)
     summary = build_folders(paths, args.valid_fraction, args.seed, force=args.force)
     state = "already complete" if summary.skipped else f"{summary.seconds:.1f} s" + (" (copied: hard links refused)" if summary.copied else "")
