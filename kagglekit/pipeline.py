@@ -163,6 +163,24 @@ def eval_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, n_classes
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+def streamed_dataset(images: np.ndarray, batch_size: int, flip: bool = False) -> "tf.data.Dataset":
+    """Batches read from ``images`` (an array or a memory map) one at a time, as float32.
+
+    Unlike ``from_tensor_slices`` this never copies the whole array into a
+    tensor, so 300,000 test images cost one batch of memory, not 0.9 GB.
+    """
+    import tensorflow as tf
+
+    def batches():
+        for start in range(0, len(images), batch_size):
+            yield np.asarray(images[start:start + batch_size])
+
+    spec = tf.TensorSpec((None, *images.shape[1:]), tf.uint8)
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    dataset = dataset.map(lambda b: tf.cast(tf.reverse(b, axis=[2]) if flip else b, tf.float32))
+    return dataset.prefetch(2)
+
+
 def steps_per_epoch(n: int, batch_size: int) -> int:
     return -(-n // batch_size)
 

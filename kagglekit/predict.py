@@ -25,10 +25,11 @@ from kagglekit.labels import read_id_label_csv
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
 from kagglekit.runs import Run, load_run
 from kagglekit.submission import (
-    CSV, PREDICTION, PROBABILITIES, RECORD, read_json, sha256_of, validate_csv, version_dir, write_csv, write_json,
+    CSV, PREDICTION, PROBABILITIES, RECORD, sha256_of, validate_csv, version_dir, write_csv,
 )
+from kagglekit.jsonfiles import read_json_if_present, write_json
 
-DEFAULT_BATCH_SIZE = 2048  # images per model call: 25 MB of float32, big enough to keep BLAS busy
+DEFAULT_BATCH_SIZE = 512  # images per step: 6 MB of float32, big enough to keep BLAS busy
 def kaggle_working() -> Path:
     """Where a Kaggle notebook's outputs go (overridable, so tests can stand in for it)."""
     return Path(os.environ.get("KAGGLEKIT_KAGGLE_WORKING", "/kaggle/working"))
@@ -62,14 +63,18 @@ def rows_in_sample_order(cache_ids: np.ndarray, sample_ids: np.ndarray) -> np.nd
 
 
 def predict_probabilities(run: Run, pixels: np.ndarray, tta: bool, batch_size: int, progress: bool) -> np.ndarray:
-    """float16 (N, classes) in cache order, one bounded batch at a time."""
-    out = np.empty((len(pixels), len(run.classes)), dtype=np.float16)
-    with tqdm(total=len(pixels), unit="img", desc=f"predict {run.version_id}", disable=not progress, mininterval=0.5) as bar:
-        for start in range(0, len(pixels), batch_size):
-            batch = np.asarray(pixels[start:start + batch_size])
-            out[start:start + len(batch)] = run.predict_proba(batch, tta=tta, batch_size=min(batch_size, 1024))
-            bar.update(len(batch))
-    return out
+    """float16 (N, classes) in cache order; the memory map is read one batch at a time."""
+    import keras
+
+    passes = 2 if tta else 1
+    bar = tqdm(total=len(pixels) * passes, unit="img", desc=f"predict {run.version_id}", disable=not progress, mininterval=0.5)
+
+    class Progress(keras.callbacks.Callback):
+        def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            bar.update(min(batch_size, bar.total - bar.n))
+
+    with bar:
+        return run.predict_proba(pixels, tta=tta, batch_size=batch_size, callbacks=[Progress()]).astype(np.float16)
 
 
 def predict_submission(
@@ -103,7 +108,7 @@ def predict_submission(
 
 def _existing_prediction(target: Path, run: Run, tta: bool, paths: CompetitionPaths) -> PredictionSummary | None:
     """The finished prediction of this very run, TTA and test set, if there is one."""
-    record = read_json(target / PREDICTION)
+    record = read_json_if_present(target / PREDICTION)
     same = (record.get("run_dir") == str(run.dir) and record.get("tta") == ("flip" if tta else None)
             and record.get("sample_submission_sha256") == sha256_of(paths.sample_submission)
             and (target / CSV).is_file() and sha256_of(target / CSV) == record.get("csv_sha256"))

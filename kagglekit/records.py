@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from kagglekit.exceptions import StageNotReadyError, UsageError
-from kagglekit.submission import PREDICTION, RECORD, read_json, version_dir, write_json
+from kagglekit.jsonfiles import read_json_if_present, write_json
+from kagglekit.submission import PREDICTION, RECORD, version_dir
 
 SNAPSHOT = "leaderboard.json"
 PENDING, COMPLETE, ERROR = "pending", "complete", "error"
@@ -35,7 +36,7 @@ def predictions(submissions_dir: Path, competition: str | None = None) -> list[d
     for path in Path(submissions_dir).glob(f"*/{PREDICTION}"):
         if path.parent.name.endswith(".partial"):
             continue
-        record = {**read_json(path), "version_id": path.parent.name}  # the folder is what every path is built from
+        record = {**read_json_if_present(path), "version_id": path.parent.name}  # the folder is what every path is built from
         if competition is None or record.get("competition", competition) == competition:
             found.append((str(record.get("created", "")), path.stat().st_mtime_ns, record))
     return [record for *_, record in sorted(found, key=lambda item: item[:2])]
@@ -60,7 +61,7 @@ def resolve_version(submissions_dir: Path, version: str | None) -> dict[str, Any
 
 
 def submissions_of(submissions_dir: Path, version_id: str) -> list[dict[str, Any]]:
-    return list(read_json(version_dir(submissions_dir, version_id) / RECORD).get("submissions", []))
+    return list(read_json_if_present(version_dir(submissions_dir, version_id) / RECORD).get("submissions", []))
 
 
 def save_submissions(submissions_dir: Path, version_id: str, entries: list[dict[str, Any]]) -> None:
@@ -82,7 +83,7 @@ def all_submissions(submissions_dir: Path, competition: str) -> Iterator[tuple[s
     for path in sorted(Path(submissions_dir).glob(f"*/{RECORD}")):
         if path.parent.name.endswith(".partial"):
             continue
-        for entry in read_json(path).get("submissions", []):
+        for entry in read_json_if_present(path).get("submissions", []):
             if entry.get("competition") == competition:
                 yield path.parent.name, entry
 
@@ -127,5 +128,5 @@ def save_leaderboard(submissions_dir: Path, competition: str, rows: list[tuple[s
 
 def load_leaderboard(submissions_dir: Path, competition: str) -> dict[str, Any] | None:
     """The saved snapshot of ``competition``'s leaderboard, or None (never fetched, or another competition's)."""
-    snapshot = read_json(Path(submissions_dir) / SNAPSHOT)
+    snapshot = read_json_if_present(Path(submissions_dir) / SNAPSHOT)
     return snapshot if snapshot.get("competition") == competition else None

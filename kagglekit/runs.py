@@ -8,8 +8,6 @@ rerun of the same command resumes.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from kagglekit.exceptions import StageNotReadyError, UsageError
+from kagglekit.jsonfiles import read_json, write_json
 
 DEFAULT_RUNS_DIR = Path("runs")
 CONFIG = "config.json"
@@ -27,17 +26,6 @@ HISTORY = "history.csv"
 BEST_MODEL = "best.keras"
 STATE_DIR = "state"          # the resume point: last epoch's weights + optimizer + counters
 CURVES, CONFUSION, SAMPLES = "curves.png", "confusion.png", "samples.png"
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Atomically, so a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
 
 
 def is_complete(run_dir: Path) -> bool:
@@ -115,21 +103,24 @@ class Run:
             self._model = keras.models.load_model(self.dir / BEST_MODEL, compile=False)
         return self._model
 
-    def predict_proba(self, images: np.ndarray, tta: bool = False, batch_size: int = 500) -> np.ndarray:
+    def predict_proba(self, images: np.ndarray, tta: bool = False, batch_size: int = 500,
+                      callbacks: list[Any] | None = None) -> np.ndarray:
         """Class probabilities (N, n_classes) float32 for uint8 images (N,H,W,3).
 
-        ``tta`` averages with the left-right mirrored view, the cheap test-time
-        augmentation that helps every CIFAR model trained with or without flips.
+        ``images`` may be a memory map of any size: it is read one batch at a
+        time, so only a batch is ever in memory as float32. ``tta`` averages with
+        the left-right mirrored view, the cheap test-time augmentation that
+        helps every CIFAR model trained with or without flips.
         """
-        probabilities = self._predict(images, batch_size)
+        probabilities = self._predict(images, batch_size, flip=False, callbacks=callbacks)
         if tta:
-            probabilities = (probabilities + self._predict(images[:, :, ::-1], batch_size)) / 2
+            probabilities = (probabilities + self._predict(images, batch_size, flip=True, callbacks=callbacks)) / 2
         return probabilities.astype(np.float32)
 
-    def _predict(self, images: np.ndarray, batch_size: int) -> np.ndarray:
-        from kagglekit.pipeline import eval_dataset
+    def _predict(self, images: np.ndarray, batch_size: int, flip: bool, callbacks: list[Any] | None) -> np.ndarray:
+        from kagglekit.pipeline import streamed_dataset
 
-        outputs = self.model.predict(eval_dataset(np.ascontiguousarray(images), None, batch_size), verbose=0)
+        outputs = self.model.predict(streamed_dataset(images, batch_size, flip), verbose=0, callbacks=callbacks)
         outputs = np.asarray(outputs, dtype=np.float32)
         if self.config["recipe"].get("from_logits"):
             outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))

@@ -15,14 +15,13 @@ runs after writing and again right before uploading.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from kagglekit.exceptions import DataError, StageNotReadyError
+from kagglekit.jsonfiles import read_json_if_present
 from kagglekit.labels import describe_ids, describe_rows, read_id_label_csv
 
 DEFAULT_SUBMISSIONS_DIR = Path("submissions")
@@ -39,17 +38,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Atomically, so a reader never sees half a record."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text()) if Path(path).is_file() else {}
 
 
 def validate_csv(csv_path: Path, sample_submission: Path, classes: list[str]) -> int:
@@ -81,7 +69,7 @@ def write_csv(path: Path, ids: pd.Series | list[int], labels: list[str]) -> None
 
 def require_prediction(submissions_dir: Path, version_id: str) -> dict[str, Any]:
     """The prediction record of a version, or a message saying how to make it."""
-    record = read_json(version_dir(submissions_dir, version_id) / PREDICTION)
+    record = read_json_if_present(version_dir(submissions_dir, version_id) / PREDICTION)
     if not record:
         known = sorted(p.parent.name for p in Path(submissions_dir).glob(f"*/{PREDICTION}"))
         listing = f" (have: {', '.join(known)})" if known else ""

@@ -9,7 +9,8 @@ import pytest
 
 from kagglekit.cli import main
 from kagglekit.compare import leaderboard_rank
-from kagglekit.submission import PREDICTION, RECORD, write_json
+from kagglekit.jsonfiles import write_json
+from kagglekit.submission import PREDICTION, RECORD
 
 SLUG = "cifar-10"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

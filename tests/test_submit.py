@@ -23,7 +23,8 @@ from kagglekit.competitions import CIFAR10_CLASSES
 from kagglekit.labels import read_id_label_csv
 from kagglekit.paths import CompetitionPaths
 from kagglekit.predict import write_submission
-from kagglekit.submission import CSV, RECORD, read_json, version_dir
+from kagglekit.jsonfiles import read_json_if_present as read_record
+from kagglekit.submission import CSV, RECORD, version_dir
 
 SLUG = "cifar-10"
 CLASSES = list(CIFAR10_CLASSES)
@@ -57,7 +58,7 @@ class Workspace:
         return version_id
 
     def entries(self, version_id: str) -> list[dict]:
-        return read_json(version_dir(self.submissions, version_id) / RECORD).get("submissions", [])
+        return read_record(version_dir(self.submissions, version_id) / RECORD).get("submissions", [])
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="where submission folders go (default: submissions/)")
     parser.add_argument("--tta", choices=["none", "flip"], default="none",
                         help="test-time augmentation: 'flip' averages with the mirrored view (2x the time)")
-    parser.add_argument("--batch-size", type=int, default=2048, metavar="N", help="images per model call (default: 2048)")
+    parser.add_argument("--batch-size", type=int, default=512, metavar="N", help="images per model step (default: 512)")
     parser.add_argument("--force", action="store_true", help="predict again even if this run's prediction is complete")
 
 
