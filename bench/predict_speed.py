@@ -1,0 +1,128 @@
+"""Benchmark: test.7z to a submission CSV, the seeds' way against kagglekit's, same model.
+
+    .venv/bin/python bench/predict_speed.py [--shared ../shared/cifar10] [--out bench/out]
+
+Uses the full-size test.7z stand-in that bench/unpack_speed.py builds (300,000
+real CIFAR-10 PNGs) and one seed-cifar10-modeling run trained briefly on the
+real training set (speed does not depend on how well it is trained). Each way
+runs in a fresh child process; the peak RSS of its process tree is sampled:
+
+  seeds: py7zr extractall -> ImageDataGenerator.flow_from_directory -> model.predict -> CSV
+  ours:  kagglekit unpack (pixel cache) -> kagglekit predict (validated CSV)
+
+Absolute times on these shared machines are noisy: read the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from measure import measure  # noqa: E402
+from unpack_speed import build_test_standin  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def benchmark_run(shared: Path, out: Path) -> Path:
+    """A seed-cifar10-modeling run on the real train set (1 epoch on 2,000 images); cached."""
+    from kagglekit.folders import build_folders
+    from kagglekit.paths import CompetitionPaths
+    from kagglekit.runs import latest_run
+    from kagglekit.train import train
+    from kagglekit.unpack import unpack_split
+
+    runs_dir = out / "predict-runs"
+    try:
+        return latest_run(runs_dir, "seed-cifar10-modeling")
+    except Exception:
+        pass
+    paths = CompetitionPaths(out / "predict-data")
+    paths.raw.mkdir(parents=True, exist_ok=True)
+    for name in ("train.7z", "trainLabels.csv"):
+        if not (paths.raw / name).exists():
+            (paths.raw / name).symlink_to((shared / name).resolve())
+    unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, True, progress=False)
+    build_folders(paths)
+    return train("seed-cifar10-modeling", {"epochs": 1, "limit": 2000}, paths, runs_dir, log=lambda line: None)
+
+
+def seeds_predict(run_dir: Path, work: Path) -> None:
+    """The write-ups' way: every PNG to disk, then a generator reads them back one by one."""
+    import numpy as np
+    import pandas as pd
+    import py7zr
+    import tensorflow as tf
+
+    from kagglekit.runs import load_run
+
+    standin = Path(os.environ["BENCH_STANDIN"])
+    with py7zr.SevenZipFile(standin) as seven_zip:
+        seven_zip.extractall(work / "temp")
+    run = load_run(run_dir)
+    generator = tf.keras.preprocessing.image.ImageDataGenerator().flow_from_directory(
+        work / "temp", classes=["test"], class_mode=None, shuffle=False, batch_size=256, target_size=(32, 32))
+    probabilities = run.model.predict(generator, verbose=0)
+    ids = [int(Path(name).stem) for name in generator.filenames]
+    labels = np.asarray(run.classes)[probabilities.argmax(axis=1)]
+    pd.DataFrame({"id": ids, "label": labels}).sort_values("id").to_csv(work / "submission.csv", index=False)
+
+
+def ours_predict(run_dir: Path, work: Path) -> None:
+    from kagglekit.paths import CompetitionPaths
+    from kagglekit.predict import predict_submission
+    from kagglekit.unpack import unpack_split
+
+    standin = Path(os.environ["BENCH_STANDIN"])
+    paths = CompetitionPaths(work / "data")
+    paths.raw.mkdir(parents=True)
+    (paths.raw / "test.7z").symlink_to(standin)
+    (paths.raw / "sampleSubmission.csv").symlink_to(standin.parent / "sampleSubmission.csv")
+    started = time.perf_counter()
+    unpack_split(paths, "test", paths.raw / "test.7z", paths.sample_submission, False, progress=False)
+    unpacked = time.perf_counter()
+    summary = predict_submission(run_dir, paths, work / "submissions", progress=False)
+    print(f"  ours: unpack {unpacked - started:.1f} s, predict {summary.seconds:.1f} s "
+          f"({summary.images_per_second:,.0f} img/s)", flush=True)
+
+
+VARIANTS = {"seeds-predict": seeds_predict, "ours-predict": ours_predict}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "cifar10", help="the real CIFAR-10 files")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="stand-in archive, run and scratch space")
+    parser.add_argument("--only", choices=list(VARIANTS), help="run one of the two ways")
+    parser.add_argument("--run-variant", nargs=3, metavar=("VARIANT", "RUN", "WORK"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run_variant:
+        variant, run_dir, work = args.run_variant
+        VARIANTS[variant](Path(run_dir), Path(work))
+        return
+
+    if not (args.shared / "train.7z").is_file():
+        raise SystemExit(f"{args.shared}/train.7z not found: this benchmark needs the real CIFAR-10 files (--shared).")
+    standin = build_test_standin(args.shared, args.out).resolve()
+    os.environ["BENCH_STANDIN"] = str(standin)
+    run_dir = benchmark_run(args.shared, args.out).resolve()
+    print(f"# predict benchmark  {platform.node()}  {os.cpu_count()} cores  python {platform.python_version()}")
+    print(f"# model: {run_dir.name}; test.7z stand-in: {standin} (300,000 PNGs)")
+    rows = [(variant, measure(__file__, variant, run_dir, args.out / "work"))
+            for variant in VARIANTS if args.only in (None, variant)]
+    print("\n| way | test.7z (300,000) -> submission CSV | seconds | peak memory (GB) |\n|---|---|---:|---:|")
+    for variant, result in rows:
+        print(f"| {variant} | {'extractall + flow_from_directory' if variant.startswith('seeds') else 'unpack cache + predict'} "
+              f"| {result['seconds']:.1f} | {result['peak_gb']:.2f} |")
+    print("\n" + json.dumps(dict(rows)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

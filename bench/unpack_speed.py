@@ -1,0 +1,148 @@
+"""Benchmark: the seeds' way of unpacking (py7zr ``extractall`` to files) against kagglekit's.
+
+    .venv/bin/python bench/unpack_speed.py [--shared ../shared/cifar10] [--out bench/out]
+
+Builds, once, a full-size stand-in for Kaggle's test.7z: 300,000 PNGs, the
+50,000 real CIFAR-10 training PNGs of ../shared/cifar10/train.7z each used six
+times under shuffled ids (Kaggle's own is 300,000 PNGs, 610 MB). Then times,
+each in a fresh child process with the peak RSS of its whole process tree
+sampled every 50 ms:
+
+  train.7z -> class folders   seeds: extractall + copy into class folders;  ours: unpack + folders
+  test.7z  -> ready to predict seeds: extractall (300,000 files);            ours: unpack into the pixel cache
+
+Absolute times on these shared machines are noisy: read the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import py7zr
+
+from measure import measure
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_IMAGES = 300_000
+
+
+def build_test_standin(shared: Path, out: Path) -> Path:
+    """test.7z with 300,000 real PNGs (each train image 6 times, shuffled ids); cached."""
+    archive = out / "standin" / "test.7z"
+    if archive.is_file():
+        return archive
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    pngs: list[bytes] = []
+
+    class Collect(py7zr.io.WriterFactory):
+        def create(self, filename: str) -> py7zr.io.Py7zIO:
+            buffer = py7zr.io.Py7zBytesIO(filename, limit=1 << 20)
+            pngs.append(buffer)
+            return buffer
+
+    with py7zr.SevenZipFile(shared / "train.7z") as seven_zip:
+        seven_zip.extractall(factory=Collect())
+    blobs = [b.read() if hasattr(b, "read") else bytes(b) for b in pngs]
+    rng = np.random.default_rng(0)
+    ids = rng.permutation(TEST_IMAGES) + 1
+    partial = archive.with_suffix(".partial")
+    with py7zr.SevenZipFile(partial, "w") as seven_zip:
+        for position, image_id in enumerate(ids):
+            seven_zip.writestr(blobs[position % len(blobs)], f"test/{image_id}.png")
+    (archive.parent / "sampleSubmission.csv").write_text(
+        "id,label\n" + "".join(f"{i},cat\n" for i in range(1, TEST_IMAGES + 1)))
+    os.replace(partial, archive)
+    return archive
+
+
+# ---- the four variants, each run in its own child process ------------------------------------
+
+def seeds_train(shared: Path, work: Path) -> None:
+    """Seed 000's way: unpack train.7z to files, then copy each into its class folder."""
+    import pandas as pd
+
+    with py7zr.SevenZipFile(shared / "train.7z") as seven_zip:
+        seven_zip.extractall(work / "temp")
+    labels = pd.read_csv(shared / "trainLabels.csv")
+    for label in labels["label"].unique():
+        (work / "classes" / label).mkdir(parents=True, exist_ok=True)
+    for image_id, label in labels.itertuples(index=False):
+        shutil.copyfile(work / "temp" / "train" / f"{image_id}.png", work / "classes" / label / f"{image_id}.png")
+
+
+def seeds_test(standin: Path, work: Path) -> None:
+    with py7zr.SevenZipFile(standin) as seven_zip:
+        seven_zip.extractall(work / "temp")
+
+
+def ours_train(shared: Path, work: Path) -> None:
+    from kagglekit.folders import build_folders
+    from kagglekit.paths import CompetitionPaths
+    from kagglekit.unpack import unpack_split
+
+    paths = _raw_layout(work, {"train.7z": shared / "train.7z", "trainLabels.csv": shared / "trainLabels.csv"})
+    unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, True, progress=False)
+    build_folders(paths)
+
+
+def ours_test(standin: Path, work: Path) -> None:
+    from kagglekit.unpack import unpack_split
+
+    paths = _raw_layout(work, {"test.7z": standin, "sampleSubmission.csv": standin.parent / "sampleSubmission.csv"})
+    unpack_split(paths, "test", paths.raw / "test.7z", paths.sample_submission, False, progress=False)
+
+
+def _raw_layout(work: Path, files: dict[str, Path]):
+    from kagglekit.paths import CompetitionPaths
+
+    paths = CompetitionPaths(work / "data")
+    paths.raw.mkdir(parents=True, exist_ok=True)
+    for name, source in files.items():
+        (paths.raw / name).symlink_to(source.resolve())
+    return paths
+
+
+VARIANTS = {"seeds-train": seeds_train, "seeds-test": seeds_test, "ours-train": ours_train, "ours-test": ours_test}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "cifar10", help="the real CIFAR-10 files")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="stand-in archive and scratch space")
+    parser.add_argument("--only", choices=["train", "test"], help="run one of the two comparisons")
+    parser.add_argument("--run-variant", nargs=3, metavar=("VARIANT", "SOURCE", "WORK"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run_variant:
+        variant, source, work = args.run_variant
+        VARIANTS[variant](Path(source), Path(work))
+        return
+
+    if not (args.shared / "train.7z").is_file():
+        raise SystemExit(f"{args.shared}/train.7z not found: this benchmark needs the real CIFAR-10 files (--shared).")
+    print(f"# unpack benchmark  {platform.node()}  {os.cpu_count()} cores  python {platform.python_version()}  py7zr {py7zr.__version__}")
+    rows = []
+    if args.only in (None, "train"):
+        for variant in ("seeds-train", "ours-train"):
+            rows.append((variant, "train.7z (50,000) -> class folders", measure(__file__, variant, args.shared, args.out / "work")))
+    if args.only in (None, "test"):
+        started = time.perf_counter()
+        standin = build_test_standin(args.shared, args.out)
+        print(f"# test.7z stand-in: {standin} ({standin.stat().st_size / 1e6:.0f} MB; ready in {time.perf_counter() - started:.0f} s)")
+        for variant in ("seeds-test", "ours-test"):
+            rows.append((variant, "test.7z (300,000) -> ready to predict", measure(__file__, variant, standin, args.out / "work")))
+    print(f"\n| way | task | seconds | peak memory (GB) |\n|---|---|---:|---:|")
+    for variant, task, result in rows:
+        print(f"| {variant} | {task} | {result['seconds']:.1f} | {result['peak_gb']:.2f} |")
+    print("\n" + json.dumps({variant: result for variant, _, result in rows}))
+
+
+if __name__ == "__main__":
+    main()
