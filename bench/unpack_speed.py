@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -85,7 +84,6 @@ def seeds_test(standin: Path, work: Path) -> None:
 
 def ours_train(shared: Path, work: Path) -> None:
     from kagglekit.folders import build_folders
-    from kagglekit.paths import CompetitionPaths
     from kagglekit.unpack import unpack_split
 
     paths = _raw_layout(work, {"train.7z": shared / "train.7z", "trainLabels.csv": shared / "trainLabels.csv"})
@@ -138,7 +136,7 @@ def main() -> None:
         print(f"# test.7z stand-in: {standin} ({standin.stat().st_size / 1e6:.0f} MB; ready in {time.perf_counter() - started:.0f} s)")
         for variant in ("seeds-test", "ours-test"):
             rows.append((variant, "test.7z (300,000) -> ready to predict", measure(__file__, variant, standin, args.out / "work")))
-    print(f"\n| way | task | seconds | peak memory (GB) |\n|---|---|---:|---:|")
+    print("\n| way | task | seconds | peak memory (GB) |\n|---|---|---:|---:|")
     for variant, task, result in rows:
         print(f"| {variant} | {task} | {result['seconds']:.1f} | {result['peak_gb']:.2f} |")
     print("\n" + json.dumps({variant: result for variant, _, result in rows}))

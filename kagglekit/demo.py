@@ -8,13 +8,11 @@ through the same CLI and the same official ``kaggle`` client that a real
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from kagglekit.exceptions import KagglekitError
 from kagglekit.markers import fingerprint, is_complete, mark_complete
 
 DEFAULT_DIR = Path("demo")

@@ -23,6 +23,18 @@ class RateLimitedError(KaggleApiError):
     """Kaggle kept answering 429 after every retry."""
 
 
+class NoSubmissionsLeftError(KaggleApiError):
+    """Kaggle's daily (or total) submission limit is used up."""
+
+
+class AlreadySubmittedError(KagglekitError):
+    """The same CSV bytes were uploaded before: a second upload scores the same and costs a slot."""
+
+
+class StillPendingError(KagglekitError):
+    """Kaggle had not scored everything when the bounded wait ran out."""
+
+
 class NetworkError(KagglekitError):
     """Kaggle could not be reached or the connection broke."""
 

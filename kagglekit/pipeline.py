@@ -12,9 +12,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 from kagglekit.exceptions import DataError, StageNotReadyError
 from kagglekit.paths import CompetitionPaths
@@ -112,7 +116,6 @@ def load_split(paths: CompetitionPaths, limit: int | None = None) -> SplitData:
         rows = np.flatnonzero(split["subset"].to_numpy() == subset)[:limit]
         if len(rows) == 0:
             raise DataError(f"{paths.split_csv} has no {subset!r} rows; rerun `python -m kagglekit folders --force`")
-        order = index[rows]
         arrays += [np.ascontiguousarray(images[index[rows]]), labels.to_numpy()[rows].astype(np.int32)]
     return SplitData(*arrays, classes=classes, source=source)
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from kagglekit.exceptions import StageNotReadyError, UsageError
-from kagglekit.jsonfiles import read_json, write_json
+from kagglekit.jsonfiles import read_json
 
 DEFAULT_RUNS_DIR = Path("runs")
 CONFIG = "config.json"

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kagglekit import kaggle_api
-from kagglekit.exceptions import CredentialsError, DataError, KaggleApiError, KagglekitError, UsageError
+from kagglekit.exceptions import (
+    AlreadySubmittedError, CredentialsError, DataError, KaggleApiError, NoSubmissionsLeftError, StillPendingError, UsageError,
+)
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
 from kagglekit.records import (
     COMPLETE, ERROR, PENDING, add_submission, all_submissions, needs_score, new_entry, refreshed,
@@ -29,18 +31,6 @@ if TYPE_CHECKING:
 
 LEADERBOARD_ROWS = 200
 SCORES_AGAIN = "run `python -m kagglekit scores` again later"
-
-
-class AlreadySubmittedError(KagglekitError):
-    """The same CSV bytes were uploaded before: a second upload scores the same and costs a slot."""
-
-
-class NoSubmissionsLeftError(KaggleApiError):
-    """Kaggle's daily (or total) submission limit is used up."""
-
-
-class StillPendingError(KagglekitError):
-    """Kaggle had not scored everything when the bounded wait ran out."""
 
 
 @dataclass(frozen=True)

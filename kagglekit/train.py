@@ -10,7 +10,6 @@ version id and continues it from the saved epoch.
 from __future__ import annotations
 
 import csv
-import math
 import os
 import platform
 import shlex
@@ -26,6 +25,7 @@ import pandas as pd
 import tensorflow as tf
 
 from kagglekit import augment, devices, plots, runs
+from kagglekit.jsonfiles import read_json, write_json
 from kagglekit.models import get_version, recipe_hash, version_id
 from kagglekit.paths import CompetitionPaths
 from kagglekit.pipeline import SplitData, eval_dataset, load_split, steps_per_epoch, train_dataset
@@ -129,7 +129,7 @@ class Checkpointer(keras.callbacks.Callback):
         tmp = state_dir / ("tmp-" + STATE_WEIGHTS)
         self.model.save_weights(tmp)
         os.replace(tmp, state_dir / STATE_WEIGHTS)
-        runs.write_json(state_dir / STATE_JSON, self.state)
+        write_json(state_dir / STATE_JSON, self.state)
 
 
 def save_keras(model: keras.Model, path: Path) -> None:
@@ -203,7 +203,7 @@ def train(
     resuming = run_dir is not None and (run_dir / runs.STATE_DIR / STATE_JSON).exists()
     if run_dir is None:
         run_dir = runs.new_run_dir(runs_dir, vid)
-        runs.write_json(run_dir / runs.CONFIG, {
+        write_json(run_dir / runs.CONFIG, {
             "version": recipe["model"], "version_id": vid, "hash": recipe_hash(recipe), "recipe": recipe,
             "data": data_info, "classes": data.classes, "git": git_commit(),
             "command": rerun_command(recipe, paths, runs_dir), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -218,7 +218,7 @@ def train(
     train_model, save_model = build_models(recipe, data, hardware, steps)
     state = fresh_state()
     if resuming:
-        state = runs.read_json(run_dir / runs.STATE_DIR / STATE_JSON)
+        state = read_json(run_dir / runs.STATE_DIR / STATE_JSON)
         train_model.load_weights(run_dir / runs.STATE_DIR / STATE_WEIGHTS)
     epochs = int(recipe["epochs"])
 
@@ -245,7 +245,7 @@ def train(
 
 def finish(run_dir: Path, data: SplitData, hardware: devices.Hardware, state: dict[str, Any], log: Log) -> Path:
     """Pictures from the best model, then metrics.json last (the run is complete from then on)."""
-    config = runs.read_json(run_dir / runs.CONFIG)
+    config = read_json(run_dir / runs.CONFIG)
     history = pd.read_csv(run_dir / runs.HISTORY)
     plots.curves(history, run_dir / runs.CURVES, config["version_id"])
     best = runs.Run(run_dir, config, {})
@@ -260,7 +260,7 @@ def finish(run_dir: Path, data: SplitData, hardware: devices.Hardware, state: di
         "mixed_precision": hardware.mixed_precision, "jit_compile": hardware.jit_compile,
         "recomputed_val_accuracy": float(np.trace(matrix) / matrix.sum()),
     }
-    runs.write_json(run_dir / runs.METRICS, metrics)
+    write_json(run_dir / runs.METRICS, metrics)
     log(f"best val accuracy {metrics['best_val_accuracy']:.4f} (epoch {metrics['best_epoch']}/{metrics['epochs']}) | "
         f"{metrics['training_seconds']:.1f} s | {metrics['images_per_second']:.0f} img/s | {hardware.name}")
     log(f"wrote {run_dir}")

@@ -15,7 +15,7 @@ from PIL import Image
 from builders import raw_competition, write_archive, write_labels
 from kagglekit.cli import main
 from kagglekit.ensemble import build_ensemble, ensemble_id
-from kagglekit.exceptions import DataError, StageNotReadyError
+from kagglekit.exceptions import DataError
 from kagglekit.folders import build_folders
 from kagglekit.paths import CompetitionPaths
 from kagglekit.predict import predict_submission
