@@ -65,6 +65,7 @@ demo: install  ## the whole chain against a local Kaggle API server: no account,
 	$(KK) demo
 
 bench: install  ## the speed benchmarks (need ../shared/cifar10); results go in bench/RESULTS.md
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/unpack_speed.py
 	$(PY) bench/predict_speed.py
 	$(PY) bench/train_speed.py
