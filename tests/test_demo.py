@@ -1,0 +1,47 @@
+"""`make demo`'s chain, end to end: generated competition, local server, real client, every stage."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from kagglekit.cli import main
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")]
+
+
+@pytest.fixture
+def demo_dir(tmp_path: Path, no_kaggle_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAGGLEKIT_MAX_RETRY_WAIT", "5")
+    return tmp_path / "demo"
+
+
+def run_demo(demo_dir: Path) -> int:
+    return main(["demo", "--dir", str(demo_dir), "--train-images", "1500", "--test-images", "300", "--epochs", "2"])
+
+
+def test_demo_scores_far_above_chance_and_a_rerun_skips_everything(demo_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    assert run_demo(demo_dir) == 0
+    out = capsys.readouterr().out
+
+    [version] = [p for p in (demo_dir / "submissions").iterdir() if p.is_dir()]
+    [upload] = json.loads((version / "submission.json").read_text())["submissions"]
+    assert upload["status"] == "complete"
+    assert upload["public_score"] > 0.5 and upload["private_score"] > 0.5  # ten classes: chance is 0.1
+    leaderboard = (demo_dir / "submissions" / "leaderboard.md").read_text()
+    assert version.name in leaderboard
+    assert (demo_dir / "submissions" / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    assert "== kagglekit compare" in out and version.name in out.split("== kagglekit compare")[1]
+
+    started = time.perf_counter()
+    assert run_demo(demo_dir) == 0
+    again = capsys.readouterr().out
+    assert "already fetched" in again and "already complete" in again
+    assert "already predicted" in again
+    assert len(json.loads((version / "submission.json").read_text())["submissions"]) == 1  # not uploaded twice
+    assert time.perf_counter() - started < 60
