@@ -180,6 +180,7 @@ def streamed_dataset(images: np.ndarray, batch_size: int, flip: bool = False) ->
 
     spec = tf.TensorSpec((None, *images.shape[1:]), tf.uint8)
     dataset = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-len(images) // batch_size)))
     dataset = dataset.map(lambda b: tf.cast(tf.reverse(b, axis=[2]) if flip else b, tf.float32))
     return dataset.prefetch(2)
 
