@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas takes 0.4 s to import: only when a CSV is really read
+    import pandas as pd
 
 from kagglekit.exceptions import DataError, StageNotReadyError
 
@@ -41,6 +44,8 @@ def read_id_label_csv(path: Path, fix_hint: str = "download it again with `pytho
     Raises DataError naming the offending lines for a wrong header, non-integer
     or duplicate ids and empty labels.
     """
+    import pandas as pd
+
     path = Path(path)
     if not path.is_file():
         raise StageNotReadyError(f"{path} is missing; run `python -m kagglekit fetch` first.")
