@@ -1,6 +1,9 @@
 # kagglekit: `make demo` (no account needed) or `make submit` (a real Kaggle submission).
 # Every target installs .venv/ first if needed. Override any variable on the command line:
 #   make submit MODEL=seed-task5 EPOCHS=10
+# COMPETITION: Kaggle slug.  DATA: DATA/SLUG/{raw,cache,images,folders}.  MODEL: see `make models`.
+# EPOCHS: empty means the version's own.  RUNS: training runs.  SUBS: submission records (commit it).
+# TTA: none | flip (test-time augmentation in predict).
 PYTHON      ?= python3
 VENV        ?= .venv
 COMPETITION ?= cifar-10
@@ -8,13 +11,12 @@ DATA        ?= data
 MODEL       ?= seed-cifar10-modeling
 EPOCHS      ?=
 RUNS        ?= runs
+SUBS        ?= submissions
+TTA         ?= none
 
 PY    := $(VENV)/bin/python
 KK    := $(PY) -m kagglekit
 WHERE := --competition $(COMPETITION) --data-dir $(DATA)
-
-SUBS        ?= submissions
-TTA         ?= none
 
 .PHONY: install test test-fast fetch unpack folders models train predict submit scores compare demo bench clean
 
