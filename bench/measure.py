@@ -7,12 +7,34 @@ of the whole process tree is sampled every 50 ms.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_arguments(doc: str, only: list[str], variants: dict[str, Callable[[Path, Path], None]]) -> argparse.Namespace | None:
+    """The flags every benchmark shares. Returns None when this process was a
+    child started by `measure` and has already run its one variant."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "cifar10", help="the real CIFAR-10 files")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="stand-in archive, runs and scratch space")
+    parser.add_argument("--only", choices=only, help="run only this part")
+    parser.add_argument("--run-variant", nargs=3, metavar=("VARIANT", "SOURCE", "WORK"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run_variant:
+        variant, source, work = args.run_variant
+        variants[variant](Path(source), Path(work))
+        return None
+    if not (args.shared / "train.7z").is_file():
+        raise SystemExit(f"{args.shared}/train.7z not found: this benchmark needs the real CIFAR-10 files (--shared).")
+    return args
 
 
 def measure(script: str, variant: str, source: Path, work: Path) -> dict[str, float]:

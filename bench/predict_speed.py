@@ -15,7 +15,6 @@ Absolute times on these shared machines are noisy: read the ratio.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -25,11 +24,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from measure import measure  # noqa: E402
+from measure import measure, parse_arguments  # noqa: E402
 from unpack_speed import build_test_standin  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def benchmark_run(shared: Path, out: Path) -> Path:
     """A seed-cifar10-modeling run on the real train set (1 epoch on 2,000 images); cached."""
@@ -97,19 +93,9 @@ VARIANTS = {"seeds-predict": seeds_predict, "ours-predict": ours_predict}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "cifar10", help="the real CIFAR-10 files")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="stand-in archive, run and scratch space")
-    parser.add_argument("--only", choices=list(VARIANTS), help="run one of the two ways")
-    parser.add_argument("--run-variant", nargs=3, metavar=("VARIANT", "RUN", "WORK"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.run_variant:
-        variant, run_dir, work = args.run_variant
-        VARIANTS[variant](Path(run_dir), Path(work))
+    args = parse_arguments(__doc__, list(VARIANTS), VARIANTS)
+    if args is None:
         return
-
-    if not (args.shared / "train.7z").is_file():
-        raise SystemExit(f"{args.shared}/train.7z not found: this benchmark needs the real CIFAR-10 files (--shared).")
     standin = build_test_standin(args.shared, args.out).resolve()
     os.environ["BENCH_STANDIN"] = str(standin)
     run_dir = benchmark_run(args.shared, args.out).resolve()

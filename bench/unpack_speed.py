@@ -16,7 +16,6 @@ Absolute times on these shared machines are noisy: read the ratio.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -27,9 +26,8 @@ from pathlib import Path
 import numpy as np
 import py7zr
 
-from measure import measure
+from measure import measure, parse_arguments
 
-ROOT = Path(__file__).resolve().parents[1]
 TEST_IMAGES = 300_000
 
 
@@ -112,19 +110,9 @@ VARIANTS = {"seeds-train": seeds_train, "seeds-test": seeds_test, "ours-train": 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "cifar10", help="the real CIFAR-10 files")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="stand-in archive and scratch space")
-    parser.add_argument("--only", choices=["train", "test"], help="run one of the two comparisons")
-    parser.add_argument("--run-variant", nargs=3, metavar=("VARIANT", "SOURCE", "WORK"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.run_variant:
-        variant, source, work = args.run_variant
-        VARIANTS[variant](Path(source), Path(work))
+    args = parse_arguments(__doc__, ["train", "test"], VARIANTS)
+    if args is None:
         return
-
-    if not (args.shared / "train.7z").is_file():
-        raise SystemExit(f"{args.shared}/train.7z not found: this benchmark needs the real CIFAR-10 files (--shared).")
     print(f"# unpack benchmark  {platform.node()}  {os.cpu_count()} cores  python {platform.python_version()}  py7zr {py7zr.__version__}")
     rows = []
     if args.only in (None, "train"):
