@@ -38,7 +38,7 @@ from PIL import Image  # noqa: E402
 from kagglekit.augment import from_recipe, keras_layers  # noqa: E402
 from kagglekit.models import get_version  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
-from kagglekit.pipeline import train_dataset  # noqa: E402
+from kagglekit.pipeline import CPU_PIPELINE_THREADS, train_dataset  # noqa: E402
 from kagglekit.synthetic import CIFAR10_CLASSES, class_images  # noqa: E402
 
 ImageDataGenerator = tf.keras.preprocessing.image.ImageDataGenerator  # Keras 3: keras.src.legacy.preprocessing.image
@@ -87,10 +87,13 @@ def stock_layers_dataset(x: np.ndarray, y: np.ndarray, recipe: dict, batch: int)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def ours(x: np.ndarray, y: np.ndarray, recipe: dict, batch: int, augmented: bool = True) -> tf.data.Dataset:
+def ours(x: np.ndarray, y: np.ndarray, recipe: dict, batch: int, augmented: bool = True,
+         threads: int | None = None) -> tf.data.Dataset:
+    """kagglekit's training input; ``threads`` as train() sets it (CPU_PIPELINE_THREADS on a CPU)."""
     one_hot = 10 if recipe["loss"] == "categorical_crossentropy" else None
     augment = from_recipe(recipe, 0) if augmented else None
-    dataset = train_dataset(x, y, batch, seed=0, first_epoch=0, epochs=10_000, augment=augment, n_classes=one_hot)
+    dataset = train_dataset(x, y, batch, seed=0, first_epoch=0, epochs=10_000, augment=augment, n_classes=one_hot,
+                            threads=threads)
     return dataset if augmented else dataset.map(lambda a, b: (tf.cast(a, tf.float32), b))
 
 
@@ -128,13 +131,14 @@ def training_rates(name: str, x, y, folder: Path, steps: int) -> dict[str, float
     recipe = get_version(name).recipe()
     batch = recipe["batch_size"]
     class_mode = "categorical" if recipe["loss"] == "categorical_crossentropy" else "sparse"
+    cpu = CPU_PIPELINE_THREADS  # as train() runs on a CPU, for the baseline and ours alike
     flow = lambda: idg(recipe).flow_from_directory(folder, target_size=x.shape[1:3], batch_size=batch, class_mode=class_mode, seed=0)  # noqa: E731
     return {
         "seeds' way: ImageDataGenerator.flow_from_directory": train_rate(name, flow(), recipe, steps, jit=False),
-        "in memory uint8, no augmentation, XLA off": train_rate(name, ours(x, y, recipe, batch, False), recipe, steps, jit=False),
-        "in memory uint8, no augmentation, XLA on": train_rate(name, ours(x, y, recipe, batch, False), recipe, steps, jit=True),
-        "kagglekit augmented tf.data, XLA off": train_rate(name, ours(x, y, recipe, batch), recipe, steps, jit=False),
-        "kagglekit augmented tf.data, XLA on": train_rate(name, ours(x, y, recipe, batch), recipe, steps, jit=True),
+        "in memory uint8, no augmentation, XLA off": train_rate(name, ours(x, y, recipe, batch, False, cpu), recipe, steps, jit=False),
+        "in memory uint8, no augmentation, XLA on": train_rate(name, ours(x, y, recipe, batch, False, cpu), recipe, steps, jit=True),
+        "kagglekit augmented tf.data, XLA off": train_rate(name, ours(x, y, recipe, batch, True, cpu), recipe, steps, jit=False),
+        "kagglekit augmented tf.data, XLA on": train_rate(name, ours(x, y, recipe, batch, True, cpu), recipe, steps, jit=True),
     }
 
 

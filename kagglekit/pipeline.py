@@ -120,15 +120,22 @@ def load_split(paths: CompetitionPaths, limit: int | None = None) -> SplitData:
     return SplitData(*arrays, classes=classes, source=source)
 
 
+CPU_PIPELINE_THREADS = 1  # see train_dataset: on a CPU the model needs the cores, not the pipeline
+
+
 def train_dataset(
     x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int,
-    augment: object | None = None, n_classes: int | None = None,
+    augment: object | None = None, n_classes: int | None = None, threads: int | None = None,
 ) -> "tf.data.Dataset":
     """Batches for epochs [first_epoch, epochs): shuffled, augmented per batch, prefetched.
 
     ``augment`` is a RandomAffine (called with a stateless per-batch seed) or None
     (uint8 batches go out as they are, e.g. to a model that augments on the GPU).
     ``n_classes`` one-hot encodes labels, for categorical_crossentropy.
+    ``threads`` caps the pipeline's threads. On a CPU that also trains the model,
+    1 is right: augmenting a batch costs ~1 % of a training step, and more threads
+    only take cores from XLA (measured: 90.7 % -> 101.8 % of the no-augmentation
+    training rate, bench/RESULTS.md).
     """
     import tensorflow as tf
 
@@ -150,7 +157,12 @@ def train_dataset(
         return batch, target
 
     dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches)
-    return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    if threads is None:
+        return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = threads
+    options.threading.max_intra_op_parallelism = 1
+    return dataset.map(load, num_parallel_calls=threads).prefetch(2).with_options(options)
 
 
 def eval_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, n_classes: int | None = None) -> "tf.data.Dataset":

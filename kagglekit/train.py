@@ -28,7 +28,7 @@ from kagglekit import augment, devices, plots, runs
 from kagglekit.jsonfiles import read_json, write_json
 from kagglekit.models import get_version, recipe_hash, version_id
 from kagglekit.paths import CompetitionPaths
-from kagglekit.pipeline import SplitData, eval_dataset, load_split, steps_per_epoch, train_dataset
+from kagglekit.pipeline import CPU_PIPELINE_THREADS, SplitData, eval_dataset, load_split, steps_per_epoch, train_dataset
 
 Log = Callable[[str], None]
 STATE_WEIGHTS = "last.weights.h5"
@@ -232,8 +232,9 @@ def train(
     else:
         one_hot = data.n_classes if recipe["loss"] == "categorical_crossentropy" else None
         host_augment = None if hardware.augment_on_device else augment.from_recipe(recipe, recipe["seed"])
+        threads = CPU_PIPELINE_THREADS if hardware.kind == "CPU" else None
         train_data = train_dataset(data.x_train, data.y_train, global_batch, int(recipe["seed"]),
-                                   state["epoch"], epochs, host_augment, one_hot)
+                                   state["epoch"], epochs, host_augment, one_hot, threads)
         valid_data = eval_dataset(data.x_valid, data.y_valid, max(global_batch, 256), one_hot)
         progress = Progress(len(data.x_train), log)
         checkpointer = Checkpointer(run_dir, save_model, recipe, state, progress, log)
