@@ -29,6 +29,7 @@ from kagglekit.competitions import known_classes
 from kagglekit.exceptions import DataError, StageNotReadyError, UsageError
 from kagglekit.labels import describe_ids, describe_rows, read_id_label_csv
 from kagglekit.markers import clear_complete, fingerprint, is_complete, mark_complete
+from kagglekit.outputs import fresh_partial_dir, move_into_place
 from kagglekit.paths import DEFAULT_SPLIT_SEED, DEFAULT_VALID_FRACTION, CompetitionPaths
 
 if TYPE_CHECKING:  # pandas takes 0.4 s to import; a folders run that is already complete needs none of it
@@ -118,8 +119,7 @@ def stratified_split(labels: pd.DataFrame, valid_fraction: float, seed: int) -> 
 def _build_tree(paths: CompetitionPaths, split: pd.DataFrame, valid_fraction: float, seed: int) -> bool:
     """Build the whole tree under ``folders.partial`` and swap it in, so a crash leaves no half tree."""
     clear_complete(paths.folders)
-    partial = paths.folders.with_name(paths.folders.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    partial = fresh_partial_dir(paths.folders)
     classes = sorted(split["label"].unique())
     for subset in SUBSETS:
         for name in classes:
@@ -129,8 +129,7 @@ def _build_tree(paths: CompetitionPaths, split: pd.DataFrame, valid_fraction: fl
     counts = {name: {s: int(n) for s, n in group["subset"].value_counts().items()} for name, group in split.groupby("label")}
     (partial / "classes.json").write_text(json.dumps(
         {"classes": classes, "counts": counts, "valid_fraction": valid_fraction, "seed": seed}, indent=2))
-    shutil.rmtree(paths.folders, ignore_errors=True)
-    os.replace(partial, paths.folders)
+    move_into_place(partial, paths.folders)
     return copied
 
 

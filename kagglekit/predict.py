@@ -21,13 +21,14 @@ import numpy as np
 from tqdm import tqdm
 
 from kagglekit.exceptions import DataError, StageNotReadyError
+from kagglekit.jsonfiles import read_json_if_present, write_json
 from kagglekit.labels import read_id_label_csv
+from kagglekit.outputs import fresh_partial_dir, move_into_place
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
 from kagglekit.runs import Run, load_run
 from kagglekit.submission import (
     CSV, PREDICTION, PROBABILITIES, RECORD, sha256_of, validate_csv, version_dir, write_csv,
 )
-from kagglekit.jsonfiles import read_json_if_present, write_json
 
 DEFAULT_BATCH_SIZE = 512  # images per step: 6 MB of float32, big enough to keep BLAS busy
 def kaggle_working() -> Path:
@@ -120,9 +121,7 @@ def write_submission(
     record: dict[str, Any], paths: CompetitionPaths,
 ) -> Path:
     """CSV + probabilities + record into ``target``, validated before they replace anything."""
-    partial = target.with_name(target.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    partial = fresh_partial_dir(target)
     labels = np.asarray(classes)[probabilities.argmax(axis=1)]
     write_csv(partial / CSV, sample_ids, labels.tolist())
     validate_csv(partial / CSV, paths.sample_submission, classes)
@@ -142,6 +141,4 @@ def _replace_keeping_records(partial: Path, target: Path) -> None:
     """Swap in the new prediction but keep the record of past uploads (submission.json)."""
     if (target / RECORD).is_file():
         shutil.copyfile(target / RECORD, partial / RECORD)
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(partial, target)
+    move_into_place(partial, target)

@@ -21,7 +21,6 @@ import lzma
 import multiprocessing
 import os
 import re
-import shutil
 import sys
 import time
 from collections import deque
@@ -40,6 +39,7 @@ from tqdm import tqdm
 from kagglekit.exceptions import DataError, StageNotReadyError, UnsafeArchiveError
 from kagglekit.labels import describe_ids, read_id_label_csv
 from kagglekit.markers import clear_complete, fingerprint, is_complete, mark_complete
+from kagglekit.outputs import move_into_place, partial_path, remove
 from kagglekit.paths import TEST_ARCHIVE, TRAIN_ARCHIVE, CompetitionPaths
 
 IMAGE_SHAPE = (32, 32, 3)  # cifar-10; every image must match, the cache is one dense array
@@ -112,15 +112,15 @@ def _decode_archive(
 ) -> np.ndarray:
     """Decode into ``.partial`` outputs, then move them into place; on any failure remove them."""
     max_bytes = int(max_unpacked_gib * 2**30)
-    images_partial = _partial(paths.cache_images(split))
-    ids_partial = _partial(paths.cache_ids(split))
-    files_partial = _partial(files_dir) if files_dir else None
+    images_partial = partial_path(paths.cache_images(split))
+    ids_partial = partial_path(paths.cache_ids(split))
+    files_partial = partial_path(files_dir) if files_dir else None
     try:
         with _open_archive(archive, max_bytes) as seven_zip:
             members = image_members(seven_zip, archive, split, max_bytes)
             ids = np.fromiter(members.values(), dtype=np.int64, count=len(members))
             check_ids(ids, expected_ids, archive, id_csv)
-            _remove(files_partial)
+            remove(files_partial)
             if files_partial:
                 files_partial.mkdir(parents=True)
             with NpyRowWriter(images_partial, (len(ids), *IMAGE_SHAPE)) as pixels, _decoder_pool(workers, len(ids)) as pool:
@@ -129,10 +129,10 @@ def _decode_archive(
                 raise DataError(f"{archive} ended after {decoded} of {len(ids)} images; it is truncated, fetch it again.")
         with open(ids_partial, "wb") as handle:  # np.save(path) would append ".npy" to the name
             np.save(handle, ids)
-        _move_into_place(images_partial, paths.cache_images(split))
-        _move_into_place(ids_partial, paths.cache_ids(split))
+        move_into_place(images_partial, paths.cache_images(split))
+        move_into_place(ids_partial, paths.cache_ids(split))
         if files_dir and files_partial:
-            _move_into_place(files_partial, files_dir)
+            move_into_place(files_partial, files_dir)
         return ids
     except CORRUPT_ARCHIVE_ERRORS as error:
         raise DataError(
@@ -141,7 +141,7 @@ def _decode_archive(
         ) from None
     finally:
         for leftover in (images_partial, ids_partial, files_partial):
-            _remove(leftover)
+            remove(leftover)
 
 
 def _decode_members(
@@ -453,25 +453,6 @@ def _safe_context() -> multiprocessing.context.BaseContext:
     """fork is fast and needs no ``__main__`` guard, but forking a process that
     runs TensorFlow's threads can deadlock the child: spawn then."""
     return multiprocessing.get_context("spawn" if "tensorflow" in sys.modules else "fork")
-
-
-def _partial(path: Path) -> Path:
-    return path.with_name(path.name + ".partial")
-
-
-def _move_into_place(partial: Path, final: Path) -> None:
-    _remove(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(partial, final)
-
-
-def _remove(path: Path | None) -> None:
-    if path is None or not (path.exists() or path.is_symlink()):
-        return
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
 
 
 def _one_line(error: BaseException) -> str:
