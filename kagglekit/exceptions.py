@@ -5,6 +5,12 @@ must say what is wrong *and* what to do about it.
 """
 
 
+def first_line(error: BaseException) -> str:
+    """An underlying error's first line (or its type), to quote inside a one-line message."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class KagglekitError(Exception):
     """Base class: a problem the user can fix, reported without a traceback."""
 

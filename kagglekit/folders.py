@@ -57,7 +57,7 @@ def build_folders(
     """Split trainLabels.csv and lay the train PNGs out by class."""
     if not 0.0 <= valid_fraction < 1.0:
         raise UsageError(f"--valid-fraction must be in [0, 1), got {valid_fraction}.")
-    unpack_marker = paths.cache / ".train.complete"
+    unpack_marker = paths.unpacked_marker("train")
     if not unpack_marker.is_file():
         raise StageNotReadyError(f"the train images are not unpacked; run `python -m kagglekit unpack --data-dir {paths.data_dir}` first.")
     stamp = fingerprint([paths.train_labels, unpack_marker], valid_fraction=valid_fraction, seed=seed)
@@ -160,10 +160,3 @@ def _summary_of_existing(paths: CompetitionPaths) -> FoldersSummary:
     info = json.loads(paths.classes_json.read_text())
     totals = {subset: sum(c.get(subset, 0) for c in info["counts"].values()) for subset in SUBSETS}
     return FoldersSummary(info["classes"], totals["train"], totals["valid"], False, 0.0, skipped=True)
-
-
-def load_classes(paths: CompetitionPaths) -> list[str]:
-    """The class list later stages index by; says which stage to run if it is missing."""
-    if not paths.classes_json.is_file():
-        raise StageNotReadyError(f"{paths.classes_json} is missing; run `python -m kagglekit folders --data-dir {paths.data_dir}` first.")
-    return list(json.loads(paths.classes_json.read_text())["classes"])

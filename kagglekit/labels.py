@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pandas takes 0.4 s to import: only when a CSV is really read
     import pandas as pd
 
-from kagglekit.exceptions import DataError, StageNotReadyError
+from kagglekit.exceptions import DataError, StageNotReadyError, first_line
 
 EXPECTED_HEADER = ["id", "label"]
 MAX_ROWS_NAMED = 5  # enough to find the problem, short enough for one line
@@ -52,7 +52,7 @@ def read_id_label_csv(path: Path, fix_hint: str = "download it again with `pytho
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise DataError(f"{path} is not a readable CSV ({_first_line(error)}); {fix_hint}.") from None
+        raise DataError(f"{path} is not a readable CSV ({first_line(error)}); {fix_hint}.") from None
     if list(frame.columns) != EXPECTED_HEADER:
         raise DataError(f"{path} has header {','.join(map(str, frame.columns))!r}, expected 'id,label'; {fix_hint}.")
     frame.index = frame.index + 2  # CSV line numbers: line 1 is the header
@@ -72,7 +72,3 @@ def read_id_label_csv(path: Path, fix_hint: str = "download it again with `pytho
     if len(empty):
         raise DataError(f"{path}: {describe_rows(empty, 'with an empty label')}; {fix_hint}.")
     return frame
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

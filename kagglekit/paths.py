@@ -77,6 +77,10 @@ class CompetitionPaths:
     def cache_ids(self, split: str) -> Path:
         return self.cache / f"{split}_ids.npy"
 
+    def unpacked_marker(self, split: str) -> Path:
+        """Written last by `unpack`: the cache of ``split`` is complete."""
+        return self.cache / f".{split}.complete"
+
 
 def in_kaggle_notebook() -> bool:
     """Kaggle sets KAGGLE_KERNEL_RUN_TYPE in every notebook session."""

@@ -62,9 +62,9 @@ def read_split(paths: CompetitionPaths) -> pd.DataFrame:
     return split
 
 
-def load_cache(paths: CompetitionPaths) -> tuple[np.ndarray, np.ndarray]:
-    """The cached training images (memory-mapped) and their ids, checked for shape and agreement."""
-    images_path, ids_path = paths.cache_images("train"), paths.cache_ids("train")
+def load_cache(paths: CompetitionPaths, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """The cached images of ``split`` (memory-mapped) and their ids, checked for shape and agreement."""
+    images_path, ids_path = paths.cache_images(split), paths.cache_ids(split)
     if not images_path.exists() or not ids_path.exists():
         raise StageNotReadyError(f"no image cache in {paths.cache}; run `python -m kagglekit unpack` first")
     try:

@@ -25,6 +25,7 @@ from kagglekit.jsonfiles import read_json_if_present, write_json
 from kagglekit.labels import read_id_label_csv
 from kagglekit.outputs import fresh_partial_dir, move_into_place
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
+from kagglekit.pipeline import load_cache
 from kagglekit.runs import Run, load_run
 from kagglekit.submission import (
     CSV, PREDICTION, PROBABILITIES, RECORD, sha256_of, validate_csv, version_dir, write_csv,
@@ -48,9 +49,9 @@ class PredictionSummary:
 
 def test_pixels(paths: CompetitionPaths) -> tuple[np.ndarray, np.ndarray]:
     """The memory-mapped test cache and its ids; says which stage to run if absent."""
-    if not (paths.cache / ".test.complete").is_file():
+    if not paths.unpacked_marker("test").is_file():
         raise StageNotReadyError(f"the test images are not unpacked; run `python -m kagglekit unpack --data-dir {paths.data_dir}` first.")
-    return np.load(paths.cache_images("test"), mmap_mode="r"), np.load(paths.cache_ids("test"))
+    return load_cache(paths, "test")
 
 
 def rows_in_sample_order(cache_ids: np.ndarray, sample_ids: np.ndarray) -> np.ndarray:

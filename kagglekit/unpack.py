@@ -36,7 +36,7 @@ import py7zr.exceptions
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from kagglekit.exceptions import DataError, StageNotReadyError, UnsafeArchiveError
+from kagglekit.exceptions import DataError, StageNotReadyError, UnsafeArchiveError, first_line
 from kagglekit.labels import describe_ids, read_id_label_csv
 from kagglekit.markers import clear_complete, fingerprint, is_complete, mark_complete
 from kagglekit.outputs import move_into_place, partial_path, remove
@@ -91,7 +91,7 @@ def unpack_split(
     """Decode one archive into the cache, checking its ids against ``id_csv``."""
     if not archive.is_file():
         raise StageNotReadyError(f"{archive} is missing; run `python -m kagglekit fetch` first.")
-    marker = f".{split}.complete"
+    marker = paths.unpacked_marker(split).name
     stamp = fingerprint([archive, id_csv], split=split, write_files=write_files, shape=IMAGE_SHAPE)
     if not force and is_complete(paths.cache, stamp, marker):
         return SplitSummary(split, len(np.load(paths.cache_ids(split), mmap_mode="r")), 0.0, skipped=True)
@@ -136,7 +136,7 @@ def _decode_archive(
         return ids
     except CORRUPT_ARCHIVE_ERRORS as error:
         raise DataError(
-            f"{archive} is corrupt or truncated ({type(error).__name__}: {_one_line(error)}); "
+            f"{archive} is corrupt or truncated ({type(error).__name__}: {first_line(error)}); "
             "delete it and run `python -m kagglekit fetch` again."
         ) from None
     finally:
@@ -167,7 +167,7 @@ def _open_archive(archive: Path, max_bytes: int) -> py7zr.SevenZipFile:
         seven_zip = py7zr.SevenZipFile(archive, mode="r", max_extract_size=max_bytes)
     except CORRUPT_ARCHIVE_ERRORS as error:
         raise DataError(
-            f"{archive} is not a readable 7z archive ({_one_line(error)}); "
+            f"{archive} is not a readable 7z archive ({first_line(error)}); "
             "delete it and run `python -m kagglekit fetch` again."
         ) from None
     if seven_zip.needs_password():
@@ -426,7 +426,7 @@ def decode_pngs(blobs: list[bytes], names: list[str]) -> tuple[np.ndarray, str |
                 image = image.convert("RGB")
             pixels = np.asarray(image)
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-            return out, f"{name} is not a readable PNG ({_one_line(error)})"
+            return out, f"{name} is not a readable PNG ({first_line(error)})"
         if pixels.shape != IMAGE_SHAPE:
             return out, f"{name} is {pixels.shape[1]}x{pixels.shape[0]}, expected {IMAGE_SHAPE[1]}x{IMAGE_SHAPE[0]}"
         out[position] = pixels
@@ -453,11 +453,6 @@ def _safe_context() -> multiprocessing.context.BaseContext:
     """fork is fast and needs no ``__main__`` guard, but forking a process that
     runs TensorFlow's threads can deadlock the child: spawn then."""
     return multiprocessing.get_context("spawn" if "tensorflow" in sys.modules else "fork")
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def summaries_table(summaries: Iterable[SplitSummary]) -> str:

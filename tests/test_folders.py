@@ -14,8 +14,9 @@ import pytest
 from builders import raw_competition, write_labels
 from kagglekit.cli import main
 from kagglekit.exceptions import DataError, StageNotReadyError
-from kagglekit.folders import build_folders, load_classes
+from kagglekit.folders import build_folders
 from kagglekit.paths import CompetitionPaths
+from kagglekit.pipeline import read_classes
 from kagglekit.synthetic import CompetitionFiles
 from kagglekit.unpack import unpack_competition
 
@@ -48,7 +49,7 @@ def test_every_class_is_split_in_proportion(paths: CompetitionPaths) -> None:
     assert summary.train + summary.valid == 60 == len(split)
     for label, group in split.groupby("label"):
         assert (group["subset"] == "valid").sum() == round(len(group) * 0.25), label
-    assert load_classes(paths) == sorted(labels_of(paths)["label"].unique())
+    assert read_classes(paths) == sorted(labels_of(paths)["label"].unique())
     # the folder tree says the same as split.csv, by hard link to the unpacked image
     for row in split.itertuples():
         linked = paths.folders / row.subset / row.label / f"{row.id}.png"
