@@ -29,13 +29,18 @@ def affine_batch(
     shift: float = 0.0,
     flip: bool = False,
     fill_mode: str = "nearest",
+    translate: int = 0,
+    cutout: int = 0,
 ) -> tf.Tensor:
     """Augment a batch (B,H,W,C) with one random affine map per image.
 
     Ranges follow ImageDataGenerator, the seeds' API: ``rotation`` in degrees
     (uniform in ±rotation), ``zoom`` a fraction (width and height zoom drawn
     independently in [1-zoom, 1+zoom]), ``shift`` a fraction of the side (±),
-    ``flip`` mirrors left-right with probability 1/2. ``seed`` is a stateless
+    ``flip`` mirrors left-right with probability 1/2. ``translate`` adds a
+    whole-pixel shift in ±translate (airbench's pad-and-crop: with no rotation
+    or zoom every output pixel is an input pixel, never a blend), and
+    ``cutout`` zeroes a random ``cutout``-pixel square. ``seed`` is a stateless
     (2,) seed, so a batch's augmentation depends only on it.
     """
     images = tf.cast(images, tf.float32)
@@ -43,7 +48,7 @@ def affine_batch(
     batch = shape[0]
     height = tf.cast(shape[1], tf.float32)
     width = tf.cast(shape[2], tf.float32)
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=6)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=9)
 
     def uniform(i: int, limit: float) -> tf.Tensor:
         return tf.random.stateless_uniform([batch], seeds[i], -limit, limit)
@@ -53,6 +58,10 @@ def affine_batch(
     zoom_y = 1.0 + uniform(2, zoom)
     shift_x = uniform(3, shift) * width
     shift_y = uniform(4, shift) * height
+    if translate:
+        pixels = tf.random.stateless_uniform([2, batch], seeds[6], -translate, translate + 1, dtype=tf.int32)
+        shift_x += tf.cast(pixels[0], tf.float32)
+        shift_y += tf.cast(pixels[1], tf.float32)
     if flip:
         coin = tf.random.stateless_uniform([batch], seeds[5])
         mirror = tf.where(coin < 0.5, -1.0, 1.0)
@@ -69,10 +78,22 @@ def affine_batch(
     b2 = cy - shift_y - b0 * cx - b1 * cy
     zeros = tf.zeros([batch])
     transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
-    return tf.raw_ops.ImageProjectiveTransformV3(
+    images = tf.raw_ops.ImageProjectiveTransformV3(
         images=images, transforms=transforms, output_shape=shape[1:3],
         fill_value=0.0, interpolation="BILINEAR", fill_mode=fill_mode.upper(),
     )
+    return cut_out(images, seeds[7], cutout) if cutout else images
+
+
+def cut_out(images: tf.Tensor, seed: tf.Tensor, side: int) -> tf.Tensor:
+    """Zero one ``side`` x ``side`` square per image, placed uniformly inside it."""
+    shape = tf.shape(images)
+    corners = tf.random.stateless_uniform([2, shape[0], 1], seed, 0, tf.reduce_min(shape[1:3]) - side + 1, dtype=tf.int32)
+    rows, cols = tf.range(shape[1])[None, :], tf.range(shape[2])[None, :]
+    inside_rows = (rows >= corners[0]) & (rows < corners[0] + side)  # (B, H)
+    inside_cols = (cols >= corners[1]) & (cols < corners[1] + side)  # (B, W)
+    keep = ~(inside_rows[:, :, None] & inside_cols[:, None, :])
+    return images * tf.cast(keep, images.dtype)[..., None]
 
 
 @keras.saving.register_keras_serializable(package="kagglekit")
@@ -87,20 +108,22 @@ class RandomAffine(keras.layers.Layer):
 
     def __init__(
         self, rotation: float = 0.0, zoom: float = 0.0, shift: float = 0.0,
-        flip: bool = False, fill_mode: str = "nearest", seed: int | None = None, **kwargs: Any,
+        flip: bool = False, fill_mode: str = "nearest", seed: int | None = None,
+        translate: int = 0, cutout: int = 0, **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if fill_mode not in FILL_MODES:
             raise ValueError(f"fill_mode must be one of {FILL_MODES}, not {fill_mode!r}")
         self.rotation, self.zoom, self.shift = float(rotation), float(zoom), float(shift)
         self.flip, self.fill_mode, self.seed = bool(flip), fill_mode, seed
+        self.translate, self.cutout = int(translate), int(cutout)
         self.seed_generator = keras.random.SeedGenerator(seed)
         # ImageProjectiveTransformV3 has no XLA kernel.
         self.supports_jit = False
 
     @property
     def is_identity(self) -> bool:
-        return not (self.rotation or self.zoom or self.shift or self.flip)
+        return not (self.rotation or self.zoom or self.shift or self.flip or self.translate or self.cutout)
 
     def call(self, images: tf.Tensor, training: bool | None = None, seed: tf.Tensor | None = None) -> tf.Tensor:
         images = tf.cast(images, tf.float32)
@@ -109,7 +132,7 @@ class RandomAffine(keras.layers.Layer):
         if seed is None:
             seed = self.seed_generator.next()
         return affine_batch(
-            images, seed, self.rotation, self.zoom, self.shift, self.flip, self.fill_mode,
+            images, seed, self.rotation, self.zoom, self.shift, self.flip, self.fill_mode, self.translate, self.cutout,
         )
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
@@ -119,6 +142,7 @@ class RandomAffine(keras.layers.Layer):
         return {
             **super().get_config(), "rotation": self.rotation, "zoom": self.zoom,
             "shift": self.shift, "flip": self.flip, "fill_mode": self.fill_mode, "seed": self.seed,
+            "translate": self.translate, "cutout": self.cutout,
         }
 
 
@@ -127,6 +151,7 @@ def from_recipe(recipe: dict[str, Any], seed: int | None = None) -> RandomAffine
         rotation=recipe.get("rotation", 0.0), zoom=recipe.get("zoom", 0.0),
         shift=recipe.get("shift", 0.0), flip=recipe.get("flip", False),
         fill_mode=recipe.get("fill_mode", "nearest"), seed=seed, name="augment",
+        translate=recipe.get("translate", 0), cutout=recipe.get("cutout", 0),
     )
 
 

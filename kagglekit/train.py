@@ -77,6 +77,43 @@ class Progress(keras.callbacks.Callback):
         return (self.train_end or now) - self.epoch_start, now - self.epoch_start
 
 
+class Lookahead(keras.callbacks.Callback):
+    """airbench's lookahead: every 5 steps the weights and a slow copy meet, the slow one moving less and less.
+
+    The slow copy's share grows as (step/total)^3 to 0.95^5 ≈ 0.77, so early
+    training is untouched and the last epochs average out the noise of the large
+    learning rate; the final step hands the network the slow weights. BatchNorm
+    statistics are averaged too. A resumed run restarts the slow copy from the
+    saved weights.
+    """
+
+    EVERY = 5
+
+    def __init__(self, total_steps: int) -> None:
+        super().__init__()
+        self.total_steps = total_steps
+        self.slow: list[np.ndarray] = []
+
+    def tracked(self) -> list[Any]:
+        return [v for v in self.model.weights if "float" in str(v.dtype)]
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.slow = [np.array(v.numpy()) for v in self.tracked()]
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        step = int(self.model.optimizer.iterations.numpy())
+        if step % self.EVERY == 0:
+            self.step_towards(0.95 ** 5 * min(step / self.total_steps, 1.0) ** 3)
+        elif step >= self.total_steps:
+            self.step_towards(1.0)
+
+    def step_towards(self, keep: float) -> None:
+        """Slow copy = keep * slow + (1 - keep) * weights; then the weights = the slow copy."""
+        for variable, slow in zip(self.tracked(), self.slow):
+            slow += (1.0 - keep) * (variable.numpy() - slow)
+            variable.assign(slow)
+
+
 class Checkpointer(keras.callbacks.Callback):
     """Best model on every improvement, resume point every epoch, early stopping, history.csv."""
 
@@ -171,6 +208,8 @@ def build_models(recipe: dict[str, Any], data: SplitData, hardware: devices.Hard
             from kagglekit.models.compile import compile_model
             compile_model(model, recipe, steps, jit_compile=hardware.jit_compile)
             model.optimizer.build(model.trainable_variables)
+            if version.prepare is not None:
+                version.prepare(core, data.x_train, int(recipe["seed"]))
     finally:
         keras.mixed_precision.set_global_policy("float32")
     return model, core
@@ -238,9 +277,10 @@ def train(
         valid_data = eval_dataset(data.x_valid, data.y_valid, max(global_batch, 256), one_hot)
         progress = Progress(len(data.x_train), log)
         checkpointer = Checkpointer(run_dir, save_model, recipe, state, progress, log)
+        ours = [progress, *([Lookahead(epochs * steps)] if recipe["lookahead"] else []), checkpointer]
         log("epoch | train loss | train acc | val loss | val acc |   img/s |   time")
         train_model.fit(train_data, validation_data=valid_data, epochs=epochs, initial_epoch=state["epoch"],
-                        steps_per_epoch=steps, callbacks=[progress, checkpointer, *callbacks], verbose=0, shuffle=False)
+                        steps_per_epoch=steps, callbacks=[*ours, *callbacks], verbose=0, shuffle=False)
     return finish(run_dir, data, hardware, state, log)
 
 

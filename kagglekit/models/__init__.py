@@ -24,9 +24,10 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "epochs": 10,              # passes over the training split
     "batch_size": 32,          # images per step per replica (scaled by replica count)
     "lr": 1e-3,                # peak learning rate
-    "optimizer": "adam",       # adam | adamw | sgd (sgd uses nesterov momentum 0.9)
-    "weight_decay": 0.0,       # decoupled (adamw) or coupled (sgd) weight decay
-    "schedule": "constant",    # constant | cosine | onecycle (per step)
+    "optimizer": "adam",       # adam | adamw | sgd (Nesterov)
+    "momentum": 0.9,           # sgd's momentum
+    "weight_decay": 0.0,       # decoupled: each step shrinks every weight by lr * weight_decay
+    "schedule": "constant",    # constant | cosine | onecycle | triangle (per step; triangle = airbench's)
     "warmup_epochs": 0.0,      # linear warm-up length for onecycle, in epochs
     "loss": "sparse_categorical_crossentropy",  # or categorical_crossentropy (one-hot labels)
     "label_smoothing": 0.0,    # only with categorical_crossentropy
@@ -35,7 +36,11 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "zoom": 0.0,               # augmentation: max zoom, fraction (0.2 = 80%..120%)
     "shift": 0.0,              # augmentation: max shift, fraction of the side
     "flip": False,             # augmentation: random left-right mirror
+    "translate": 0,            # augmentation: max shift, whole pixels (on top of `shift`)
+    "cutout": 0,               # augmentation: side of a random square zeroed, pixels; 0 = off
     "fill_mode": "nearest",    # how pixels moved in from outside are filled
+    "lookahead": False,        # pull the weights towards a slow average every 5 steps (airbench)
+    "tta": "none",             # test-time augmentation of evaluate/predict: none | flip | flip-translate
     "monitor": "val_accuracy",  # what "best" means for checkpoints and early stopping
     "early_stopping": 0,       # patience in epochs without improvement; 0 = off
     "seed": 0,                 # fixes split order, shuffling, augmentation, initialisation
@@ -48,13 +53,17 @@ class ModelVersion:
     """A name, a one-line summary, recipe defaults, and an architecture builder.
 
     ``architecture(recipe, input_shape, n_classes)`` returns an uncompiled Keras
-    model that takes raw 0..255 pixels and ends in float32 outputs.
+    model that takes raw 0..255 pixels and ends in float32 outputs. Defaults may
+    add keys of their own (an architecture's widths, say), overridable like the
+    common ones. ``prepare(model, x_train, seed)``, if given, sets weights that
+    come from the data (airbench's whitening filters) before a fresh run trains.
     """
 
     name: str
     summary: str
     defaults: dict[str, Any]
     architecture: Callable[..., Any] = field(repr=False)
+    prepare: Callable[..., None] | None = field(default=None, repr=False)
 
     def recipe(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """Defaults overridden; unknown keys are a usage error, not silently ignored."""
@@ -85,9 +94,6 @@ MODEL_VERSIONS: dict[str, ModelVersion] = {}
 def register(version: ModelVersion) -> ModelVersion:
     if version.name in MODEL_VERSIONS:
         raise ValueError(f"model version {version.name!r} registered twice")
-    unknown = set(version.defaults) - set(COMMON_DEFAULTS)
-    if unknown:
-        raise ValueError(f"{version.name}: recipe keys {sorted(unknown)} are not in COMMON_DEFAULTS")
     MODEL_VERSIONS[version.name] = version
     return version
 
@@ -110,5 +116,6 @@ def version_id(recipe: dict[str, Any]) -> str:
     return f"{recipe['model']}-{recipe_hash(recipe)}"
 
 
-# Versions register themselves on import; later issues add `fast` and `best` here.
+# Versions register themselves on import, in the order `models` lists them.
 from kagglekit.models import seeds  # noqa: E402,F401
+from kagglekit.models import airbench  # noqa: E402,F401
