@@ -2,17 +2,18 @@
 # Every target installs .venv/ first if needed. Override any variable on the command line:
 #   make submit MODEL=seed-task5 EPOCHS=10
 # COMPETITION: Kaggle slug.  DATA: DATA/SLUG/{raw,cache,images,folders}.  MODEL: see `make models`.
-# EPOCHS: empty means the version's own.  RUNS: training runs.  SUBS: submission records (commit it).
-# TTA: none | flip (test-time augmentation in predict).
+# EPOCHS, SEED: empty means the version's own (seed 0).  RUNS: training runs.  SUBS: submission records (commit it).
+# TTA: test-time augmentation in predict, none | flip | flip-translate; empty means what the version was measured with.
 PYTHON      ?= python3
 VENV        ?= .venv
 COMPETITION ?= cifar-10
 DATA        ?= data
 MODEL       ?= seed-cifar10-modeling
 EPOCHS      ?=
+SEED        ?=
 RUNS        ?= runs
 SUBS        ?= submissions
-TTA         ?= none
+TTA         ?=
 
 PY    := $(VENV)/bin/python
 KK    := $(PY) -m kagglekit
@@ -47,10 +48,10 @@ models: install
 	$(KK) models
 
 train: folders  ## train MODEL (reuses a finished run of the same recipe; `kagglekit train` alone always trains)
-	$(KK) train $(WHERE) --model $(MODEL) --runs-dir $(RUNS) $(if $(EPOCHS),--epochs $(EPOCHS)) --reuse
+	$(KK) train $(WHERE) --model $(MODEL) --runs-dir $(RUNS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SEED),--seed $(SEED)) --reuse
 
 predict: train
-	$(KK) predict $(MODEL) $(WHERE) --runs-dir $(RUNS) --submissions-dir $(SUBS) --tta $(TTA)
+	$(KK) predict $(MODEL) $(WHERE) --runs-dir $(RUNS) --submissions-dir $(SUBS) $(if $(TTA),--tta $(TTA))
 
 submit: predict  ## the main job: fetch -> unpack -> folders -> train -> predict -> submit -> scores -> compare
 	$(KK) submit $(MODEL) $(WHERE) --submissions-dir $(SUBS) --skip-if-submitted

@@ -12,9 +12,14 @@ from kagglekit.paths import CompetitionPaths
 from kagglekit.pipeline import load_split
 
 
-def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """The run's recorded data directory is the truth (same split); ``fallback`` if it moved."""
+def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: str | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """The run's recorded data directory is the truth (same split); ``fallback`` if it moved.
+
+    ``tta`` None = the test-time augmentation the run's recipe names.
+    """
     run = runs.load_run(run_dir)
+    tta = runs.check_tta(tta or run.tta)
+    shown = "" if tta == "none" else f" with {tta} TTA"
     data_info = run.config["data"]
     paths = CompetitionPaths(Path(data_info["root"]).parent, data_info["competition"])
     if not paths.split_csv.exists():
@@ -26,11 +31,11 @@ def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: bool = False, l
     predicted = probabilities.argmax(axis=1)
     matrix = plots.confusion_matrix(data.y_valid.astype(np.int64), predicted, data.n_classes)
     accuracy = float(np.trace(matrix) / matrix.sum())
-    plots.confusion(matrix, data.classes, run.dir / runs.CONFUSION, run.version_id + (" (flip TTA)" if tta else ""))
-    recorded = run.metrics.get("best_val_accuracy")
+    plots.confusion(matrix, data.classes, run.dir / runs.CONFUSION, run.version_id + shown)
+    recorded = run.metrics.get("val_accuracy_tta" if tta != "none" and tta == run.tta else "best_val_accuracy")
     log(f"{run.version_id} | {run.dir}")
     note = f" (recorded at training: {recorded:.4f})" if recorded is not None else ""
-    log(f"validation accuracy {accuracy:.4f} on {len(predicted)} images{' with flip TTA' if tta else ''}{note}")
+    log(f"validation accuracy {accuracy:.4f} on {len(predicted)} images{shown}{note}")
     totals = matrix.sum(axis=1)
     for i, name in enumerate(data.classes):
         log(f"  {name:<12} {matrix[i, i] / max(1, totals[i]):7.2%}  ({matrix[i, i]}/{totals[i]})")

@@ -26,7 +26,7 @@ from kagglekit.labels import read_id_label_csv
 from kagglekit.outputs import fresh_partial_dir, move_into_place
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
 from kagglekit.pipeline import load_cache
-from kagglekit.runs import Run, load_run
+from kagglekit.runs import TTA_VIEWS, Run, check_tta, load_run
 from kagglekit.submission import (
     CSV, PREDICTION, PROBABILITIES, RECORD, sha256_of, validate_csv, version_dir, write_csv,
 )
@@ -64,11 +64,11 @@ def rows_in_sample_order(cache_ids: np.ndarray, sample_ids: np.ndarray) -> np.nd
     return positions
 
 
-def predict_probabilities(run: Run, pixels: np.ndarray, tta: bool, batch_size: int, progress: bool) -> np.ndarray:
+def predict_probabilities(run: Run, pixels: np.ndarray, tta: str, batch_size: int, progress: bool) -> np.ndarray:
     """float16 (N, classes) in cache order; the memory map is read one batch at a time."""
     import keras
 
-    passes = 2 if tta else 1
+    passes = len(TTA_VIEWS[tta])
     bar = tqdm(total=len(pixels) * passes, unit="img", desc=f"predict {run.version_id}", disable=not progress, mininterval=0.5)
 
     class Progress(keras.callbacks.Callback):
@@ -81,10 +81,12 @@ def predict_probabilities(run: Run, pixels: np.ndarray, tta: bool, batch_size: i
 
 def predict_submission(
     run_dir: Path, paths: CompetitionPaths, submissions_dir: Path,
-    tta: bool = False, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True, force: bool = False,
+    tta: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True, force: bool = False,
 ) -> PredictionSummary:
+    """``tta`` None = the test-time augmentation the run's recipe was measured with."""
     started = time.perf_counter()
     run = load_run(run_dir)
+    tta = check_tta(tta or run.tta)
     existing = _existing_prediction(version_dir(submissions_dir, run.version_id), run, tta, paths)
     if existing and not force:
         return existing
@@ -97,7 +99,7 @@ def predict_submission(
     seconds = time.perf_counter() - started
     record = {
         "version": run.version, "version_id": run.version_id, "run_dir": str(run.dir),
-        "competition": paths.slug, "tta": "flip" if tta else None,
+        "competition": paths.slug, "tta": None if tta == "none" else tta,
         "parameters": int(run.model.count_params()), "epochs": run.metrics.get("epochs"),
         "training_seconds": run.metrics.get("training_seconds"),
         "val_accuracy": run.metrics.get("best_val_accuracy"), "device": run.metrics.get("device"),
@@ -108,10 +110,10 @@ def predict_submission(
     return PredictionSummary(run.version_id, csv, len(sample_ids), seconds, len(sample_ids) / seconds)
 
 
-def _existing_prediction(target: Path, run: Run, tta: bool, paths: CompetitionPaths) -> PredictionSummary | None:
+def _existing_prediction(target: Path, run: Run, tta: str, paths: CompetitionPaths) -> PredictionSummary | None:
     """The finished prediction of this very run, TTA and test set, if there is one."""
     record = read_json_if_present(target / PREDICTION)
-    same = (record.get("run_dir") == str(run.dir) and record.get("tta") == ("flip" if tta else None)
+    same = (record.get("run_dir") == str(run.dir) and record.get("tta") == (None if tta == "none" else tta)
             and record.get("sample_submission_sha256") == sha256_of(paths.sample_submission)
             and (target / CSV).is_file() and sha256_of(target / CSV) == record.get("csv_sha256"))
     return PredictionSummary(run.version_id, target / CSV, record["rows"], 0.0, 0.0, skipped=True) if same else None

@@ -27,6 +27,23 @@ BEST_MODEL = "best.keras"
 STATE_DIR = "state"          # the resume point: last epoch's weights + optimizer + counters
 CURVES, CONFUSION, SAMPLES = "curves.png", "confusion.png", "samples.png"
 
+# Test-time augmentation: (weight, mirrored, shift in pixels along both axes) per view.
+# flip-translate is airbench's level 2: half the weight on the image and its
+# mirror, half on both of them moved one pixel up-left and one down-right.
+TTA_VIEWS: dict[str, tuple[tuple[float, bool, int], ...]] = {
+    "none": ((1.0, False, 0),),
+    "flip": ((0.5, False, 0), (0.5, True, 0)),
+    "flip-translate": ((0.25, False, 0), (0.25, True, 0), (0.125, False, -1), (0.125, True, -1),
+                       (0.125, False, 1), (0.125, True, 1)),
+}
+TTA_MODES = tuple(TTA_VIEWS)
+
+
+def check_tta(mode: str) -> str:
+    if mode not in TTA_VIEWS:
+        raise UsageError(f"unknown test-time augmentation {mode!r}; known: {', '.join(TTA_MODES)}")
+    return mode
+
 
 def is_complete(run_dir: Path) -> bool:
     return (Path(run_dir) / METRICS).exists()
@@ -100,41 +117,46 @@ class Run:
             import keras
 
             import kagglekit.augment  # noqa: F401  (registers RandomAffine for deserialisation)
+            import kagglekit.models.compile  # noqa: F401  (and the learning-rate schedules)
+            import kagglekit.models.layers  # noqa: F401  (and the airbench layers)
 
             self._model = keras.models.load_model(self.dir / BEST_MODEL, compile=False)
         return self._model
 
-    def predict_proba(self, images: np.ndarray, tta: bool = False, batch_size: int = 500,
+    @property
+    def tta(self) -> str:
+        """The test-time augmentation the recipe was measured with (evaluate's and predict's default)."""
+        return str(self.config["recipe"].get("tta", "none"))
+
+    def predict_proba(self, images: np.ndarray, tta: str = "none", batch_size: int = 500,
                       callbacks: list[Any] | None = None) -> np.ndarray:
         """Class probabilities (N, n_classes) float32 for uint8 images (N,H,W,3).
 
         ``images`` may be a memory map of any size: it is read one batch at a
-        time, so only a batch is ever in memory as float32. ``tta`` averages with
-        the left-right mirrored view, the cheap test-time augmentation that
-        helps every CIFAR model trained with or without flips.
+        time, so only a batch is ever in memory as float32. ``tta`` names the
+        views averaged (``TTA_VIEWS``); a logits model's logits are averaged
+        before the softmax, as airbench does.
         """
-        probabilities = self._predict(images, batch_size, flip=False, callbacks=callbacks)
-        if tta:
-            probabilities = (probabilities + self._predict(images, batch_size, flip=True, callbacks=callbacks)) / 2
-        return probabilities.astype(np.float32)
+        outputs = sum(weight * self._predict(images, batch_size, flip, shift, callbacks)
+                      for weight, flip, shift in TTA_VIEWS[check_tta(tta)])
+        if self.config["recipe"].get("from_logits"):
+            outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+            outputs /= outputs.sum(axis=1, keepdims=True)
+        return outputs.astype(np.float32)
 
-    def _predict(self, images: np.ndarray, batch_size: int, flip: bool, callbacks: list[Any] | None) -> np.ndarray:
+    def _predict(self, images: np.ndarray, batch_size: int, flip: bool, shift: int, callbacks: list[Any] | None) -> np.ndarray:
         from kagglekit.pipeline import streamed_dataset
 
         model = self.model
         model.jit_compile = self._use_xla  # XLA predicts 1.7-1.9x faster on a CPU (bench/RESULTS.md)
         try:
-            outputs = model.predict(streamed_dataset(images, batch_size, flip), verbose=0, callbacks=callbacks)
+            outputs = model.predict(streamed_dataset(images, batch_size, flip, shift), verbose=0, callbacks=callbacks)
         except Exception as error:  # a layer with an op XLA cannot compile: predict without XLA
             if not self._use_xla or "XLA" not in f"{type(error).__name__} {error}":
                 raise
             self._use_xla, model.jit_compile, model.predict_function = False, False, None
-            outputs = model.predict(streamed_dataset(images, batch_size, flip), verbose=0, callbacks=callbacks)
-        outputs = np.asarray(outputs, dtype=np.float32)
-        if self.config["recipe"].get("from_logits"):
-            outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-            outputs /= outputs.sum(axis=1, keepdims=True)
-        return outputs
+            outputs = model.predict(streamed_dataset(images, batch_size, flip, shift), verbose=0, callbacks=callbacks)
+        return np.asarray(outputs, dtype=np.float32)
 
 
 def load_run(run_dir: Path) -> Run:

@@ -292,6 +292,10 @@ def finish(run_dir: Path, data: SplitData, hardware: devices.Hardware, state: di
     best = runs.Run(run_dir, config, {})
     matrix = evaluate_confusion(best, data)
     plots.confusion(matrix, data.classes, run_dir / runs.CONFUSION, config["version_id"])
+    tta = {}
+    if best.tta != "none":  # the figure predict will reproduce, since it uses the same views by default
+        tta_matrix = evaluate_confusion(best, data, best.tta)
+        tta = {"tta": best.tta, "val_accuracy_tta": float(np.trace(tta_matrix) / tta_matrix.sum())}
     metrics = {
         "best_val_accuracy": state["best_val_accuracy"], "best_val_loss": state["best_val_loss"],
         "best_epoch": state["best_epoch"] + 1, "epochs": state["epoch"], "stopped_early": state["stopped_early"],
@@ -299,16 +303,17 @@ def finish(run_dir: Path, data: SplitData, hardware: devices.Hardware, state: di
         "images_per_second": round(state["images"] / max(state["train_seconds"], 1e-9), 1),
         "device": hardware.name, "device_kind": hardware.kind, "replicas": hardware.replicas,
         "mixed_precision": hardware.mixed_precision, "jit_compile": hardware.jit_compile,
-        "recomputed_val_accuracy": float(np.trace(matrix) / matrix.sum()),
+        "recomputed_val_accuracy": float(np.trace(matrix) / matrix.sum()), **tta,
     }
     write_json(run_dir / runs.METRICS, metrics)
-    log(f"best val accuracy {metrics['best_val_accuracy']:.4f} (epoch {metrics['best_epoch']}/{metrics['epochs']}) | "
+    with_tta = f" | with {tta['tta']} TTA {tta['val_accuracy_tta']:.4f}" if tta else ""
+    log(f"best val accuracy {metrics['best_val_accuracy']:.4f} (epoch {metrics['best_epoch']}/{metrics['epochs']}){with_tta} | "
         f"{metrics['training_seconds']:.1f} s | {metrics['images_per_second']:.0f} img/s | {hardware.name}")
     log(f"wrote {run_dir}")
     return run_dir
 
 
-def evaluate_confusion(run: runs.Run, data: SplitData, tta: bool = False) -> np.ndarray:
+def evaluate_confusion(run: runs.Run, data: SplitData, tta: str = "none") -> np.ndarray:
     probabilities = run.predict_proba(data.x_valid, tta=tta)
     return plots.confusion_matrix(data.y_valid.astype(np.int64), probabilities.argmax(axis=1), data.n_classes)
 

@@ -44,10 +44,11 @@ def write_prepared(data_dir: Path, n: int = 200, seed: int = 0, valid_every: int
 
 # ---------------------------------------------------------------- registry
 
-def test_registry_has_both_seed_versions() -> None:
-    assert {"seed-task5", "seed-cifar10-modeling"} <= set(MODEL_VERSIONS)
+def test_registry_has_the_seed_and_airbench_versions() -> None:
+    assert {"seed-task5", "seed-cifar10-modeling", "fast", "best"} <= set(MODEL_VERSIONS)
     for version in MODEL_VERSIONS.values():
-        assert set(version.recipe()) == set(COMMON_DEFAULTS) | {"model"}
+        assert set(version.recipe()) >= set(COMMON_DEFAULTS) | {"model"}
+    assert set(get_version("seed-task5").recipe()) == set(COMMON_DEFAULTS) | {"model"}
 
 
 def test_unknown_model_lists_known_ones() -> None:

@@ -96,7 +96,7 @@ def test_batch_size_and_tta(competition: CompetitionPaths, run_dir: Path, tmp_pa
     large = predict_submission(run_dir, competition, tmp_path / "b", batch_size=4096, progress=False)
     np.testing.assert_allclose(np.load(small.csv.parent / "probabilities.npy").astype(np.float32),
                                np.load(large.csv.parent / "probabilities.npy").astype(np.float32), atol=2e-3)
-    flipped = predict_submission(run_dir, competition, tmp_path / "c", tta=True, progress=False)
+    flipped = predict_submission(run_dir, competition, tmp_path / "c", tta="flip", progress=False)
     assert json.loads((flipped.csv.parent / "prediction.json").read_text())["tta"] == "flip"
     assert not np.allclose(np.load(flipped.csv.parent / "probabilities.npy"), np.load(large.csv.parent / "probabilities.npy"))
 

@@ -76,7 +76,7 @@ def test_load_run_predicts_probabilities_with_and_without_tta(trained: dict[str,
     assert (run.version, run.version_id) == ("seed-task5", run.config["version_id"])
     assert len(run.classes) == 10 and run.metrics["epochs"] == 2
     images = np.load(prepared.cache_images("train"))[:13]
-    plain, tta = run.predict_proba(images), run.predict_proba(images, tta=True)
+    plain, tta = run.predict_proba(images), run.predict_proba(images, tta="flip")
     for probabilities in (plain, tta):
         assert probabilities.shape == (13, 10) and probabilities.dtype == np.float32
         assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)

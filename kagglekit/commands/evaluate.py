@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from kagglekit.cli import add_competition_arguments
+from kagglekit.runs import TTA_MODES
 
 HELP = "recompute a saved run's validation accuracy and confusion matrix"
 DESCRIPTION = """\
@@ -21,7 +22,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
     parser.add_argument("run_dir", metavar="RUN", help="run directory, or a model version name/id (its newest run)")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where to look up a version name (default: runs/)")
-    parser.add_argument("--tta", action="store_true", help="average with the mirrored view (test-time augmentation)")
+    parser.add_argument("--tta", choices=TTA_MODES, default=None,
+                        help="test-time augmentation (see predict --help); default: what the run's recipe was measured with")
 
 
 def run(args: argparse.Namespace) -> None:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from kagglekit.cli import add_competition_arguments
+from kagglekit.runs import TTA_MODES
 
 HELP = "predict every test image with a trained run and write a validated submission CSV"
 DESCRIPTION = """\
@@ -27,8 +28,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where runs live (default: runs/)")
     parser.add_argument("--submissions-dir", type=Path, default=Path("submissions"), metavar="DIR",
                         help="where submission folders go (default: submissions/)")
-    parser.add_argument("--tta", choices=["none", "flip"], default="none",
-                        help="test-time augmentation: 'flip' averages with the mirrored view (2x the time)")
+    parser.add_argument("--tta", choices=TTA_MODES, default=None,
+                        help="test-time augmentation: 'flip' averages with the mirrored view (2x the time), 'flip-translate' "
+                             "also with both moved a pixel (6x); default: what the run's recipe was measured with")
     parser.add_argument("--batch-size", type=int, default=512, metavar="N", help="images per model step (default: 512)")
     parser.add_argument("--force", action="store_true", help="predict again even if this run's prediction is complete")
 
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> None:
 
     summary = predict_submission(
         resolve_run(args.run, args.runs_dir), CompetitionPaths(args.data_dir, args.competition),
-        args.submissions_dir, tta=args.tta == "flip", batch_size=args.batch_size, force=args.force,
+        args.submissions_dir, tta=args.tta, batch_size=args.batch_size, force=args.force,
     )
     if summary.skipped:
         print(f"predict: {summary.csv}  already predicted by this run ({summary.rows:,} rows); --force to redo")

@@ -27,7 +27,8 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "optimizer": "adam",       # adam | adamw | sgd (Nesterov)
     "momentum": 0.9,           # sgd's momentum
     "weight_decay": 0.0,       # decoupled: each step shrinks every weight by lr * weight_decay
-    "schedule": "constant",    # constant | cosine | onecycle | triangle (per step; triangle = airbench's)
+    "schedule": "constant",    # constant | cosine | onecycle | triangle (per step; triangle = airbench's, shaped by
+                               # optional warmup_fraction and lr_end keys)
     "warmup_epochs": 0.0,      # linear warm-up length for onecycle, in epochs
     "loss": "sparse_categorical_crossentropy",  # or categorical_crossentropy (one-hot labels)
     "label_smoothing": 0.0,    # only with categorical_crossentropy

@@ -1,0 +1,119 @@
+"""The airbench versions ``fast`` and ``best``: their layers, schedule and TTA, and a real training step each.
+
+The full-size figures (93 % in an hour) live in bench/RESULTS.md; here each
+version builds, trains a step on a small generated set, saves, reloads and
+predicts, and each trick is checked to do what its docstring says.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from kagglekit import runs
+from kagglekit.augment import affine_batch
+from kagglekit.models import get_version
+from kagglekit.models.compile import Triangle
+from kagglekit.models.layers import DiracInitializer, PatchWhitening
+from kagglekit.train import Lookahead, train
+from test_models import write_prepared
+
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' model.save
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory):
+    return write_prepared(tmp_path_factory.mktemp("data"), n=100)
+
+
+def test_whitening_decorrelates_two_by_two_patches() -> None:
+    rng = np.random.default_rng(0)
+    smooth = rng.integers(0, 256, (64, 9, 9, 3)).repeat(4, axis=1).repeat(4, axis=2)[:, :32, :32]  # correlated neighbours
+    layer = PatchWhitening()
+    layer.build((None, 32, 32, 3))
+    layer.adapt(smooth.astype(np.uint8))
+    features = keras.ops.convert_to_numpy(layer(smooth.astype(np.float32)))[..., :12].reshape(-1, 12)
+    covariance = features.T @ features / len(features)
+    # eps=5e-4 regularises the near-zero directions; the strong ones come out at unit variance.
+    assert np.allclose(np.diag(covariance)[:6], 1.0, atol=0.05)
+    assert np.abs(covariance - np.diag(np.diag(covariance))).max() < 0.05
+    assert keras.ops.convert_to_numpy(layer(smooth[:1].astype(np.float32))).shape == (1, 31, 31, 24)
+
+
+def test_dirac_initializer_starts_a_convolution_as_the_identity() -> None:
+    conv = keras.layers.Conv2D(8, 3, padding="same", use_bias=False, kernel_initializer=DiracInitializer(seed=1))
+    x = np.random.default_rng(1).normal(size=(2, 6, 6, 3)).astype(np.float32)
+    y = keras.ops.convert_to_numpy(conv(x))
+    np.testing.assert_allclose(y[..., :3], x, atol=1e-6)
+    assert np.abs(y[..., 3:]).max() > 0  # the other filters are ordinary random ones
+
+
+def test_triangle_schedule_rises_to_the_peak_then_falls() -> None:
+    schedule = Triangle(1.5, total_steps=100)
+    values = [float(schedule(step)) for step in (0, 23, 100, 500)]
+    assert values == pytest.approx([0.3, 1.5, 1.5 * 0.07, 1.5 * 0.07])
+    assert Triangle.from_config(schedule.get_config()).get_config() == schedule.get_config()
+
+
+def test_whole_pixel_translation_and_cutout_never_blend_pixels() -> None:
+    images = np.random.default_rng(2).integers(1, 256, (16, 32, 32, 3)).astype(np.float32)
+    out = keras.ops.convert_to_numpy(affine_batch(images, np.array([3, 4]), flip=True, translate=2, fill_mode="reflect", cutout=12))
+    for original, moved in zip(images, out):
+        assert set(np.unique(moved)) <= set(np.unique(original)) | {0.0}
+        assert (moved.sum(axis=-1) == 0).sum() == 144  # one 12 x 12 hole
+
+
+def test_lookahead_moves_the_weights_to_the_slow_average() -> None:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
+    lookahead = Lookahead(total_steps=10)
+    lookahead.set_model(model)
+    lookahead.on_train_begin()
+    model.layers[0].kernel.assign(np.ones((2, 1), np.float32))
+    lookahead.step_towards(0.25)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model.layers[0].kernel), 0.75)
+    model.layers[0].kernel.assign(np.full((2, 1), 2.0, np.float32))
+    lookahead.step_towards(1.0)  # the end of training: the slow copy wins outright
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model.layers[0].kernel), 0.75)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["fast", "best"])
+def test_version_trains_saves_reloads_and_predicts(name: str, prepared, tmp_path: Path) -> None:
+    run_dir = train(name, {"epochs": 1, "batch_size": 16, "limit": 48}, prepared, tmp_path, log=lambda line: None)
+    metrics = json.loads((run_dir / runs.METRICS).read_text())
+    assert metrics["tta"] == "flip-translate" and 0.0 <= metrics["val_accuracy_tta"] <= 1.0
+    run = runs.load_run(run_dir)
+    whiten = run.model.get_layer("whiten")
+    assert np.abs(keras.ops.convert_to_numpy(whiten.kernel)).max() > 1.0  # the adapted filters were saved
+    images = np.load(prepared.cache_images("train"))[:11]
+    probabilities = run.predict_proba(images, tta=run.tta, batch_size=4)
+    assert probabilities.shape == (11, 10) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)
+    # flip-translate = the softmax of the weighted mean of six views' logits.
+    logits = keras.ops.convert_to_numpy(run.model.predict(images.astype(np.float32), verbose=0))
+    mirrored = images[:, :, ::-1]
+    views = [(0.25, images, 0), (0.25, mirrored, 0)] + [(0.125, v, s) for s in (-1, 1) for v in (images, mirrored)]
+    mean = sum(w * run.model.predict(shifted(v, s).astype(np.float32), verbose=0) for w, v, s in views)
+    expected = np.exp(mean - mean.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(probabilities, expected / expected.sum(axis=1, keepdims=True), atol=1e-4)
+    assert not np.allclose(logits, mean)
+
+
+def shifted(images: np.ndarray, shift: int) -> np.ndarray:
+    """Moved ``shift`` pixels down and right, edges reflected (what predict's views do)."""
+    if not shift:
+        return images
+    padded = np.pad(images, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
+    start = 1 - shift
+    return padded[:, start:start + images.shape[1], start:start + images.shape[2]]
+
+
+def test_fast_has_airbench94s_size() -> None:
+    version = get_version("fast")
+    model = version.architecture(version.recipe(), (32, 32, 3), 10)
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert [model.get_layer(f"block{i}_conv2").filters for i in (1, 2, 3)] == [64, 256, 256]
+    assert 1_950_000 < trainable < 2_000_000
