@@ -102,6 +102,23 @@ def test_batch_size_and_tta(competition: CompetitionPaths, run_dir: Path, tmp_pa
 
 
 @pytest.mark.slow
+def test_predict_uses_the_tta_the_version_was_measured_with(competition: CompetitionPaths, tmp_path: Path) -> None:
+    from kagglekit.pipeline import load_cache
+    from kagglekit.train import train
+
+    fast = train("fast", {"epochs": 1, "batch_size": 32, "limit": 64}, competition, tmp_path / "runs", log=lambda line: None)
+    summary = predict_submission(fast, competition, tmp_path / "subs", progress=False)
+    record = json.loads((summary.csv.parent / "prediction.json").read_text())
+    assert record["tta"] == "flip-translate" and record["rows"] == 90
+    pixels, ids = load_cache(competition, "test")
+    sample_ids = pd.read_csv(competition.sample_submission)["id"].to_numpy()
+    expected = load_run(fast).predict_proba(np.asarray(pixels), tta="flip-translate")
+    stored = np.load(summary.csv.parent / "probabilities.npy").astype(np.float32)
+    rows = pd.Index(sample_ids).get_indexer(ids)
+    np.testing.assert_allclose(stored[rows], expected, atol=2e-3)
+
+
+@pytest.mark.slow
 def test_repeat_is_skipped_and_force_redoes(competition: CompetitionPaths, run_dir: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture) -> None:
     args = ["predict", str(run_dir), "--data-dir", str(competition.data_dir), "--submissions-dir", str(tmp_path)]

@@ -7,7 +7,7 @@ Every trick lives in an ordinary place here:
 
 - frozen 2x2 patch-whitening first layer ........ ``layers.PatchWhitening`` (set by ``prepare``)
 - convolutions started as identity ............... ``layers.DiracInitializer``
-- BatchNorm without scale, momentum 0.6 (PyTorch), biases at 64x the learning rate
+- BatchNorm without scale, biases at 64x the learning rate
                                                    ``BatchNormalization(scale=False)`` + ``layers.ScaledBias``
 - logits scaled by 1/9 ........................... the last ``Rescaling``
 - flip + 2-pixel translation (+ cutout) .......... recipe keys read by ``augment.RandomAffine``
@@ -28,7 +28,7 @@ term whose gradient is 1.33e-3 * w per mean-loss step. The L2 term rides in the
 loss (``kernel_regularizer``) rather than in Keras' decoupled ``weight_decay``:
 that is also what PyTorch's SGD does, and on a CPU the decoupled update made
 every step 15-20 % slower (137 -> 113 images/s). Keras' BatchNorm momentum is
-one minus PyTorch's.
+one minus PyTorch's, which ``bn_momentum`` uses.
 """
 
 from __future__ import annotations
@@ -107,9 +107,12 @@ def prepare_whitening(model: Any, x_train: np.ndarray, seed: int) -> None:
 
 # ---------------------------------------------------------------------------
 # fast = airbench94's network and hyperparameters. Epochs are set by the hour:
-# on 2 CPU cores the network trains at ~121 images/s (382 s an epoch of 45,000
-# images with its validation; the first epoch also compiles, 404 s), so 9
-# epochs fit in 60 minutes (airbench94 trains 9.9 epochs of 50,000).
+# 9 epochs of 45,000 images (airbench94 trains 9.9 of 50,000).
+# Measured on ../shared/cifar10 (45,000 train / 5,000 validation, split seed 0),
+# 2 AMD EPYC cores (AVX2), TF 2.21 CPU, XLA, float32, bench/RESULTS.md:
+#   @FASTMEASURED@
+# An epoch is ~335 s alone (136 img/s; validation ~10 s of it), so 10 epochs would
+# fit the hour on an idle machine.
 # ---------------------------------------------------------------------------
 AIRBENCH94 = {
     "epochs": 9,
@@ -130,7 +133,9 @@ AIRBENCH94 = {
     # architecture
     "widths": [64, 256, 256],
     "residual": False,
-    "bn_momentum": 0.6,         # PyTorch convention (weight of the new batch)
+    "bn_momentum": 0.6,         # weight of the new batch in the running statistics (PyTorch's convention).
+                                # airbench94 means 0.4 here (its 0.6 is the old statistics' weight): a porting
+                                # slip, kept while measuring so both seeds ran one recipe (bench/RESULTS.md).
     "bias_lr_scale": 64.0,
     "logit_scale": 1 / 9,
 }
@@ -140,7 +145,10 @@ AIRBENCH94 = {
 # CIFAR-10's test set): blocks of three convolutions, the last two inside a
 # residual, widths 128/512/512, cutout 12 and translation 4 on top of fast's
 # tricks, PyTorch's default BatchNorm momentum, a 10 % warm-up and a decay to
-# zero, 31 epochs. About 10x fast's arithmetic per image: a GPU recipe.
+# zero, 31 epochs. About 5x fast's arithmetic per image: a GPU recipe.
+# Measured: 12.7 M parameters; 30 img/s training (batch 256) and 111 img/s
+# predicting on the 2 CPU cores above, so 31 epochs of 45,000 images would take
+# ~13 hours there. Not trained to the end on this data; no GPU was at hand.
 # ---------------------------------------------------------------------------
 AIRBENCH96 = {
     **AIRBENCH94,
