@@ -18,7 +18,7 @@ def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: str | None = No
     ``tta`` None = the test-time augmentation the run's recipe names.
     """
     run = runs.load_run(run_dir)
-    tta = runs.check_tta(tta or run.tta)
+    tta = run.tta_or_default(tta)
     shown = "" if tta == "none" else f" with {tta} TTA"
     data_info = run.config["data"]
     paths = CompetitionPaths(Path(data_info["root"]).parent, data_info["competition"])

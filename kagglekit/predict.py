@@ -26,7 +26,7 @@ from kagglekit.labels import read_id_label_csv
 from kagglekit.outputs import fresh_partial_dir, move_into_place
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
 from kagglekit.pipeline import load_cache
-from kagglekit.runs import TTA_VIEWS, Run, check_tta, load_run
+from kagglekit.runs import TTA_VIEWS, Run, load_run
 from kagglekit.submission import (
     CSV, PREDICTION, PROBABILITIES, RECORD, sha256_of, validate_csv, version_dir, write_csv,
 )
@@ -86,7 +86,7 @@ def predict_submission(
     """``tta`` None = the test-time augmentation the run's recipe was measured with."""
     started = time.perf_counter()
     run = load_run(run_dir)
-    tta = check_tta(tta or run.tta)
+    tta = run.tta_or_default(tta)
     existing = _existing_prediction(version_dir(submissions_dir, run.version_id), run, tta, paths)
     if existing and not force:
         return existing
@@ -99,7 +99,7 @@ def predict_submission(
     seconds = time.perf_counter() - started
     record = {
         "version": run.version, "version_id": run.version_id, "run_dir": str(run.dir),
-        "competition": paths.slug, "tta": None if tta == "none" else tta,
+        "competition": paths.slug, "tta": recorded_tta(tta),
         "parameters": int(run.model.count_params()), "epochs": run.metrics.get("epochs"),
         "training_seconds": run.metrics.get("training_seconds"),
         "val_accuracy": run.metrics.get("best_val_accuracy"), "device": run.metrics.get("device"),
@@ -110,10 +110,15 @@ def predict_submission(
     return PredictionSummary(run.version_id, csv, len(sample_ids), seconds, len(sample_ids) / seconds)
 
 
+def recorded_tta(tta: str) -> str | None:
+    """How prediction.json names a TTA mode: null for none, as ensembles and older records have it."""
+    return None if tta == "none" else tta
+
+
 def _existing_prediction(target: Path, run: Run, tta: str, paths: CompetitionPaths) -> PredictionSummary | None:
     """The finished prediction of this very run, TTA and test set, if there is one."""
     record = read_json_if_present(target / PREDICTION)
-    same = (record.get("run_dir") == str(run.dir) and record.get("tta") == (None if tta == "none" else tta)
+    same = (record.get("run_dir") == str(run.dir) and record.get("tta") == recorded_tta(tta)
             and record.get("sample_submission_sha256") == sha256_of(paths.sample_submission)
             and (target / CSV).is_file() and sha256_of(target / CSV) == record.get("csv_sha256"))
     return PredictionSummary(run.version_id, target / CSV, record["rows"], 0.0, 0.0, skipped=True) if same else None

@@ -128,6 +128,10 @@ class Run:
         """The test-time augmentation the recipe was measured with (evaluate's and predict's default)."""
         return str(self.config["recipe"].get("tta", "none"))
 
+    def tta_or_default(self, tta: str | None) -> str:
+        """``tta`` checked, or the recipe's when None."""
+        return check_tta(tta or self.tta)
+
     def predict_proba(self, images: np.ndarray, tta: str = "none", batch_size: int = 500,
                       callbacks: list[Any] | None = None) -> np.ndarray:
         """Class probabilities (N, n_classes) float32 for uint8 images (N,H,W,3).

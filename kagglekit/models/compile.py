@@ -49,8 +49,9 @@ def learning_rate(recipe: dict[str, Any], steps_per_epoch: int) -> float | keras
             lr * 0.1 if warmup else lr, decay_steps=max(1, total - warmup),
             warmup_target=lr if warmup else None, warmup_steps=warmup,
         )
-    if schedule == "triangle":  # airbench94's shape unless the recipe names its own
-        return Triangle(lr, total, float(recipe.get("warmup_fraction", 0.23)), end=float(recipe.get("lr_end", 0.07)))
+    if schedule == "triangle":  # Triangle's defaults (airbench94's shape) unless the recipe names its own
+        shape = {arg: float(recipe[key]) for key, arg in (("warmup_fraction", "warmup"), ("lr_end", "end")) if key in recipe}
+        return Triangle(lr, total, **shape)
     raise UsageError(f"unknown schedule {schedule!r}; known: constant, cosine, onecycle, triangle")
 
 
