@@ -18,6 +18,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from kagglekit.exceptions import UsageError
+
 FILL_MODES = ("nearest", "reflect", "wrap", "constant")
 
 
@@ -146,10 +148,29 @@ class RandomAffine(keras.layers.Layer):
         }
 
 
+ALTERNATING = "alternating"
+
+
+def flip_mode(recipe: dict[str, Any]) -> str:
+    """"random", "alternating" or "none": the recipe's ``flip`` (true, "alternating", false).
+
+    Alternating flip (airbench) mirrors a random half of the images in the first
+    epoch and exactly the other half in the next, and so on: every image is seen
+    both ways in every two epochs, which random coins only promise on average.
+    It needs to know which image is which, so the pipeline does it, not the layer.
+    """
+    flip = recipe.get("flip", False)
+    if flip == ALTERNATING:
+        return ALTERNATING
+    if isinstance(flip, bool):
+        return "random" if flip else "none"
+    raise UsageError(f"flip must be true, false or {ALTERNATING!r}, not {flip!r}; fix the recipe or --set flip=...")
+
+
 def from_recipe(recipe: dict[str, Any], seed: int | None = None) -> RandomAffine:
     return RandomAffine(
         rotation=recipe.get("rotation", 0.0), zoom=recipe.get("zoom", 0.0),
-        shift=recipe.get("shift", 0.0), flip=recipe.get("flip", False),
+        shift=recipe.get("shift", 0.0), flip=flip_mode(recipe) == "random",
         fill_mode=recipe.get("fill_mode", "nearest"), seed=seed, name="augment",
         translate=recipe.get("translate", 0), cutout=recipe.get("cutout", 0),
     )
@@ -167,6 +188,6 @@ def keras_layers(recipe: dict[str, Any], seed: int | None = None) -> list[keras.
     if recipe.get("shift"):
         s = recipe["shift"]
         layers.append(keras.layers.RandomTranslation((-s, s), (-s, s), fill_mode=fill, seed=seed))
-    if recipe.get("flip"):
+    if flip_mode(recipe) == "random":
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
     return layers

@@ -126,6 +126,7 @@ CPU_PIPELINE_THREADS = 1  # see train_dataset: on a CPU the model needs the core
 def train_dataset(
     x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int,
     augment: object | None = None, n_classes: int | None = None, threads: int | None = None,
+    alternating_flip: bool = False,
 ) -> "tf.data.Dataset":
     """Batches for epochs [first_epoch, epochs): shuffled, augmented per batch, prefetched.
 
@@ -136,12 +137,15 @@ def train_dataset(
     1 is right: augmenting a batch costs ~1 % of a training step, and more threads
     only take cores from XLA (measured: 90.7 % -> 101.8 % of the no-augmentation
     training rate, bench/RESULTS.md).
+    ``alternating_flip`` mirrors a seeded half of the images in even epochs and
+    the other half in odd ones (augment.flip_mode), before ``augment``.
     """
     import tensorflow as tf
 
     n = len(x)
     images, labels = tf.constant(x), tf.constant(y)
     base = tf.constant(seed, tf.int64)
+    mirrored_first = tf.random.stateless_uniform([n], tf.stack([base, tf.constant(-1, tf.int64)])) < 0.5
 
     def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
         order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([base, epoch]))
@@ -150,6 +154,9 @@ def train_dataset(
 
     def load(epoch: tf.Tensor, step: tf.Tensor, idx: tf.Tensor):
         batch, target = tf.gather(images, idx), tf.gather(labels, idx)
+        if alternating_flip:
+            mirrored = tf.not_equal(tf.gather(mirrored_first, idx), tf.equal(epoch % 2, 1))
+            batch = tf.where(mirrored[:, None, None, None], tf.reverse(batch, axis=[2]), batch)
         if augment is not None:
             batch = augment(batch, training=True, seed=tf.stack([base * 1_000_003 + epoch, step]))
         if n_classes:

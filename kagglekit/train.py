@@ -114,6 +114,34 @@ class Lookahead(keras.callbacks.Callback):
             variable.assign(slow)
 
 
+class FreezeAfter(keras.callbacks.Callback):
+    """Hold a layer's weights still from a given epoch on (airbench: the whitening bias after 3 epochs).
+
+    The weights are put back after every step rather than the layer made
+    untrainable, which would need a recompile mid-fit; so momentum, weight decay
+    and lookahead cannot drift them either. A resumed run freezes what it restored.
+    """
+
+    def __init__(self, layer: keras.layers.Layer, epochs: int) -> None:
+        super().__init__()
+        self.layer, self.epochs = layer, epochs
+        self.frozen: list[np.ndarray] | None = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch >= self.epochs and self.frozen is None:
+            self.frozen = [np.array(v.numpy()) for v in self.layer.weights]
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.frozen is not None:
+            for variable, value in zip(self.layer.weights, self.frozen):
+                variable.assign(value)
+
+
+def freezes(recipe: dict[str, Any], model: keras.Model) -> list[FreezeAfter]:
+    """The recipe's ``freeze_after`` ({layer name: epochs}) as callbacks."""
+    return [FreezeAfter(model.get_layer(name), int(epochs)) for name, epochs in (recipe.get("freeze_after") or {}).items()]
+
+
 class Checkpointer(keras.callbacks.Callback):
     """Best model on every improvement, resume point every epoch, early stopping, history.csv."""
 
@@ -273,11 +301,13 @@ def train(
         host_augment = None if hardware.augment_on_device else augment.from_recipe(recipe, recipe["seed"])
         threads = CPU_PIPELINE_THREADS if hardware.kind == "CPU" else None
         train_data = train_dataset(data.x_train, data.y_train, global_batch, int(recipe["seed"]),
-                                   state["epoch"], epochs, host_augment, one_hot, threads)
+                                   state["epoch"], epochs, host_augment, one_hot, threads,
+                                   alternating_flip=augment.flip_mode(recipe) == augment.ALTERNATING)
         valid_data = eval_dataset(data.x_valid, data.y_valid, max(global_batch, 256), one_hot)
         progress = Progress(len(data.x_train), log)
         checkpointer = Checkpointer(run_dir, save_model, recipe, state, progress, log)
-        ours = [progress, *([Lookahead(epochs * steps)] if recipe["lookahead"] else []), checkpointer]
+        lookahead = [Lookahead(epochs * steps)] if recipe["lookahead"] else []
+        ours = [progress, *lookahead, *freezes(recipe, save_model), checkpointer]
         log("epoch | train loss | train acc | val loss | val acc |   img/s |   time")
         train_model.fit(train_data, validation_data=valid_data, epochs=epochs, initial_epoch=state["epoch"],
                         steps_per_epoch=steps, callbacks=[*ours, *callbacks], verbose=0, shuffle=False)

@@ -19,7 +19,9 @@ from kagglekit.augment import affine_batch
 from kagglekit.models import get_version
 from kagglekit.models.compile import Triangle
 from kagglekit.models.layers import DiracInitializer, PatchWhitening
-from kagglekit.train import Lookahead, train
+from kagglekit.exceptions import UsageError
+from kagglekit.pipeline import train_dataset
+from kagglekit.train import FreezeAfter, Lookahead, train
 from test_models import write_prepared
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' model.save
@@ -78,6 +80,39 @@ def test_lookahead_moves_the_weights_to_the_slow_average() -> None:
     model.layers[0].kernel.assign(np.full((2, 1), 2.0, np.float32))
     lookahead.step_towards(1.0)  # the end of training: the slow copy wins outright
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model.layers[0].kernel), 0.75)
+
+
+def test_alternating_flip_mirrors_each_image_in_exactly_one_of_two_epochs() -> None:
+    images = np.random.default_rng(3).integers(0, 256, (40, 8, 8, 3)).astype(np.uint8)
+    images[:, :, 0] = 0  # left column dark, so a mirrored image shows it on the right
+    seen = {}
+    for epoch, (batch, label) in enumerate(train_dataset(images, np.arange(40), 40, seed=5, first_epoch=0, epochs=4,
+                                                         alternating_flip=True)):
+        batch, label = batch.numpy(), label.numpy()
+        seen[epoch] = np.zeros(40, bool)
+        seen[epoch][label] = (batch[:, :, -1] == 0).all(axis=(1, 2))
+    assert 10 < seen[0].sum() < 30  # a random half first
+    assert (seen[0] != seen[1]).all() and (seen[0] == seen[2]).all() and (seen[1] == seen[3]).all()
+
+
+def test_flip_setting_must_be_a_known_mode() -> None:
+    from kagglekit.augment import flip_mode
+
+    assert [flip_mode({"flip": f}) for f in (True, False, "alternating")] == ["random", "none", "alternating"]
+    with pytest.raises(UsageError, match="flip must be"):
+        flip_mode({"flip": "sometimes"})
+
+
+def test_freeze_after_holds_a_layer_still_from_its_epoch_on() -> None:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="d")])
+    freeze = FreezeAfter(model.get_layer("d"), epochs=2)
+    kernel = model.get_layer("d").kernel
+    start = keras.ops.convert_to_numpy(kernel).copy()
+    for epoch in range(4):
+        freeze.on_epoch_begin(epoch)
+        kernel.assign(kernel.numpy() + 1.0)  # a training step
+        freeze.on_train_batch_end(0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(kernel), start + 2.0)  # epochs 0 and 1 moved it; 2 and 3 not
 
 
 @pytest.mark.slow
