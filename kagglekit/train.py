@@ -25,6 +25,7 @@ import pandas as pd
 import tensorflow as tf
 
 from kagglekit import augment, devices, plots, runs
+from kagglekit.exceptions import UsageError
 from kagglekit.jsonfiles import read_json, write_json
 from kagglekit.models import get_version, recipe_hash, version_id
 from kagglekit.paths import CompetitionPaths
@@ -139,7 +140,13 @@ class FreezeAfter(keras.callbacks.Callback):
 
 def freezes(recipe: dict[str, Any], model: keras.Model) -> list[FreezeAfter]:
     """The recipe's ``freeze_after`` ({layer name: epochs}) as callbacks."""
-    return [FreezeAfter(model.get_layer(name), int(epochs)) for name, epochs in (recipe.get("freeze_after") or {}).items()]
+    plan = recipe.get("freeze_after") or {}
+    names = {layer.name for layer in model.layers}
+    unknown = sorted(set(plan) - names)
+    if unknown:
+        raise UsageError(f"freeze_after names no layer of {model.name}: {', '.join(unknown)}; "
+                         f"its layers: {', '.join(sorted(names))}")
+    return [FreezeAfter(model.get_layer(name), int(epochs)) for name, epochs in plan.items()]
 
 
 class Checkpointer(keras.callbacks.Callback):

@@ -21,7 +21,7 @@ from kagglekit.models.compile import Triangle
 from kagglekit.models.layers import DiracInitializer, PatchWhitening
 from kagglekit.exceptions import UsageError
 from kagglekit.pipeline import train_dataset
-from kagglekit.train import FreezeAfter, Lookahead, train
+from kagglekit.train import FreezeAfter, Lookahead, freezes, train
 from test_models import write_prepared
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' model.save
@@ -113,6 +113,8 @@ def test_freeze_after_holds_a_layer_still_from_its_epoch_on() -> None:
         kernel.assign(kernel.numpy() + 1.0)  # a training step
         freeze.on_train_batch_end(0)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(kernel), start + 2.0)  # epochs 0 and 1 moved it; 2 and 3 not
+    with pytest.raises(UsageError, match="freeze_after names no layer of .*: whiten"):
+        freezes({"freeze_after": {"whiten": 3}}, model)
 
 
 @pytest.mark.slow
