@@ -25,11 +25,11 @@ import pandas as pd
 import tensorflow as tf
 
 from kagglekit import augment, devices, plots, runs
-from kagglekit.exceptions import UsageError
 from kagglekit.jsonfiles import read_json, write_json
 from kagglekit.models import get_version, recipe_hash, version_id
 from kagglekit.paths import CompetitionPaths
 from kagglekit.pipeline import CPU_PIPELINE_THREADS, SplitData, eval_dataset, load_split, steps_per_epoch, train_dataset
+from kagglekit.weight_callbacks import Lookahead, freezes
 
 Log = Callable[[str], None]
 STATE_WEIGHTS = "last.weights.h5"
@@ -76,77 +76,6 @@ class Progress(keras.callbacks.Callback):
         """(seconds training this epoch, seconds for the whole epoch)."""
         now = time.perf_counter()
         return (self.train_end or now) - self.epoch_start, now - self.epoch_start
-
-
-class Lookahead(keras.callbacks.Callback):
-    """airbench's lookahead: every 5 steps the weights and a slow copy meet, the slow one moving less and less.
-
-    The slow copy's share grows as (step/total)^3 to 0.95^5 ≈ 0.77, so early
-    training is untouched and the last epochs average out the noise of the large
-    learning rate; the final step hands the network the slow weights. BatchNorm
-    statistics are averaged too. A resumed run restarts the slow copy from the
-    saved weights.
-    """
-
-    EVERY = 5
-
-    def __init__(self, total_steps: int) -> None:
-        super().__init__()
-        self.total_steps = total_steps
-        self.slow: list[np.ndarray] = []
-
-    def tracked(self) -> list[Any]:
-        return [v for v in self.model.weights if "float" in str(v.dtype)]
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self.slow = [np.array(v.numpy()) for v in self.tracked()]
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        step = int(self.model.optimizer.iterations.numpy())
-        if step % self.EVERY == 0:
-            self.step_towards(0.95 ** 5 * min(step / self.total_steps, 1.0) ** 3)
-        elif step >= self.total_steps:
-            self.step_towards(1.0)
-
-    def step_towards(self, keep: float) -> None:
-        """Slow copy = keep * slow + (1 - keep) * weights; then the weights = the slow copy."""
-        for variable, slow in zip(self.tracked(), self.slow):
-            slow += (1.0 - keep) * (variable.numpy() - slow)
-            variable.assign(slow)
-
-
-class FreezeAfter(keras.callbacks.Callback):
-    """Hold a layer's weights still from a given epoch on (airbench: the whitening bias after 3 epochs).
-
-    The weights are put back after every step rather than the layer made
-    untrainable, which would need a recompile mid-fit; so momentum, weight decay
-    and lookahead cannot drift them either. A resumed run freezes what it restored.
-    """
-
-    def __init__(self, layer: keras.layers.Layer, epochs: int) -> None:
-        super().__init__()
-        self.layer, self.epochs = layer, epochs
-        self.frozen: list[np.ndarray] | None = None
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        if epoch >= self.epochs and self.frozen is None:
-            self.frozen = [np.array(v.numpy()) for v in self.layer.weights]
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if self.frozen is not None:
-            for variable, value in zip(self.layer.weights, self.frozen):
-                variable.assign(value)
-
-
-def freezes(recipe: dict[str, Any], model: keras.Model) -> list[FreezeAfter]:
-    """The recipe's ``freeze_after`` ({layer name: epochs}) as callbacks."""
-    plan = recipe.get("freeze_after") or {}
-    names = {layer.name for layer in model.layers}
-    unknown = sorted(set(plan) - names)
-    if unknown:
-        raise UsageError(f"freeze_after names no layer of {model.name}: {', '.join(unknown)}; "
-                         f"its layers: {', '.join(sorted(names))}")
-    return [FreezeAfter(model.get_layer(name), int(epochs)) for name, epochs in plan.items()]
 
 
 class Checkpointer(keras.callbacks.Callback):

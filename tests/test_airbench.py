@@ -21,7 +21,8 @@ from kagglekit.models.compile import Triangle
 from kagglekit.models.layers import DiracInitializer, PatchWhitening
 from kagglekit.exceptions import UsageError
 from kagglekit.pipeline import train_dataset
-from kagglekit.train import FreezeAfter, Lookahead, freezes, train
+from kagglekit.train import train
+from kagglekit.weight_callbacks import FreezeAfter, Lookahead, freezes
 from test_models import write_prepared
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' model.save

@@ -13,11 +13,11 @@ Every trick lives in an ordinary place here:
 - flip + 2-pixel translation (+ cutout) .......... recipe keys read by ``augment.RandomAffine``
 - label smoothing 0.2, Nesterov SGD, triangular learning rate, weight decay,
   batch 1024 ..................................... the recipe, compiled by ``models.compile``
-- lookahead (EMA) of the weights ................. ``train.Lookahead``, recipe key ``lookahead``
+- lookahead (EMA) of the weights ................. ``weight_callbacks.Lookahead``, recipe key ``lookahead``
 - test-time flip + 1-pixel translations ......... recipe key ``tta``, used by evaluate and predict
 - "alternating flip": each image mirrored in every other epoch
                                                    ``flip="alternating"``, done by ``pipeline.train_dataset``
-- whitening bias trained for 3 epochs only ...... ``freeze_after``, held by ``train.FreezeAfter``
+- whitening bias trained for 3 epochs only ...... ``freeze_after``, ``weight_callbacks.FreezeAfter``
 
 The recipes' numbers are airbench's, translated to Keras conventions: airbench
 sums the loss over a batch of 1024 and folds momentum into its learning rate

@@ -1,0 +1,94 @@
+"""Callbacks that set weights while a model trains: airbench's lookahead and its frozen whitening bias.
+
+They need only Keras, not TensorFlow, so the same code runs on any Keras
+backend (bench/best_gpu.py trains on JAX). Under JAX, Keras keeps mid-epoch
+weights outside the model's variables until a callback reads ``self.model``,
+so each callback reads it before touching a variable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+from kagglekit.exceptions import UsageError
+
+
+class Lookahead(keras.callbacks.Callback):
+    """airbench's lookahead: every 5 steps the weights and a slow copy meet, the slow one moving less and less.
+
+    The slow copy's share grows as (step/total)^3 to 0.95^5 ≈ 0.77, so early
+    training is untouched and the last epochs average out the noise of the large
+    learning rate; the final step hands the network the slow weights. BatchNorm
+    statistics are averaged too. A resumed run restarts the slow copy from the
+    saved weights.
+    """
+
+    EVERY = 5
+
+    def __init__(self, total_steps: int) -> None:
+        super().__init__()
+        self.total_steps = total_steps
+        self.slow: list[np.ndarray] = []
+
+    def tracked(self) -> list[Any]:
+        return [v for v in self.model.weights if "float" in str(v.dtype)]
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.slow = [np.array(v.numpy()) for v in self.tracked()]
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        step = int(self.model.optimizer.iterations.numpy())
+        if step % self.EVERY == 0:
+            self.step_towards(0.95 ** 5 * min(step / self.total_steps, 1.0) ** 3)
+        elif step >= self.total_steps:
+            self.step_towards(1.0)
+
+    def step_towards(self, keep: float) -> None:
+        """Slow copy = keep * slow + (1 - keep) * weights; then the weights = the slow copy."""
+        for variable, slow in zip(self.tracked(), self.slow):
+            slow += (1.0 - keep) * (variable.numpy() - slow)
+            variable.assign(slow)
+
+
+class FreezeAfter(keras.callbacks.Callback):
+    """Hold a layer's weights still from a given epoch on (airbench: the whitening bias after 3 epochs).
+
+    The weights are put back after every step rather than the layer made
+    untrainable, which would need a recompile mid-fit; so momentum, weight decay
+    and lookahead cannot drift them either. A resumed run freezes what it restored.
+    """
+
+    def __init__(self, layer: keras.layers.Layer, epochs: int) -> None:
+        super().__init__()
+        self.layer, self.epochs = layer, epochs
+        self.frozen: list[np.ndarray] | None = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch >= self.epochs and self.frozen is None:
+            synchronise(self)
+            self.frozen = [np.array(v.numpy()) for v in self.layer.weights]
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.frozen is not None:
+            synchronise(self)
+            for variable, value in zip(self.layer.weights, self.frozen):
+                variable.assign(value)
+
+
+def synchronise(callback: keras.callbacks.Callback) -> None:
+    """Make the model's variables hold the latest step's weights (a no-op outside JAX)."""
+    callback.model  # noqa: B018  (Callback.model syncs JAX's training state into the variables)
+
+
+def freezes(recipe: dict[str, Any], model: keras.Model) -> list[FreezeAfter]:
+    """The recipe's ``freeze_after`` ({layer name: epochs}) as callbacks."""
+    plan = recipe.get("freeze_after") or {}
+    names = {layer.name for layer in model.layers}
+    unknown = sorted(set(plan) - names)
+    if unknown:
+        raise UsageError(f"freeze_after names no layer of {model.name}: {', '.join(unknown)}; "
+                         f"its layers: {', '.join(sorted(names))}")
+    return [FreezeAfter(model.get_layer(name), int(epochs)) for name, epochs in plan.items()]
