@@ -38,6 +38,7 @@ import numpy as np
 os.environ.setdefault("KERAS_BACKEND", "jax")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import jax  # noqa: E402  (the backend named above)
 import keras  # noqa: E402
 
 from kagglekit.models import get_version, version_id  # noqa: E402
@@ -159,19 +160,20 @@ def save(result: dict[str, Any], path: Path) -> None:
 
 
 def train_version(name: str, data: SplitData, args: argparse.Namespace) -> dict[str, Any]:
-    recipe = get_version(name).recipe({"seed": args.seed, "epochs": args.epochs, "limit": args.limit})
+    version = get_version(name)
+    recipe = version.recipe({"seed": args.seed, "epochs": args.epochs, "limit": args.limit})
     batch_size = int(recipe["batch_size"])
     steps = steps_per_epoch(len(data.x_train), batch_size)
     keras.utils.set_random_seed(int(recipe["seed"]))
     keras.mixed_precision.set_global_policy(args.mixed_precision)
-    model = get_version(name).architecture(recipe, data.x_train.shape[1:], data.n_classes)
+    model = version.architecture(recipe, data.x_train.shape[1:], data.n_classes)
     compile_model(model, recipe, steps, jit_compile=True)
     model.optimizer.build(model.trainable_variables)
-    get_version(name).prepare(model, data.x_train, int(recipe["seed"]))
+    version.prepare(model, data.x_train, int(recipe["seed"]))
     keras.mixed_precision.set_global_policy("float32")
 
     result = {"version_id": version_id(recipe), "recipe": recipe, "device": device_name(), "keras": keras.__version__,
-              "backend": f"{keras.backend.backend()} {backend_version()}", "mixed_precision": args.mixed_precision,
+              "backend": f"{keras.backend.backend()} {jax.__version__}", "mixed_precision": args.mixed_precision,
               "n_train": len(data.x_train), "n_valid": len(data.x_valid), "parameters": model.count_params(),
               "epochs": []}
     path = args.out / f"{name}-seed{recipe['seed']}.json"
@@ -197,16 +199,8 @@ def train_version(name: str, data: SplitData, args: argparse.Namespace) -> dict[
 
 
 def device_name() -> str:
-    import jax
-
     device = jax.devices()[0]
     return f"{device.platform.upper()} {getattr(device, 'device_kind', '')}".strip()
-
-
-def backend_version() -> str:
-    import jax
-
-    return f"{jax.__version__}"
 
 
 def summary(results: list[dict[str, Any]]) -> None:
