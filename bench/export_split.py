@@ -1,0 +1,49 @@
+"""Write kagglekit's train/validation split as one .npz, so outside code trains on exactly the same images.
+
+    python bench/export_split.py --data-dir data --out bench/out/split.npz
+
+Why: to tell a porting slip from a property of the data, airbench's own
+PyTorch script was run on the split that ``fast`` is measured on
+(bench/RESULTS.md, "airbench94's own code on the same split"). This hands
+such code ``pipeline.load_split``'s arrays: the seeded 45,000 / 5,000 split
+that ``folders`` wrote, images as uint8 NHWC, labels as class indices.
+
+Arrays: ``x_train`` (N, 32, 32, 3) uint8, ``y_train`` (N,) int32, ``x_valid``,
+``y_valid``, and ``classes`` (the class names, in label order).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kagglekit.exceptions import KagglekitError  # noqa: E402
+from kagglekit.paths import CompetitionPaths  # noqa: E402
+from kagglekit.pipeline import load_split  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="holds COMPETITION/cache and COMPETITION/folders")
+    parser.add_argument("--competition", default="cifar-10", help="Kaggle slug under --data-dir")
+    parser.add_argument("--out", type=Path, default=Path("bench/out/split.npz"), help="the .npz to write")
+    args = parser.parse_args()
+    try:
+        data = load_split(CompetitionPaths(args.data_dir, args.competition))
+    except KagglekitError as error:
+        sys.exit(f"export_split: {error}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    partial = args.out.with_name(args.out.name + ".partial.npz")
+    np.savez(partial, x_train=data.x_train, y_train=data.y_train, x_valid=data.x_valid, y_valid=data.y_valid,
+             classes=np.array(data.classes))
+    partial.replace(args.out)
+    print(f"{args.out}: {len(data.x_train):,} train and {len(data.x_valid):,} validation images, {len(data.classes)} classes")
+
+
+if __name__ == "__main__":
+    main()
