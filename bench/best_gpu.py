@@ -23,7 +23,6 @@ under ``--out``, written after every epoch, so a run cut short still reports.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import queue
 import statistics
@@ -41,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import jax  # noqa: E402  (the backend named above)
 import keras  # noqa: E402
 
+from kagglekit.jsonfiles import write_json  # noqa: E402
 from kagglekit.models import get_version, version_id  # noqa: E402
 from kagglekit.models.compile import compile_model  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
@@ -150,13 +150,7 @@ class EpochTable(keras.callbacks.Callback):
         self.result["epochs"].append(row)
         print(f"{row['epoch']:5d} | {row['loss']:10.4f} | {row['accuracy']:9.4f} | {row['val_loss']:8.4f} | "
               f"{row['val_accuracy']:7.4f} | {row['images_per_second']:7.0f} | {row['seconds']:6.1f}", flush=True)
-        save(self.result, self.path)
-
-
-def save(result: dict[str, Any], path: Path) -> None:
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(result, indent=2))
-    partial.replace(path)
+        write_json(self.path, self.result)
 
 
 def train_version(name: str, data: SplitData, args: argparse.Namespace) -> dict[str, Any]:
@@ -192,7 +186,7 @@ def train_version(name: str, data: SplitData, args: argparse.Namespace) -> dict[
     result["val_accuracy"] = accuracy(model, data, "none")
     result["tta"] = recipe["tta"]
     result["val_accuracy_tta"] = accuracy(model, data, recipe["tta"])
-    save(result, path)
+    write_json(path, result)
     print(f"# {name}: validation accuracy {result['val_accuracy']:.4f}, {result['val_accuracy_tta']:.4f} with {recipe['tta']} TTA; "
           f"{result['train_seconds']:.0f} s training ({result['wall_seconds']:.0f} s with validation and compilation)", flush=True)
     return result

@@ -23,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kagglekit.exceptions import KagglekitError  # noqa: E402
+from kagglekit.outputs import move_into_place, partial_path  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
 from kagglekit.pipeline import load_split  # noqa: E402
 
@@ -37,11 +38,12 @@ def main() -> None:
         data = load_split(CompetitionPaths(args.data_dir, args.competition))
     except KagglekitError as error:
         sys.exit(f"export_split: {error}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    partial = args.out.with_name(args.out.name + ".partial.npz")
-    np.savez(partial, x_train=data.x_train, y_train=data.y_train, x_valid=data.x_valid, y_valid=data.y_valid,
-             classes=np.array(data.classes))
-    partial.replace(args.out)
+    partial = partial_path(args.out)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    with open(partial, "wb") as file:  # a file object, so numpy does not append ".npz" to the partial name
+        np.savez(file, x_train=data.x_train, y_train=data.y_train, x_valid=data.x_valid, y_valid=data.y_valid,
+                 classes=np.array(data.classes))
+    move_into_place(partial, args.out)
     print(f"{args.out}: {len(data.x_train):,} train and {len(data.x_valid):,} validation images, {len(data.classes)} classes")
 
 
