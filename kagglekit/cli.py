@@ -27,6 +27,7 @@ COMMANDS = (
     "evaluate",
     "predict",
     "ensemble",
+    "remote",
     "submit",
     "scores",
     "compare",

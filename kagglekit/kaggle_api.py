@@ -425,3 +425,84 @@ def _score(value: str | None) -> float | None:
         return float(value) if value else None
     except ValueError:
         return None
+
+
+# -- kernels (remote runs) -----------------------------------------------------------
+
+
+def kernel_call(ref: str, request: Callable[[], T]) -> T:
+    """A Kernels API call: as :func:`_call`, plus the client's own ValueErrors (bad metadata, 401/403 on a kernel)."""
+    try:
+        return _call(ref, request)
+    except ValueError as error:
+        raise KaggleApiError(f"Kaggle kernel {ref}: {_one_line(str(error))}") from None
+
+
+def accelerator_quota(api: "KaggleApi") -> Any:
+    """This week's GPU and TPU hours: used, allowed, and when they refresh."""
+    return kernel_call("quota", api.quota_view)
+
+
+def push_kernel(api: "KaggleApi", folder: Path, timeout_seconds: int) -> Any:
+    """kernels_push of ``folder``; Kaggle's refusals come back in the response's ``error``, with HTTP 200."""
+    return kernel_call(str(folder), lambda: api.kernels_push(str(folder), str(timeout_seconds)))
+
+
+def kernel_status(api: "KaggleApi", ref: str) -> tuple[str, str | None]:
+    """(status name, failure message); a status this client does not know is an error, not a hang."""
+    try:
+        response = kernel_call(ref, lambda: api.kernels_status(ref))
+    except KeyError as error:  # kagglesdk cannot map the status name onto its enum
+        raise KaggleApiError(f"Kaggle reported a status for kernel {ref} that this kaggle client does not know "
+                             f"({error}); see https://www.kaggle.com/code/{ref}") from None
+    return response.status.name, response.failure_message
+
+
+def kernel_output(api: "KaggleApi", ref: str) -> tuple[dict[str, str], str]:
+    """{file name: URL} of a kernel's output, every page, and its log (a JSON list of stream events)."""
+    from kagglesdk.kernels.types.kernels_api_service import ApiListKernelSessionOutputRequest
+
+    owner, _, slug = ref.partition("/")
+    files: dict[str, str] = {}
+    token, log_text = None, ""
+    with api.build_kaggle_client() as kaggle:
+        while True:
+            request = ApiListKernelSessionOutputRequest()
+            request.user_name, request.kernel_slug, request.page_size = owner, slug, 100
+            if token:
+                request.page_token = token
+            page = kernel_call(ref, lambda: kaggle.kernels.kernels_api_client.list_kernel_session_output(request))
+            files.update({item.file_name: item.url for item in page.files or []})
+            log_text = log_text or page.log or ""
+            token = page.next_page_token
+            if not token:
+                return files, log_text
+
+
+def download_output(url: str, target: Path) -> Path:
+    """One kernel output file, kept only if the answer was 200 and every announced byte arrived.
+
+    The client's own kernels_output saves whatever body comes back, so an error
+    page could become submission.csv; this checks first, and writes under a
+    partial name until the file is whole.
+    """
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with requests.get(url, stream=True, timeout=60) as response:
+            if response.status_code != 200:
+                raise KaggleApiError(f"downloading {target.name} from Kaggle failed (HTTP {response.status_code}); "
+                                     "rerun the same command to try again")
+            announced = response.headers.get("Content-Length")
+            with open(partial, "wb") as sink:
+                for chunk in response.iter_content(1 << 20):
+                    sink.write(chunk)
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+        partial.unlink(missing_ok=True)
+        raise translate_http_error(error, "") from None
+    size = partial.stat().st_size
+    if announced is not None and size != int(announced):
+        partial.unlink()
+        raise KaggleApiError(f"{target.name} from Kaggle came with {size:,} of {int(announced):,} bytes; "
+                             "rerun the same command to try again")
+    os.replace(partial, target)
+    return target

@@ -23,12 +23,12 @@ from tqdm import tqdm
 from kagglekit.exceptions import DataError, StageNotReadyError
 from kagglekit.jsonfiles import read_json_if_present, write_json
 from kagglekit.labels import read_id_label_csv
-from kagglekit.outputs import fresh_partial_dir, move_into_place
+from kagglekit.outputs import fresh_partial_dir
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
 from kagglekit.pipeline import load_cache
 from kagglekit.runs import TTA_VIEWS, Run, load_run
 from kagglekit.submission import (
-    CSV, PREDICTION, PROBABILITIES, RECORD, sha256_of, validate_csv, version_dir, write_csv,
+    CSV, PREDICTION, PROBABILITIES, replace_keeping_records, sha256_of, validate_csv, version_dir, write_csv,
 )
 
 DEFAULT_BATCH_SIZE = 512  # images per step: 6 MB of float32, big enough to keep BLAS busy
@@ -139,14 +139,9 @@ def write_submission(
         "sample_submission_sha256": sha256_of(paths.sample_submission),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     })
-    _replace_keeping_records(partial, target)
+    replace_keeping_records(partial, target)
     if in_kaggle_notebook() and kaggle_working().is_dir():
         shutil.copyfile(target / CSV, kaggle_working() / CSV)  # what "Submit to competition" picks up
     return target / CSV
 
 
-def _replace_keeping_records(partial: Path, target: Path) -> None:
-    """Swap in the new prediction but keep the record of past uploads (submission.json)."""
-    if (target / RECORD).is_file():
-        shutil.copyfile(target / RECORD, partial / RECORD)
-    move_into_place(partial, target)

@@ -42,6 +42,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from kagglekit.kernel_server import OUTPUT_ROUTE as KERNEL_OUTPUT_ROUTE
+from kagglekit.kernel_server import KernelService
 from kagglesdk.competitions.types.competition_api_service import (
     ApiCreateSubmissionRequest,
     ApiCreateSubmissionResponse,
@@ -175,6 +177,7 @@ class KaggleServer:
         self._workdir = tempfile.TemporaryDirectory(prefix="kagglekit-server-")
         self._http = None
         self._thread: threading.Thread | None = None
+        self.kernels = KernelService(self, Path(self._workdir.name))
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -188,6 +191,7 @@ class KaggleServer:
         return self
 
     def stop(self) -> None:
+        self.kernels.wait_idle()
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
@@ -332,6 +336,8 @@ class KaggleServer:
             return self._send_file(request)
         if request.method == "PUT" and path.startswith("/upload/"):
             return self._receive_upload(request)
+        if request.method in ("GET", "HEAD") and path.startswith(KERNEL_OUTPUT_ROUTE):
+            return self.kernels.send_output(request)
         raise ApiError(404, f"no route for {request.method} {path}")
 
     def _handlers(self) -> dict[tuple[str, str], Callable[[Request], Response]]:
@@ -347,6 +353,7 @@ class KaggleServer:
             (api, "GetLeaderboard"): self._get_leaderboard,
             (api, "GetSubmissionLimits"): self._get_submission_limits,
             ("security.OAuthService", "IntrospectToken"): self._introspect_token,
+            **self.kernels.handlers(),
         }
 
     # -- auth -----------------------------------------------------------------

@@ -15,6 +15,7 @@ runs after writing and again right before uploading.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import pandas as pd
 from kagglekit.exceptions import DataError, StageNotReadyError
 from kagglekit.jsonfiles import read_json_if_present
 from kagglekit.labels import describe_ids, describe_rows, read_id_label_csv
+from kagglekit.outputs import move_into_place
 
 DEFAULT_SUBMISSIONS_DIR = Path("submissions")
 CSV, PROBABILITIES, PREDICTION, RECORD = "submission.csv", "probabilities.npy", "prediction.json", "submission.json"
@@ -65,6 +67,13 @@ def validate_csv(csv_path: Path, sample_submission: Path, classes: list[str]) ->
 def write_csv(path: Path, ids: pd.Series | list[int], labels: list[str]) -> None:
     frame = pd.DataFrame({"id": ids, "label": labels})
     frame.to_csv(path, index=False, lineterminator="\n")
+
+
+def replace_keeping_records(partial: Path, target: Path) -> None:
+    """Swap in a new prediction folder but keep the record of past uploads (submission.json)."""
+    if (target / RECORD).is_file():
+        shutil.copyfile(target / RECORD, partial / RECORD)
+    move_into_place(partial, target)
 
 
 def require_prediction(submissions_dir: Path, version_id: str) -> dict[str, Any]:

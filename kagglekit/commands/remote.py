@@ -1,0 +1,69 @@
+"""The `remote` command."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kagglekit.cli import add_competition_arguments
+from kagglekit.commands.train import parse_settings
+from kagglekit.runs import TTA_MODES
+
+HELP = "train and predict on Kaggle's GPUs/TPUs from here: push a kernel, wait, pull the run"
+DESCRIPTION = """\
+Run train and predict for MODEL inside a Kaggle kernel, on Kaggle's accelerators
+and your weekly quota, then bring the run back as if it had trained here:
+  1. check the quota and say what the run may use of it;
+  2. build REMOTE/<kernel>/ (kernel-metadata.json and one script with kagglekit
+     inlined, the competition attached) and push it; push.json records it;
+  3. wait (bounded by --wait), one line per status change;
+  4. pull the output, checking each file's HTTP status and size;
+  5. check the device that ran against the one asked for, and the CSV against
+     sampleSubmission.csv;
+  6. record the run under RUNS/ (plus remote.json and kernel.log) and the
+     prediction under SUBMISSIONS/<version-id>/, where `submit` finds it.
+Ctrl-C while waiting leaves the kernel running on Kaggle; the same command run
+again picks up that version instead of pushing a new one. Kaggle's API cannot
+cancel a running kernel: do that on the kernel's page."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from kagglekit.remote import ACCELERATORS, DEFAULT_REMOTE_DIR
+
+    add_competition_arguments(parser)
+    parser.add_argument("model", metavar="MODEL", help="model version to train (see `kagglekit models`)")
+    parser.add_argument("--accelerator", choices=sorted(ACCELERATORS), default="t4x2",
+                        help="t4x2: two T4 GPUs; p100: one P100; tpu: TPU v5e-8; cpu: none (default: t4x2)")
+    parser.add_argument("--epochs", type=int, metavar="N", help="passes over the training split (default: the version's)")
+    parser.add_argument("--seed", type=int, metavar="N", help="fixes shuffling, augmentation and initialisation (default: 0)")
+    parser.add_argument("--limit", type=int, metavar="N", help="train on the first N training images (quick runs)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                        help="override any recipe key, as in `kagglekit train`")
+    parser.add_argument("--tta", choices=TTA_MODES, default=None, help="test-time augmentation for predict (default: the version's)")
+    parser.add_argument("--wait", type=float, default=6 * 3600, metavar="SECONDS",
+                        help="how long to wait for the kernel before leaving it running (default: 21600 = 6 h)")
+    parser.add_argument("--interval", type=float, default=30.0, metavar="SECONDS",
+                        help="seconds between status polls (default: 30)")
+    parser.add_argument("--push-again", action="store_true",
+                        help="push a new kernel version even if one for the same recipe was pushed before")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where runs go (default: runs/)")
+    parser.add_argument("--submissions-dir", type=Path, default=Path("submissions"), metavar="DIR",
+                        help="where submission folders go (default: submissions/)")
+    parser.add_argument("--remote-dir", type=Path, default=DEFAULT_REMOTE_DIR, metavar="DIR",
+                        help=f"kernel folders, push records and pulled output (default: {DEFAULT_REMOTE_DIR}/)")
+
+
+def run(args: argparse.Namespace) -> None:
+    from kagglekit.models import get_version
+    from kagglekit.paths import CompetitionPaths
+    from kagglekit.remote import RemoteSpec, run_remote
+
+    version = get_version(args.model)  # an unknown name or --set key fails here, before anything is pushed
+    overrides = parse_settings(args.settings)
+    for key in ("epochs", "seed", "limit"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
+    version.recipe(overrides)
+    spec = RemoteSpec(args.competition, args.model, overrides, args.accelerator, args.tta)
+    run_remote(spec, CompetitionPaths(args.data_dir, args.competition), args.runs_dir, args.submissions_dir,
+               args.remote_dir, wait=args.wait, interval=args.interval, push_again=args.push_again)

@@ -1,0 +1,288 @@
+"""Kaggle's Kernels API for the local server: a pushed script really runs, on this machine.
+
+`remote` must be testable end to end without kaggle.com, yet a fake that
+merely claims a kernel ran would test nothing. So SaveKernel starts the pushed
+script in a subprocess, under a temporary root laid out like a notebook's
+(``kaggle/input/competitions/SLUG``, ``kaggle/working``, ``kaggle/temp``), with
+the variables a batch session sets, no Kaggle credentials, no route to any
+server, and a timeout. Status, output files and the log are what that process
+did. The device it reports is the one it ran on (this machine's CPU): a GPU
+asked for is never pretended.
+
+Faults Kaggle has shown are switchable, for tests: a status that lags behind a
+push (:meth:`KernelService.serve_stale_status`), a status name the client does
+not know, an output URL that errors, and a used-up quota.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from kagglesdk.kernels.types.kernels_api_service import (
+    ApiGetKernelSessionStatusRequest,
+    ApiKernelSessionOutputFile,
+    ApiListKernelSessionOutputRequest,
+    ApiListKernelSessionOutputResponse,
+    ApiSaveKernelRequest,
+    ApiSaveKernelResponse,
+)
+from werkzeug.utils import send_file
+from werkzeug.wrappers import Request, Response
+
+if TYPE_CHECKING:
+    from kagglekit.server import KaggleServer
+
+SERVICE = "kernels.KernelsApiService"
+MAX_CODE_BYTES = 1_000_000  # Kaggle refuses a kernel's source past 1 MB
+OUTPUT_ROUTE = "/kernel-output/"
+DEFAULT_RUN_TIMEOUT = 1800.0  # seconds a pushed script may run, unless the push asks for less
+QUOTA_HOURS = {"gpu": 30.0, "tpu": 20.0}  # Kaggle's weekly allowance, as of 2025
+# The variables of a Kaggle batch session (Save Version / kernels push), minus credentials.
+SESSION_ENVIRONMENT = {"KAGGLE_KERNEL_RUN_TYPE": "Batch", "KAGGLE_URL_BASE": "https://www.kaggle.com",
+                       "KAGGLE_DOCKER_IMAGE": "local-stand-in"}
+# What must not leak from this process into the kernel: it has no credentials and no proxy to us.
+WITHHELD = ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR", "KAGGLE_API_ENVIRONMENT",
+            "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "PYTHONPATH")
+
+
+@dataclasses.dataclass
+class KernelVersion:
+    """One push of a kernel and the session that ran it."""
+
+    owner: str
+    slug: str
+    number: int
+    root: Path
+    machine_shape: str | None
+    status: str = "QUEUED"
+    failure_message: str | None = None
+    log: list[dict] = dataclasses.field(default_factory=list)
+
+    @property
+    def working(self) -> Path:
+        return self.root / "kaggle" / "working"
+
+
+class KernelService:
+    """The Kernels endpoints of :class:`~kagglekit.server.KaggleServer`, one instance per server."""
+
+    def __init__(self, server: "KaggleServer", workdir: Path) -> None:
+        self.server = server
+        self.workdir = workdir
+        self.versions: dict[tuple[str, str], list[KernelVersion]] = {}
+        self.quota_used_hours = {"gpu": 0.0, "tpu": 0.0}
+        self.run_timeout = DEFAULT_RUN_TIMEOUT
+        self.broken_outputs: set[str] = set()  # output file names whose URL answers 500
+        self._stale: list[str] = []  # statuses to show before the true one, one per poll
+        self._lock = threading.RLock()
+        self._counter = itertools.count(1)
+
+    def handlers(self) -> dict[tuple[str, str], Callable[[Request], Response]]:
+        return {
+            (SERVICE, "SaveKernel"): self._save_kernel,
+            (SERVICE, "GetKernelSessionStatus"): self._get_status,
+            (SERVICE, "ListKernelSessionOutput"): self._list_output,
+            (SERVICE, "GetAcceleratorQuotaStatistics"): self._quota,
+        }
+
+    # -- fault hooks -----------------------------------------------------------
+
+    def serve_stale_status(self, *statuses: str) -> None:
+        """The next status polls answer these (e.g. the previous version's COMPLETE) before the truth."""
+        with self._lock:
+            self._stale.extend(statuses)
+
+    def use_quota(self, kind: str, hours: float) -> None:
+        self.quota_used_hours[kind] = hours
+
+    def latest(self, owner: str, slug: str) -> KernelVersion | None:
+        with self._lock:
+            versions = self.versions.get((owner, slug))
+            return versions[-1] if versions else None
+
+    def wait_idle(self, timeout: float = 120.0) -> None:
+        """Block until no pushed script is still running (tests, server shutdown)."""
+        deadline = time.monotonic() + timeout
+        while any(v.status in ("QUEUED", "RUNNING") for vs in self.versions.values() for v in vs):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+
+    # -- endpoints -------------------------------------------------------------
+
+    def _save_kernel(self, request: Request) -> Response:
+        user = self.server._user(request)
+        body = ApiSaveKernelRequest.from_dict(request.get_json(force=True))
+        response = ApiSaveKernelResponse()
+        owner, _, slug = (body.slug or "").partition("/")
+        problem = self._refusal(body, owner, user)
+        if problem:
+            response.error = problem
+            return _sdk(response)
+        unknown = [s for s in body.competition_data_sources or [] if s not in self.server.competitions]
+        if unknown:
+            response.invalid_competition_sources = unknown
+        version = self._new_version(owner, slug, body)
+        threading.Thread(target=self._run, args=(version, body), name=f"kernel-{slug}-{version.number}",
+                         daemon=True).start()
+        response.ref = f"{owner}/{slug}"
+        response.url = f"https://www.kaggle.com/code/{owner}/{slug}"
+        response.version_number = version.number
+        response.kernel_id = 1000 + next(self._counter)
+        return _sdk(response)
+
+    def _refusal(self, body: ApiSaveKernelRequest, owner: str, user: str) -> str | None:
+        """Why Kaggle would refuse this push (errors come back with HTTP 200, in ``error``)."""
+        if owner != user:
+            return f"You cannot push to {owner}'s kernels"
+        if len((body.text or "").encode()) > MAX_CODE_BYTES:
+            return "Kernel source is too large: the maximum is 1 MB"
+        if body.language != "python" or body.kernel_type != "script":
+            return "the local Kaggle server runs Python scripts only"
+        return None
+
+    def _new_version(self, owner: str, slug: str, body: ApiSaveKernelRequest) -> KernelVersion:
+        with self._lock:
+            versions = self.versions.setdefault((owner, slug), [])
+            root = Path(tempfile.mkdtemp(prefix=f"kernel-{slug}-", dir=self.workdir))
+            version = KernelVersion(owner, slug, len(versions) + 1, root, body.machine_shape)
+            versions.append(version)
+        return version
+
+    def _get_status(self, request: Request) -> Response:
+        self.server._user(request)
+        body = ApiGetKernelSessionStatusRequest.from_dict(request.get_json(force=True))
+        version = self._version(body.user_name, body.kernel_slug)
+        with self._lock:
+            status = self._stale.pop(0) if self._stale else version.status
+        payload = {"status": status}
+        if version.failure_message and status == version.status:
+            payload["failureMessage"] = version.failure_message
+        return _json(payload)
+
+    def _list_output(self, request: Request) -> Response:
+        self.server._user(request)
+        body = ApiListKernelSessionOutputRequest.from_dict(request.get_json(force=True))
+        version = self._version(body.user_name, body.kernel_slug)
+        names = sorted(str(p.relative_to(version.working)) for p in version.working.rglob("*") if p.is_file())
+        start, size = int(body.page_token or 0), body.page_size or 20
+        response = ApiListKernelSessionOutputResponse()
+        response.files = [self._output_file(version, name) for name in names[start:start + size]]
+        response.log = json.dumps(version.log)
+        if start + size < len(names):
+            response.next_page_token = str(start + size)
+        return _sdk(response)
+
+    def _output_file(self, version: KernelVersion, name: str) -> ApiKernelSessionOutputFile:
+        item = ApiKernelSessionOutputFile()
+        item.file_name = name
+        item.url = f"http://localhost{OUTPUT_ROUTE}{version.owner}/{version.slug}/{version.number}/{name}"
+        return item
+
+    def send_output(self, request: Request) -> Response:
+        """GET of an output file's URL (signed, so no auth): 500 for a file set to break."""
+        owner, slug, number, name = request.path[len(OUTPUT_ROUTE):].split("/", 3)
+        versions = self.versions.get((owner, slug), [])
+        version = next((v for v in versions if str(v.number) == number), None)
+        path = version.working / name if version else None
+        if name in self.broken_outputs:
+            return Response("<html>backend error</html>", status=500, content_type="text/html")
+        if path is None or not path.is_file() or version.working not in path.resolve().parents:
+            return Response("not found", status=404)
+        return send_file(path, request.environ, mimetype="application/octet-stream", max_age=None)
+
+    def _quota(self, request: Request) -> Response:
+        """Durations written by hand: kagglesdk's TimeDeltaSerializer drops whole days."""
+        self.server._user(request)
+        refresh = (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def quota(kind: str) -> dict:
+            return {"timeUsed": f"{int(self.quota_used_hours[kind] * 3600)}s",
+                    "totalTimeAllowed": f"{int(QUOTA_HOURS[kind] * 3600)}s", "hasEverRun": True}
+
+        return _json({"quotaRefreshTime": refresh, "gpuQuota": quota("gpu"), "tpuQuota": quota("tpu")})
+
+    def _version(self, owner: str, slug: str) -> KernelVersion:
+        from kagglekit.server import ApiError
+
+        version = self.latest(owner, slug)
+        if version is None:
+            raise ApiError(404, f"Kernel {owner}/{slug} not found")
+        return version
+
+    # -- running a pushed script ------------------------------------------------
+
+    def _run(self, version: KernelVersion, body: ApiSaveKernelRequest) -> None:
+        script = self._lay_out(version, body)
+        version.status = "RUNNING"
+        timeout = min(self.run_timeout, body.session_timeout_seconds or self.run_timeout)
+        started = time.monotonic()
+        try:
+            result = subprocess.run([sys.executable, str(script)], cwd=version.working, env=self._environment(version),
+                                    capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as expired:
+            self._log(version, expired.stdout, expired.stderr, started)
+            version.failure_message = f"Your notebook hit the maximum run time ({timeout:.0f} seconds)"
+            version.status = "ERROR"
+            return
+        self._log(version, result.stdout, result.stderr, started)
+        if result.returncode:
+            last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            version.failure_message = f"Your notebook tried to run a cell that failed: {last[0]}"
+            version.status = "ERROR"
+        else:
+            version.status = "COMPLETE"
+
+    def _lay_out(self, version: KernelVersion, body: ApiSaveKernelRequest) -> Path:
+        """The notebook's filesystem: read-only inputs, working (the output) and temp (scratch)."""
+        kaggle = version.root / "kaggle"
+        for name in ("working", "temp", "src"):
+            (kaggle / name).mkdir(parents=True)
+        for slug in body.competition_data_sources or []:
+            competition = self.server.competitions.get(slug)
+            if competition is None:
+                continue
+            mount = kaggle / "input" / "competitions" / slug
+            mount.mkdir(parents=True)
+            for served in competition.files.values():
+                (mount / served.name).symlink_to(served.source.resolve())
+        script = kaggle / "src" / "script.py"
+        script.write_text(body.text or "")
+        return script
+
+    def _environment(self, version: KernelVersion) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in WITHHELD and not k.startswith("KAGGLEKIT_")}
+        kaggle = version.root / "kaggle"
+        env.update(SESSION_ENVIRONMENT)
+        env.update({"HOME": str(kaggle / "temp"), "KAGGLEKIT_KAGGLE_INPUT": str(kaggle / "input"),
+                    "KAGGLEKIT_KAGGLE_WORKING": str(kaggle / "working"), "KAGGLEKIT_KAGGLE_TEMP": str(kaggle / "temp"),
+                    "KAGGLE_CONFIG_DIR": str(kaggle / "temp" / ".kaggle"), "PYTHONUNBUFFERED": "1"})
+        return env
+
+    def _log(self, version: KernelVersion, stdout: str | bytes | None, stderr: str | bytes | None, started: float) -> None:
+        """Kaggle's log: a JSON list of {stream_name, time, data} events."""
+        elapsed = round(time.monotonic() - started, 3)
+        for stream, text in (("stdout", stdout), ("stderr", stderr)):
+            if isinstance(text, bytes):
+                text = text.decode(errors="replace")
+            for line in (text or "").splitlines():
+                version.log.append({"stream_name": stream, "time": elapsed, "data": line + "\n"})
+
+
+def _json(payload: dict) -> Response:
+    return Response(json.dumps(payload), status=200, content_type="application/json")
+
+
+def _sdk(obj: object) -> Response:
+    return _json(type(obj).to_dict(obj))
