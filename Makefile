@@ -4,6 +4,7 @@
 # COMPETITION: Kaggle slug.  DATA: DATA/SLUG/{raw,cache,images,folders}.  MODEL: see `make models`.
 # EPOCHS, SEED: empty means the version's own (seed 0).  RUNS: training runs.  SUBS: submission records (commit it).
 # TTA: test-time augmentation in predict, none | flip | flip-translate; empty means what the version was measured with.
+# WHERE: local (train and predict here) | kaggle (in a kernel on Kaggle's ACCELERATOR: t4x2 | p100 | tpu | cpu).
 PYTHON      ?= python3
 VENV        ?= .venv
 COMPETITION ?= cifar-10
@@ -14,12 +15,23 @@ SEED        ?=
 RUNS        ?= runs
 SUBS        ?= submissions
 TTA         ?=
+WHERE       ?= local
+ACCELERATOR ?= t4x2
 
 PY    := $(VENV)/bin/python
 KK    := $(PY) -m kagglekit
-WHERE := --competition $(COMPETITION) --data-dir $(DATA)
+ON    := --competition $(COMPETITION) --data-dir $(DATA)
 
-.PHONY: install test test-fast fetch unpack folders models train predict submit scores compare demo bench clean
+.PHONY: install test test-fast fetch unpack folders models train predict remote submit scores compare demo bench clean
+
+# `make submit` takes its prediction from here or from a Kaggle kernel.
+ifeq ($(WHERE),kaggle)
+PREDICTED := remote
+else ifeq ($(WHERE),local)
+PREDICTED := predict
+else
+$(error WHERE must be local or kaggle, not '$(WHERE)')
+endif
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,36 +48,39 @@ test-fast: install  ## the suite without the few slow tests
 	$(PY) -m pytest -q -m "not slow"
 
 fetch: install
-	$(KK) fetch $(WHERE)
+	$(KK) fetch $(ON)
 
 unpack: fetch
-	$(KK) unpack $(WHERE)
+	$(KK) unpack $(ON)
 
 folders: unpack
-	$(KK) folders $(WHERE)
+	$(KK) folders $(ON)
 
 models: install
 	$(KK) models
 
 train: folders  ## train MODEL (reuses a finished run of the same recipe; `kagglekit train` alone always trains)
-	$(KK) train $(WHERE) --model $(MODEL) --runs-dir $(RUNS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SEED),--seed $(SEED)) --reuse
+	$(KK) train $(ON) --model $(MODEL) --runs-dir $(RUNS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SEED),--seed $(SEED)) --reuse
 
 predict: train
-	$(KK) predict $(MODEL) $(WHERE) --runs-dir $(RUNS) --submissions-dir $(SUBS) $(if $(TTA),--tta $(TTA))
+	$(KK) predict $(MODEL) $(ON) --runs-dir $(RUNS) --submissions-dir $(SUBS) $(if $(TTA),--tta $(TTA))
 
-submit: predict  ## the main job: fetch -> unpack -> folders -> train -> predict -> submit -> scores -> compare
-	$(KK) submit $(MODEL) $(WHERE) --submissions-dir $(SUBS) --skip-if-submitted
-	$(KK) scores $(WHERE) --submissions-dir $(SUBS)
-	$(KK) compare $(WHERE) --submissions-dir $(SUBS)
+remote: install  ## train and predict MODEL in a kernel on Kaggle's ACCELERATOR, then record the run here
+	$(KK) remote $(MODEL) $(ON) --accelerator $(ACCELERATOR) --runs-dir $(RUNS) --submissions-dir $(SUBS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SEED),--seed $(SEED)) $(if $(TTA),--tta $(TTA))
+
+submit: $(PREDICTED)  ## the main job: fetch -> unpack -> folders -> train -> predict (WHERE=kaggle: remote) -> submit -> scores -> compare
+	$(KK) submit $(MODEL) $(ON) --submissions-dir $(SUBS) --skip-if-submitted
+	$(KK) scores $(ON) --submissions-dir $(SUBS)
+	$(KK) compare $(ON) --submissions-dir $(SUBS)
 
 scores: install
-	$(KK) scores $(WHERE) --submissions-dir $(SUBS)
+	$(KK) scores $(ON) --submissions-dir $(SUBS)
 
 compare: install
-	$(KK) compare $(WHERE) --submissions-dir $(SUBS)
+	$(KK) compare $(ON) --submissions-dir $(SUBS)
 
 demo: install  ## the whole chain against a local Kaggle API server: no account, no network (writes demo/)
-	$(KK) demo
+	$(KK) demo --where $(WHERE)
 
 bench: install  ## the speed benchmarks (need ../shared/cifar10); results go in bench/RESULTS.md
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -26,6 +26,7 @@ class DemoConfig:
     train_images: int = 5000
     test_images: int = 2000
     seed: int = 0
+    where: str = "local"  # "kaggle": train and predict in a kernel pushed to the local server
 
 
 def make_demo_competition(config: DemoConfig) -> Path:
@@ -41,16 +42,24 @@ def make_demo_competition(config: DemoConfig) -> Path:
 
 
 def stage_commands(config: DemoConfig) -> list[list[str]]:
-    """The `make submit` chain, pointed at the demo's folders."""
+    """The `make submit` chain (`make submit WHERE=kaggle`'s with where="kaggle"), pointed at the demo's folders."""
     where = ["--data-dir", str(config.directory / "data")]
     runs = ["--runs-dir", str(config.directory / "runs")]
     subs = ["--submissions-dir", str(config.directory / "submissions")]
+    recipe = ["--epochs", str(config.epochs), "--seed", str(config.seed)]
+    if config.where == "kaggle":
+        produce = [["remote", config.model, *where, *runs, *subs, *recipe, "--accelerator", "cpu",
+                    "--remote-dir", str(config.directory / "remote"), "--interval", "1", "--wait", "1200"]]
+    else:
+        produce = [
+            ["fetch", *where],
+            ["unpack", *where],
+            ["folders", *where],
+            ["train", *where, *runs, "--model", config.model, *recipe, "--reuse"],
+            ["predict", config.model, *where, *runs, *subs],
+        ]
     return [
-        ["fetch", *where],
-        ["unpack", *where],
-        ["folders", *where],
-        ["train", *where, *runs, "--model", config.model, "--epochs", str(config.epochs), "--seed", str(config.seed), "--reuse"],
-        ["predict", config.model, *where, *runs, *subs],
+        *produce,
         ["submit", config.model, *where, *subs, "--skip-if-submitted"],
         ["scores", *where, *subs, "--interval", "1", "--timeout", "60"],
         ["compare", *where, *subs],

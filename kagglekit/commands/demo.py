@@ -14,6 +14,9 @@ Generate a small, learnable competition in cifar-10's exact format, serve it
 with kagglekit's local Kaggle API server on 127.0.0.1, and run
 fetch -> unpack -> folders -> train -> predict -> submit -> scores -> compare
 through the official kaggle client, as `make submit` does against Kaggle.
+With --where kaggle, train and predict run in a kernel pushed to the local
+server (which runs it here, on this CPU): remote -> submit -> scores -> compare,
+as `make submit WHERE=kaggle` does.
 Everything is written under DIR (default: demo/): the competition, data/,
 runs/ and submissions/ (with leaderboard.md and compare.png). Rerunning skips
 the stages already complete."""
@@ -26,6 +29,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=defaults.epochs, metavar="N", help=f"training epochs (default: {defaults.epochs})")
     parser.add_argument("--train-images", type=int, default=defaults.train_images, metavar="N",
                         help=f"generated training images (default: {defaults.train_images:,})")
+    parser.add_argument("--where", choices=("local", "kaggle"), default="local",
+                        help="train and predict here, or in a kernel pushed to the local server as "
+                             "`make submit WHERE=kaggle` pushes one to Kaggle (default: local)")
     parser.add_argument("--test-images", type=int, default=defaults.test_images, metavar="N",
                         help=f"generated test images (default: {defaults.test_images:,})")
 
@@ -35,5 +41,5 @@ def run(args: argparse.Namespace) -> int:
     from kagglekit.cli import main
     from kagglekit.demo import run_demo
 
-    config = DemoConfig(args.dir, args.model, args.epochs, args.train_images, args.test_images)
+    config = DemoConfig(args.dir, args.model, args.epochs, args.train_images, args.test_images, where=args.where)
     return run_demo(config, main)
