@@ -98,7 +98,9 @@ def run_remote(spec: RemoteSpec, paths: CompetitionPaths, runs_dir: Path, submis
                          "(or use a kaggle.json with \"username\")")
     folder = remote_dir / spec.kernel_slug
     state = read_json_if_present(folder / "push.json")
-    if state.get("digest") != spec.digest() or push_again:
+    if state.get("digest") != spec.digest() or push_again or state.get("failed"):
+        if state.get("failed") and state.get("digest") == spec.digest():
+            log(f"remote: version {state['version']} of {state['ref']} failed; pushing a new one")
         state = push(api, spec, owner, folder, log)
     elif state.get("run_dir") and Path(state["run_dir"]).is_dir():
         log(f"remote: {state['ref']} version {state['version']} was already pulled into {state['run_dir']}")
@@ -244,6 +246,7 @@ def wait_for_output(api: "KaggleApi", state: dict[str, Any], folder: Path, wait:
                 return report
             status = "COMPLETE (of an earlier version)"
         elif status == "ERROR":
+            write_json(folder / "push.json", {**state, "failed": True})  # a rerun pushes anew
             raise kernel_failed(api, state, folder, failure)
         elif status in CANCELLED:
             raise KaggleApiError(f"{ref} version {version} was cancelled on Kaggle; rerun with --push-again")
@@ -263,11 +266,11 @@ def kernel_failed(api: "KaggleApi", state: dict[str, Any], folder: Path, failure
     mismatch = device_mismatch(state["machine_shape"], report["device"]) if report.get("device") else None
     if mismatch:
         return KaggleApiError(f"{state['ref']} version {state['version']}: {mismatch}, so it stopped before training; "
-                              "rerun with --push-again (Kaggle may have had none free), or choose another --accelerator")
+                              "rerun to push a new version (Kaggle may have had none free), or choose another --accelerator")
     lines = [line for line in log_path.read_text().splitlines() if line.strip()]
     tail = " | ".join(lines[-LOG_TAIL_LINES:]) or "the log is empty"
     return KaggleApiError(f"{state['ref']} version {state['version']} failed on Kaggle: {failure or 'no message'}; "
-                          f"last log lines: {tail}; full log: {log_path}")
+                          f"last log lines: {tail}; full log: {log_path}; fix the cause and rerun to push a new version")
 
 
 # -- pull ----------------------------------------------------------------------------

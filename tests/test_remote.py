@@ -84,6 +84,9 @@ def test_a_kernel_on_the_wrong_device_stops_and_says_so(kaggle_server, tmp_path,
     report = read_json(tmp_path / "remote" / f"kagglekit-cifar-10-{MODEL}" / DEVICE_REPORT)
     assert report["device"]["kind"] == "CPU" and report["requested"] == "NvidiaTeslaT4"
 
+    assert remote_cli(tmp_path, "--accelerator", "t4x2", "--wait", "120") == 1  # a failed version is not picked up
+    assert "version 1 of" in capsys.readouterr().out and saves(kaggle_server) == 2
+
 
 def test_a_failed_run_quotes_kaggles_message_and_the_log(kaggle_server, competition_files, tmp_path, capsys):
     broken = tmp_path / "broken"
