@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from kagglekit.exceptions import KagglekitError
 from kagglekit.paths import DEFAULT_COMPETITION, DEFAULT_DATA_DIR
+from kagglekit.tf_noise import filtered_stderr
 
 # Order is the pipeline's order; it is also the order `--help` lists them in.
 COMMANDS = (
@@ -32,6 +34,8 @@ COMMANDS = (
     "compare",
     "demo",
 )
+# The commands that import TensorFlow, and so print its C++ start-up chatter.
+TENSORFLOW_COMMANDS = frozenset({"train", "evaluate", "predict", "demo"})
 
 
 def add_competition_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        if args.command not in TENSORFLOW_COMMANDS:
+            return int(args.handler(args) or 0)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported; the user's own value wins
+        with filtered_stderr():
+            return int(args.handler(args) or 0)
     except KagglekitError as error:
         print(f"kagglekit {args.command}: error: {error}", file=sys.stderr)
         return error.exit_code

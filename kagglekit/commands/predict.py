@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from kagglekit.cli import add_competition_arguments
@@ -36,7 +35,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from kagglekit.paths import CompetitionPaths
     from kagglekit.predict import predict_submission
     from kagglekit.runs import resolve_run

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import json
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,6 @@ def parse_settings(settings: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the table
     from kagglekit.models import get_version
 
     version = get_version(args.model)  # an unknown name fails before TensorFlow loads
