@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from kagglekit.exceptions import KagglekitError
-from kagglekit.paths import DEFAULT_COMPETITION, DEFAULT_DATA_DIR
+from kagglekit.paths import DEFAULT_COMPETITION, default_data_dir, default_runs_dir, default_submissions_dir
 from kagglekit.tf_noise import filtered_stderr
 
 # Order is the pipeline's order; it is also the order `--help` lists them in.
@@ -45,9 +45,25 @@ def add_competition_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"Kaggle competition slug (default: {DEFAULT_COMPETITION})",
     )
     parser.add_argument(
-        "--data-dir", type=Path, default=DEFAULT_DATA_DIR, metavar="DIR",
-        help=f"where competition data lives, one folder per slug (default: {DEFAULT_DATA_DIR}/)",
+        "--data-dir", type=Path, default=default_data_dir(), metavar="DIR",
+        help=f"where competition data lives, one folder per slug (default: {_shown(default_data_dir())})",
     )
+
+
+def add_runs_dir_argument(parser: argparse.ArgumentParser, purpose: str) -> None:
+    """--runs-dir; in a Kaggle notebook it defaults to the kept output, /kaggle/working/runs."""
+    parser.add_argument("--runs-dir", type=Path, default=default_runs_dir(), metavar="DIR",
+                        help=f"{purpose} (default: {_shown(default_runs_dir())})")
+
+
+def add_submissions_dir_argument(parser: argparse.ArgumentParser, purpose: str) -> None:
+    """--submissions-dir; in a Kaggle notebook it defaults to /kaggle/working/submissions."""
+    parser.add_argument("--submissions-dir", type=Path, default=default_submissions_dir(), metavar="DIR",
+                        help=f"{purpose} (default: {_shown(default_submissions_dir())})")
+
+
+def _shown(directory: Path) -> str:
+    return f"{directory}/" + ("" if directory.is_absolute() else ", or under /kaggle/ in a Kaggle notebook")
 
 
 def _command_modules() -> dict[str, object]:

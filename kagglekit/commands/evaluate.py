@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from kagglekit.cli import add_competition_arguments
+from kagglekit.cli import add_competition_arguments, add_runs_dir_argument
 from kagglekit.runs import TTA_MODES
 
 HELP = "recompute a saved run's validation accuracy and confusion matrix"
@@ -20,7 +19,7 @@ directory, or a version name / id meaning its newest complete run."""
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
     parser.add_argument("run_dir", metavar="RUN", help="run directory, or a model version name/id (its newest run)")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where to look up a version name (default: runs/)")
+    add_runs_dir_argument(parser, "where to look up a version name")
     parser.add_argument("--tta", choices=TTA_MODES, default=None,
                         help="test-time augmentation (see predict --help); default: what the run's recipe was measured with")
 
