@@ -431,6 +431,26 @@ def leaderboard(slug: str, api: "KaggleApi | None" = None, max_rows: int = 200) 
     return rows
 
 
+def competition_deadline(slug: str, api: "KaggleApi | None" = None) -> datetime | None:
+    """When entry to ``slug`` closes or closed (UTC), from Kaggle's competition metadata; None if it has none.
+
+    Metadata only labels ranks, so a refusal to serve it costs the label, not the command.
+    """
+    from kagglesdk.competitions.types.competition_api_service import ApiGetCompetitionRequest
+
+    api = api or authenticate()
+    request = ApiGetCompetitionRequest()
+    request.competition_name = slug
+    try:
+        with api.build_kaggle_client() as kaggle:
+            competition = _call(slug, lambda: kaggle.competitions.competition_api_client.get_competition(request))
+    except KaggleApiError as error:
+        log.warning("no deadline for %s (%s); ranks are shown as if it were open", slug, error)
+        return None
+    deadline = competition.deadline
+    return deadline.replace(tzinfo=timezone.utc) if deadline and deadline.tzinfo is None else deadline
+
+
 def _submission_dict(submission: Any) -> dict[str, Any]:
     return {
         "ref": submission.ref,

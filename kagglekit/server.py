@@ -38,22 +38,26 @@ import threading
 import uuid
 import zipfile
 from collections import deque
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from kagglesdk.competitions.types.competition_api_service import (
+    ApiCompetition,
     ApiCreateSubmissionRequest,
     ApiCreateSubmissionResponse,
     ApiDataFile,
     ApiDownloadDataFileRequest,
     ApiDownloadDataFilesRequest,
+    ApiGetCompetitionRequest,
     ApiGetLeaderboardRequest,
     ApiGetLeaderboardResponse,
     ApiGetSubmissionLimitsRequest,
     ApiGetSubmissionRequest,
     ApiLeaderboardSubmission,
     ApiListDataFilesRequest,
+    ApiListCompetitionsRequest,
+    ApiListCompetitionsResponse,
     ApiListDataFilesResponse,
     ApiListSubmissionsRequest,
     ApiListSubmissionsResponse,
@@ -74,6 +78,8 @@ API_PREFIX = "/api/v1/"
 DEMO_USERNAME = "kagglekit-demo"
 DEMO_KEY = "local-demo-key-not-a-secret"
 BENCHMARK_TEAM = "Sample Submission Benchmark"
+# Where kaggle_secrets' UserSecretsClient posts (on $KAGGLE_URL_BASE), in Kaggle's notebook image.
+SECRETS_PATH = "/requests/GetUserSecretByLabelRequest"
 # Files Kaggle hands out inside a .zip even when asked for one file.
 ZIP_WRAPPED_SUFFIXES = (".csv",)
 
@@ -132,6 +138,8 @@ class Competition:
     pending_polls: int
     rules_accepted: bool = True
     created: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc))
+    deadline: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc) + timedelta(days=30))
+    title: str = ""
 
 
 @dataclasses.dataclass
@@ -162,6 +170,8 @@ class KaggleServer:
         self.key = key
         self.accept_any_credentials = accept_any_credentials
         self.tokens: dict[str, str] = {}  # access token -> username, for KAGGLE_API_TOKEN
+        self.tokens_refused_submitting: set[str] = set()  # tokens that may read but not submit (403)
+        self.secrets: dict[str, str] = {}  # notebook secrets, for a kaggle_secrets stand-in (see below)
         self.competitions: dict[str, Competition] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path), for tests to inspect
         self.ranges: list[tuple[str, str]] = []  # (path, Range header) of resumed downloads
@@ -233,12 +243,15 @@ class KaggleServer:
         daily_limit: int = 5,
         pending_polls: int = 0,
         score_sample_submission: bool = True,
+        deadline: datetime | None = None,
     ) -> Competition:
         """Serve ``files`` (default: every file in ``directory`` except the solution).
 
         ``public_fraction`` of the solution ids count towards the public score,
         the rest towards the private one, as on Kaggle. ``pending_polls`` is how
         many GetSubmission/ListSubmissions views a new submission stays PENDING.
+        ``deadline`` is when entry closed (default: 30 days from now); later
+        submissions are scored but, as on Kaggle, never join the leaderboard.
         """
         directory, solution_csv = Path(directory), Path(solution_csv)
         names = files or sorted(
@@ -248,7 +261,9 @@ class KaggleServer:
         solution = _read_id_label_csv(solution_csv.read_bytes())
         ids = sorted(solution, key=_natural_key)
         public_ids = frozenset(random.Random(0).sample(ids, round(len(ids) * public_fraction)))
-        competition = Competition(slug, served, solution, public_ids, daily_limit, pending_polls)
+        competition = Competition(slug, served, solution, public_ids, daily_limit, pending_polls, title=slug)
+        if deadline is not None:
+            competition.deadline = deadline
         with self._lock:
             self.competitions[slug] = competition
         if score_sample_submission and "sampleSubmission.csv" in served:
@@ -332,11 +347,15 @@ class KaggleServer:
             return self._send_file(request)
         if request.method == "PUT" and path.startswith("/upload/"):
             return self._receive_upload(request)
+        if request.method == "POST" and path == SECRETS_PATH:
+            return self._get_secret(request)
         raise ApiError(404, f"no route for {request.method} {path}")
 
     def _handlers(self) -> dict[tuple[str, str], Callable[[Request], Response]]:
         api = "competitions.CompetitionApiService"
         return {
+            (api, "ListCompetitions"): self._list_competitions,
+            (api, "GetCompetition"): self._get_competition,
             (api, "ListDataFiles"): self._list_data_files,
             (api, "DownloadDataFile"): self._download_data_file,
             (api, "DownloadDataFiles"): self._download_data_files,
@@ -366,6 +385,21 @@ class KaggleServer:
             return self.tokens[value]
         raise ApiError(401, "Unauthenticated: invalid or missing credentials")
 
+    def _submitter(self, request: Request) -> str:
+        """The caller, if its credentials may submit (a restricted token may only read)."""
+        user = self._user(request)
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme == "Bearer" and value in self.tokens_refused_submitting:
+            raise ApiError(403, "Permission denied: this token may not create submissions")
+        return user
+
+    def _get_secret(self, request: Request) -> Response:
+        """A notebook's UserSecretsClient.get_secret, for the kaggle_secrets stand-in the tests put on sys.path."""
+        label = (request.get_json(force=True) or {}).get("Label", "")
+        if label not in self.secrets:
+            return _json_response({"wasSuccessful": False, "errors": [f"No user secrets exist for label {label!r}"]})
+        return _json_response({"wasSuccessful": True, "result": {"secret": self.secrets[label]}})
+
     def _competition(self, slug: str, need_rules: bool = False) -> Competition:
         competition = self.competitions.get(slug)
         if competition is None:
@@ -373,6 +407,22 @@ class KaggleServer:
         if need_rules and not competition.rules_accepted:
             raise ApiError(403, "You must accept this competition's rules before you can do this")
         return competition
+
+    # -- competition metadata -------------------------------------------------
+
+    def _list_competitions(self, request: Request) -> Response:
+        self._user(request)
+        body = ApiListCompetitionsRequest.from_dict(request.get_json(force=True))
+        term = (body.search or "").lower()
+        response = ApiListCompetitionsResponse()
+        response.competitions = [_competition_view(c) for c in self.competitions.values()
+                                 if term in c.slug.lower() or term in c.title.lower()]
+        return _sdk_response(response)
+
+    def _get_competition(self, request: Request) -> Response:
+        self._user(request)
+        body = ApiGetCompetitionRequest.from_dict(request.get_json(force=True))
+        return _sdk_response(_competition_view(self._competition(body.competition_name)))
 
     # -- data files -----------------------------------------------------------
 
@@ -432,7 +482,7 @@ class KaggleServer:
     # -- submissions ----------------------------------------------------------
 
     def _start_submission_upload(self, request: Request) -> Response:
-        self._user(request)
+        self._submitter(request)
         body = ApiStartSubmissionUploadRequest.from_dict(request.get_json(force=True))
         self._competition(body.competition_name or "", need_rules=True)
         token = uuid.uuid4().hex
@@ -452,7 +502,7 @@ class KaggleServer:
         return Response(status=200)
 
     def _create_submission(self, request: Request) -> Response:
-        user = self._user(request)
+        user = self._submitter(request)
         body = ApiCreateSubmissionRequest.from_dict(request.get_json(force=True))
         competition = self._competition(body.competition_name, need_rules=True)
         with self._lock:
@@ -571,6 +621,21 @@ def _sdk_response(obj: Any) -> Response:
 
 def _redirect(url: str) -> Response:
     return Response(status=302, headers={"Location": url})
+
+
+def _competition_view(competition: Competition) -> ApiCompetition:
+    """The fields the client's `competitions list` prints, and the deadline compare reads."""
+    view = ApiCompetition()
+    view.ref = f"{PUBLIC_HOST}/competitions/{competition.slug}"
+    view.title = competition.title
+    view.url = view.ref
+    view.category = "Getting Started"
+    view.reward = "Knowledge"
+    view.deadline = competition.deadline.replace(tzinfo=None)
+    view.enabled_date = competition.created.replace(tzinfo=None)
+    view.max_daily_submissions = competition.daily_limit
+    view.evaluation_metric = "Categorization Accuracy"
+    return view
 
 
 def _data_file(served: ServedFile, created: datetime) -> ApiDataFile:

@@ -184,7 +184,9 @@ def collect_scores(paths: CompetitionPaths, submissions_dir: Path, timeout: floa
         print(f"scores: nothing pending for {slug}.")
     reports = _poll(slug, submissions_dir, open_entries, api, timeout, interval)
     rows = kaggle_api.leaderboard(slug, api, max_rows=LEADERBOARD_ROWS)
-    snapshot = save_leaderboard(submissions_dir, slug, rows, LEADERBOARD_ROWS)
+    deadline = kaggle_api.competition_deadline(slug, api)
+    snapshot = save_leaderboard(submissions_dir, slug, rows, LEADERBOARD_ROWS,
+                                deadline=deadline.isoformat() if deadline else None)
     for report in reports:
         print(f"scores: {describe(report)}")
     print(f"scores: public leaderboard ({len(rows)} teams) saved to {snapshot}")
