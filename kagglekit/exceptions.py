@@ -61,6 +61,10 @@ class StageNotReadyError(KagglekitError):
     """A stage needs the output of an earlier stage that has not run."""
 
 
+class MissingPackageError(KagglekitError):
+    """A package a stage needs is not installed (py7zr in a Kaggle notebook)."""
+
+
 class UsageError(KagglekitError):
     """A command-line argument names something that does not exist."""
 
