@@ -80,6 +80,8 @@ DEMO_KEY = "local-demo-key-not-a-secret"
 BENCHMARK_TEAM = "Sample Submission Benchmark"
 # Where kaggle_secrets' UserSecretsClient posts (on $KAGGLE_URL_BASE), in Kaggle's notebook image.
 SECRETS_PATH = "/requests/GetUserSecretByLabelRequest"
+# Where kagglehub's KaggleJwtClient asks the notebook's data proxy ($KAGGLE_DATA_PROXY_URL) to attach a competition.
+ATTACH_PATH = "/kaggle-jwt-handler/AttachDatasourceUsingJwtRequest"
 # Files Kaggle hands out inside a .zip even when asked for one file.
 ZIP_WRAPPED_SUFFIXES = (".csv",)
 
@@ -172,6 +174,7 @@ class KaggleServer:
         self.tokens: dict[str, str] = {}  # access token -> username, for KAGGLE_API_TOKEN
         self.tokens_refused_submitting: set[str] = set()  # tokens that may read but not submit (403)
         self.secrets: dict[str, str] = {}  # notebook secrets, for a kaggle_secrets stand-in (see below)
+        self.attached: list[str] = []  # competitions kagglehub asked the data proxy to attach
         self.competitions: dict[str, Competition] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path), for tests to inspect
         self.ranges: list[tuple[str, str]] = []  # (path, Range header) of resumed downloads
@@ -349,6 +352,8 @@ class KaggleServer:
             return self._receive_upload(request)
         if request.method == "POST" and path == SECRETS_PATH:
             return self._get_secret(request)
+        if request.method == "POST" and path == ATTACH_PATH:
+            return self._attach_datasource(request)
         raise ApiError(404, f"no route for {request.method} {path}")
 
     def _handlers(self) -> dict[tuple[str, str], Callable[[Request], Response]]:
@@ -399,6 +404,16 @@ class KaggleServer:
         if label not in self.secrets:
             return _json_response({"wasSuccessful": False, "errors": [f"No user secrets exist for label {label!r}"]})
         return _json_response({"wasSuccessful": True, "result": {"secret": self.secrets[label]}})
+
+    def _attach_datasource(self, request: Request) -> Response:
+        """The data proxy's answer to kagglehub.competition_download: where under the mount root it appears."""
+        if not request.headers.get("X-Kaggle-Authorization", "").startswith("Bearer "):
+            raise ApiError(401, "A JWT Token is required")
+        slug = ((request.get_json(force=True) or {}).get("competitionRef") or {}).get("CompetitionSlug", "")
+        self._competition(slug)
+        with self._lock:
+            self.attached.append(slug)
+        return _json_response({"wasSuccessful": True, "result": {"mountSlug": f"competitions/{slug}"}})
 
     def _competition(self, slug: str, need_rules: bool = False) -> Competition:
         competition = self.competitions.get(slug)

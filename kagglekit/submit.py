@@ -61,12 +61,16 @@ def submit_version(
     if _refuse_duplicate(submissions_dir, slug, version_id, csv_sha256, force, skip_if_submitted):
         return None
 
-    online = _connect(slug, csv)
-    if online is None:
-        return None
-    api, left = online
     message = message or default_message(prediction)
-    submitted = kaggle_api.submit(slug, csv, message, api)
+    try:
+        api = kaggle_api.authenticate()
+        left = _check_submissions_left(slug, api)
+        submitted = kaggle_api.submit(slug, csv, message, api)
+    except (CredentialsError, NotebookOfflineError, KaggleApiError) as error:
+        if not _submit_by_output_instead(error):
+            raise
+        print(notebook_instructions(_copy_to_kaggle_working(csv), str(error)))
+        return None
     entry = new_entry(submitted, slug, message, csv_sha256)
     add_submission(submissions_dir, version_id, entry)
     after = f"; {left - 1} submission{'s' if left != 2 else ''} left today" if left is not None else ""
@@ -108,23 +112,18 @@ def _refuse_duplicate(submissions_dir: Path, slug: str, version_id: str, csv_sha
                                 "it would score the same. Use --force to submit it again.")
 
 
-def _connect(slug: str, csv: Path) -> "tuple[KaggleApi, int | None] | None":
-    """A client that may submit and the submissions left today; None after saying how a notebook submits instead.
+def _submit_by_output_instead(error: Exception) -> bool:
+    """In a notebook the API is only one way to submit: the notebook's output is the other.
 
-    Inside a notebook the API is only one way to submit: without credentials,
-    without internet, or with a session token Kaggle refuses, the notebook's
-    output is the submission, so kagglekit puts the CSV there and says so.
+    It is the way when there are no credentials, no internet, or a session
+    token Kaggle refuses; a refusal of the user's own credentials, or no
+    submissions left, would refuse the output too, and is raised.
     """
-    try:
-        api = kaggle_api.authenticate()
-        return api, _check_submissions_left(slug, api)
-    except (CredentialsError, NotebookOfflineError, KaggleApiError) as error:
-        if not in_kaggle_notebook() or isinstance(error, NoSubmissionsLeftError):
-            raise
-        if isinstance(error, KaggleApiError) and not notebook.uses_session_token():
-            raise
-        print(notebook_instructions(_copy_to_kaggle_working(csv), str(error)))
-        return None
+    if not in_kaggle_notebook() or isinstance(error, NoSubmissionsLeftError):
+        return False
+    if isinstance(error, KaggleApiError):
+        return notebook.uses_session_token()
+    return True
 
 
 def notebook_instructions(csv: Path, reason: str) -> str:

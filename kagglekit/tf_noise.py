@@ -49,6 +49,18 @@ def is_noise(line: str) -> bool:
     return match["file"] in _CHATTY_FILES or bool(_FACTORY_CLASH.search(match["text"]))
 
 
+# Where a noise line can start inside a segment: C++ writes it after a progress bar's unended line.
+_NOISE_START = re.compile(r"\d{4}-\d\d-\d\d [\d:.]+: [IWE] |[IWE]\d{4} |WARNING: All log messages|To enable the following")
+
+
+def strip_noise(segment: str) -> str:
+    """``segment`` (one line, or a progress bar's unended text and then a line) without a noise line in it."""
+    for start in _NOISE_START.finditer(segment):
+        if is_noise(segment[start.start():]):
+            return segment[: start.start()]
+    return segment
+
+
 def wanted() -> bool:
     """The user asked to see TensorFlow's own start-up logs."""
     return os.environ.get(SHOW_ENV, "") not in ("", "0")
@@ -90,9 +102,14 @@ def _forward(read_end: int, target: int) -> None:
             pending += chunk
             lines = re.split(rb"(?<=[\r\n])", pending)
             pending = lines.pop()
-            _write(target, [line for line in lines if not is_noise(line.decode("utf-8", "replace"))])
-    if pending and not is_noise(pending.decode("utf-8", "replace")):
-        _write(target, [pending])
+            _write(target, [_kept(line) for line in lines])
+    _write(target, [_kept(pending)])
+
+
+def _kept(segment: bytes) -> bytes:
+    text = segment.decode("utf-8", "surrogateescape")
+    kept = strip_noise(text)
+    return segment if kept == text else kept.encode("utf-8", "surrogateescape")
 
 
 def _write(target: int, lines: list[bytes]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kagglekit.tf_noise import is_noise
+from kagglekit.tf_noise import is_noise, strip_noise
 
 ROOT = Path(__file__).resolve().parents[1]
 # What `import tensorflow` and a device query printed on this project's CPU machine (TF 2.21).
@@ -50,6 +50,12 @@ def test_every_recorded_startup_line_is_noise() -> None:
 def test_the_filter_drops_the_chatter_and_keeps_everything_else() -> None:
     stderr = _through_filter(RECORDED + OLDER_FORMAT + "".join(REAL_LINES))
     assert stderr == "".join(REAL_LINES) + "python line\n12%|##   \r13%|##   \rafter\n"
+
+
+def test_a_noise_line_after_an_unended_progress_bar_is_dropped_and_the_bar_kept() -> None:
+    cuinit = RECORDED.splitlines(keepends=True)[-1]
+    assert strip_noise("predict: 0%|   | 0/40" + cuinit) == "predict: 0%|   | 0/40"
+    assert strip_noise("predict: 0%|   | 0/40\n") == "predict: 0%|   | 0/40\n"
 
 
 @pytest.mark.parametrize("value", ["1", "yes"])
