@@ -80,7 +80,7 @@ WHEEL_PYTHON    ?= 3.12
 WHEEL_PLATFORMS ?= manylinux2014_x86_64 manylinux_2_17_x86_64 manylinux_2_28_x86_64
 wheelhouse: install  ## kagglekit + py7zr + kaggle wheels in WHEELHOUSE/ for an offline notebook install
 	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
-	$(PY) -m pip wheel --quiet --no-deps -w $(WHEELHOUSE) .
+	$(PY) -m pip wheel --quiet --no-deps -w $(WHEELHOUSE) . && rm -rf build
 	$(PY) -m pip download --quiet -d $(WHEELHOUSE) --only-binary=:all: --python-version $(WHEEL_PYTHON) \
 	  $(foreach p,$(WHEEL_PLATFORMS),--platform $(p)) -c constraints.txt py7zr kaggle kagglesdk
 	@ls $(WHEELHOUSE)
