@@ -13,7 +13,8 @@ services stood in for by kagglekit's local server:
 * internet off: every Kaggle URL pointing at a port nothing listens on.
 
 One tiny model is trained and predicted once, in the notebook (session
-fixture); each credentials case then submits a copy of that output.
+fixture, about 30 s: the tests that use it are marked slow); each credentials
+case then submits a copy of that output.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Iterator
 
 import pytest
 
+from kagglekit import kaggle_api
 from kagglekit.cli import main
 from kagglekit.paths import COMPETITION_FILES
 from kagglekit.server import KaggleServer
@@ -149,6 +151,7 @@ def _submitted_by_output(result: subprocess.CompletedProcess[str], working: Path
 # -- the pipeline in the notebook --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_pipeline_runs_in_a_notebook_with_scratch_in_temp_and_results_in_working(notebook, predicted):
     assert notebook.server.attached == [SLUG]  # kagglehub attached the competition through the data proxy
     raw = notebook.root / "temp" / "data" / SLUG / "raw"
@@ -160,11 +163,13 @@ def test_the_pipeline_runs_in_a_notebook_with_scratch_in_temp_and_results_in_wor
     assert not list(working.rglob("*.npy")) or all("submissions" in p.parts for p in working.rglob("*.npy"))
 
 
+@pytest.mark.slow
 def test_tensorflow_chatter_is_not_shown(predicted):
     for name in ("train", "predict"):
         assert not any(noise in predicted[name].stderr for noise in TENSORFLOW_CHATTER), predicted[name].stderr
 
 
+@pytest.mark.slow
 def test_with_the_internet_off_fetch_finds_the_mount_without_kagglehub(notebook, case):
     env = notebook.env(case, online=False)
     data_dir = case / "offline-data"
@@ -177,6 +182,7 @@ def test_with_the_internet_off_fetch_finds_the_mount_without_kagglehub(notebook,
 # -- submitting from the notebook: each credentials case ----------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("secrets", [{"KAGGLE_USERNAME": USER, "KAGGLE_KEY": KEY}, {"KAGGLE_API_TOKEN": API_TOKEN}],
                          ids=["legacy-key", "api-token"])
 def test_credentials_from_notebook_secrets_submit_and_win_over_the_session_token(notebook, case, secrets):
@@ -197,27 +203,35 @@ def test_credentials_from_notebook_secrets_submit_and_win_over_the_session_token
     assert "closed on 2014-10-17" in (case / "submissions" / "leaderboard.md").read_text()
 
 
+@pytest.mark.slow
 def test_the_session_token_submits_when_kaggle_lets_it(notebook, case):
     result = cell(notebook.env(case, session_token=True), "submit")
     assert result.returncode == 0, result.stderr
     assert f"-> {SLUG} as ref" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_session_token_kaggle_refuses_ends_in_one_line_on_submitting_the_output(notebook, case):
     notebook.server.tokens_refused_submitting.add(SESSION_TOKEN)
     line = _submitted_by_output(cell(notebook.env(case, session_token=True), "submit"), case)
     assert "this token may not create submissions" in line  # the server's own reason, quoted
 
 
+@pytest.mark.slow
 def test_no_credentials_at_all_ends_in_one_line_on_submitting_the_output(notebook, case):
     line = _submitted_by_output(cell(notebook.env(case), "submit"), case)
     assert "KAGGLE_API_TOKEN" in line  # and how to submit from the notebook instead
 
 
+@pytest.mark.slow
 def test_with_the_internet_off_submit_says_to_submit_the_output(notebook, case):
     notebook.server.secrets.update({"KAGGLE_USERNAME": USER, "KAGGLE_KEY": KEY})  # unreachable anyway
-    line = _submitted_by_output(cell(notebook.env(case, online=False, session_token=True), "submit"), case)
+    env = notebook.env(case, online=False, session_token=True)
+    line = _submitted_by_output(cell(env, "submit"), case)
     assert "internet is off" in line
+    scores = cell(env, "scores")
+    assert scores.returncode == 0 and scores.stderr == "", scores.stderr
+    assert "internet is off" in scores.stdout and "/competitions/cifar-10/submissions" in scores.stdout
 
 
 # -- messages -----------------------------------------------------------------------------
@@ -230,3 +244,12 @@ def test_a_403_quotes_kaggles_reason_beside_the_likely_fixes(kaggle_server, tmp_
     assert "\n" not in line
     assert "You must accept this competition's rules" in line  # Kaggle's reason
     assert "/competitions/cifar-10/rules" in line and "phone" in line
+
+
+def test_the_local_server_serves_the_competitions_deadline_to_the_real_client(kaggle_server):
+    api = kaggle_api.authenticate()
+    listed = api.competitions_list(search="cifar").competitions
+    assert [c.url for c in listed] == ["http://localhost/competitions/cifar-10"]
+    served = kaggle_server.competitions[SLUG].deadline
+    assert abs((listed[0].deadline.replace(tzinfo=timezone.utc) - served).total_seconds()) < 1
+    assert abs((kaggle_api.competition_deadline(SLUG, api) - served).total_seconds()) < 1
