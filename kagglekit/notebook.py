@@ -18,7 +18,7 @@ process's environment.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kagglesdk.kaggle_env import KAGGLE_API_V1_TOKEN_PATH, get_access_token_from_env
 
@@ -37,28 +37,33 @@ def load_secrets() -> list[str]:
     internet is off) means that secret is absent: ``kaggle_secrets`` raises its
     own exception types, which is why every exception is caught here.
     """
-    try:
-        from kaggle_secrets import UserSecretsClient
-    except ImportError:
+    client = _secrets_client()
+    if client is None:
         return []
     loaded: list[str] = []
-    try:
-        client = UserSecretsClient()
-        for name in (TOKEN_SECRET, *KEY_SECRETS):
-            if os.environ.get(name):
-                continue
-            try:
-                value = client.get_secret(name)
-            except ConnectionError:
-                break  # the service is unreachable: asking for the next name would only wait again
-            except Exception:  # noqa: BLE001 - not attached, or refused: that secret is simply absent
-                continue
-            if value and value.strip():
-                os.environ[name] = value.strip()
-                loaded.append(name)
-    except Exception:  # noqa: BLE001 - no secrets service in this session
-        pass
+    for name in (TOKEN_SECRET, *KEY_SECRETS):
+        if os.environ.get(name):
+            continue
+        try:
+            value = client.get_secret(name)
+        except ConnectionError:
+            break  # the service is unreachable: asking for the next name would only wait again
+        except Exception:  # noqa: BLE001 - not attached, or refused: that secret is simply absent
+            continue
+        if value and value.strip():
+            os.environ[name] = value.strip()
+            loaded.append(name)
     return loaded
+
+
+def _secrets_client() -> Any:
+    """Kaggle's UserSecretsClient, or None outside Kaggle's image (or in a session without a secrets token)."""
+    try:
+        from kaggle_secrets import UserSecretsClient
+
+        return UserSecretsClient()
+    except Exception:  # noqa: BLE001 - ImportError, or the module's own CredentialError
+        return None
 
 
 def uses_session_token() -> bool:
@@ -67,13 +72,11 @@ def uses_session_token() -> bool:
     return source == KAGGLE_API_V1_TOKEN_PATH
 
 
-def prefer_own_credentials(api: "KaggleApi") -> bool:
-    """Drop the session token when the user supplied credentials (env, secrets, kaggle.json); True if dropped."""
+def prefer_own_credentials(api: "KaggleApi") -> None:
+    """Drop the session token when the user supplied credentials (env, secrets, kaggle.json)."""
     if not uses_session_token():
-        return False
+        return
     config = api.read_config_environment(api.read_config_file(quiet=True))
     has_key = api.CONFIG_NAME_USER in config and api.CONFIG_NAME_KEY in config
-    if not (has_key or os.environ.get(TOKEN_SECRET)):
-        return False
-    os.environ.pop(KAGGLE_API_V1_TOKEN_PATH, None)
-    return True
+    if has_key or os.environ.get(TOKEN_SECRET):
+        os.environ.pop(KAGGLE_API_V1_TOKEN_PATH, None)
