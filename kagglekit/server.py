@@ -11,9 +11,16 @@ network, yet through the exact client code a user runs. The client (kaggle
   which therefore sees absolute-URI proxy requests with ``Host: localhost``.
 
 Requests and responses are (de)serialised with ``kagglesdk``'s own types, so the
-field names are the client's, not a guess. Faults (401/403/404/429, a connection
-cut mid-file, a misreported size, submissions that stay pending) can be switched
-on through :class:`KaggleServer` so tests can drive every error path.
+field names are the client's, not a guess. Competition metadata (GetCompetition,
+ListCompetitions) carries a deadline, as Kaggle's does. Faults (401/403/404/429,
+a connection cut mid-file, a misreported size, submissions that stay pending, a
+token that may read but not submit) can be switched on through
+:class:`KaggleServer` so tests can drive every error path.
+
+For the notebook tests it also answers what a Kaggle notebook's own services
+answer: ``kaggle_secrets``' GetUserSecretByLabelRequest (on ``$KAGGLE_URL_BASE``)
+and kagglehub's AttachDatasourceUsingJwtRequest (on ``$KAGGLE_DATA_PROXY_URL``),
+whose ``mountSlug`` is ``competitions/SLUG``, the mount path notebooks use today.
 
 Run it for a CLI session with::
 
@@ -141,7 +148,6 @@ class Competition:
     rules_accepted: bool = True
     created: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc))
     deadline: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc) + timedelta(days=30))
-    title: str = ""
 
 
 @dataclasses.dataclass
@@ -264,7 +270,7 @@ class KaggleServer:
         solution = _read_id_label_csv(solution_csv.read_bytes())
         ids = sorted(solution, key=_natural_key)
         public_ids = frozenset(random.Random(0).sample(ids, round(len(ids) * public_fraction)))
-        competition = Competition(slug, served, solution, public_ids, daily_limit, pending_polls, title=slug)
+        competition = Competition(slug, served, solution, public_ids, daily_limit, pending_polls)
         if deadline is not None:
             competition.deadline = deadline
         with self._lock:
@@ -431,7 +437,7 @@ class KaggleServer:
         term = (body.search or "").lower()
         response = ApiListCompetitionsResponse()
         response.competitions = [_competition_view(c) for c in self.competitions.values()
-                                 if term in c.slug.lower() or term in c.title.lower()]
+                                 if term in c.slug.lower()]
         return _sdk_response(response)
 
     def _get_competition(self, request: Request) -> Response:
@@ -642,7 +648,7 @@ def _competition_view(competition: Competition) -> ApiCompetition:
     """The fields the client's `competitions list` prints, and the deadline compare reads."""
     view = ApiCompetition()
     view.ref = f"{PUBLIC_HOST}/competitions/{competition.slug}"
-    view.title = competition.title
+    view.title = competition.slug
     view.url = view.ref
     view.category = "Getting Started"
     view.reward = "Knowledge"
