@@ -33,6 +33,7 @@ import pytest
 
 from kagglekit import kaggle_api
 from kagglekit.cli import main
+from kagglekit.compare import rank_label
 from kagglekit.paths import COMPETITION_FILES
 from kagglekit.server import KaggleServer
 from kagglekit.synthetic import CompetitionFiles
@@ -253,3 +254,11 @@ def test_the_local_server_serves_the_competitions_deadline_to_the_real_client(ka
     served = kaggle_server.competitions[SLUG].deadline
     assert abs((listed[0].deadline.replace(tzinfo=timezone.utc) - served).total_seconds()) < 1
     assert abs((kaggle_api.competition_deadline(SLUG, api) - served).total_seconds()) < 1
+
+
+def test_a_rank_is_hypothetical_only_for_a_submission_after_the_deadline():
+    closed = {"deadline": CLOSED.isoformat(), "scores": []}
+    assert rank_label("3", "2026-01-05T10:00:00", closed) == "would be 3"
+    assert rank_label("3", "2014-10-01T10:00:00", closed) == "3"
+    assert rank_label("3", "2026-01-05T10:00:00", {"scores": []}) == "3"  # deadline unknown: a plain rank
+    assert rank_label("n/a", "2026-01-05T10:00:00", closed) == "n/a"
