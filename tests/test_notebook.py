@@ -262,3 +262,13 @@ def test_a_rank_is_hypothetical_only_for_a_submission_after_the_deadline():
     assert rank_label("3", "2014-10-01T10:00:00", closed) == "3"
     assert rank_label("3", "2026-01-05T10:00:00", {"scores": []}) == "3"  # deadline unknown: a plain rank
     assert rank_label("n/a", "2026-01-05T10:00:00", closed) == "n/a"
+
+
+def test_unpack_without_py7zr_says_in_one_line_how_to_install_it(tmp_path):
+    """Kaggle's image has the 7z binary but not py7zr: the CLI run as if py7zr were not installed."""
+    no_py7zr = "import sys; sys.modules['py7zr'] = None; from kagglekit.cli import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run([sys.executable, "-c", no_py7zr, "unpack", "--data-dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert "py7zr is not installed" in line and "pip install py7zr" in line and "--no-index --find-links" in line
