@@ -160,8 +160,10 @@ def test_the_pipeline_runs_in_a_notebook_with_scratch_in_temp_and_results_in_wor
     assert all((raw / name).resolve() == (mounted / name).resolve() for name in COMPETITION_FILES)
     working = notebook.root / "working"
     assert sorted(p.name for p in working.iterdir()) == ["runs", "submission.csv", "submissions"]
-    assert not list(working.rglob("*.png*")) or all("runs" in p.parts for p in working.rglob("*.png"))
-    assert not list(working.rglob("*.npy")) or all("submissions" in p.parts for p in working.rglob("*.npy"))
+    scratch = notebook.root / "temp" / "data" / SLUG
+    assert len(list((scratch / "images" / "train").glob("*.png"))) == 60 and scratch.joinpath("cache").is_dir()
+    assert {p.relative_to(working).parts[0] for p in working.rglob("*.png")} == {"runs"}  # the run's plots only
+    assert {p.relative_to(working).parts[0] for p in working.rglob("*.npy")} == {"submissions"}  # probabilities
 
 
 @pytest.mark.slow
