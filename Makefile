@@ -22,7 +22,7 @@ PY    := $(VENV)/bin/python
 KK    := $(PY) -m kagglekit
 ON    := --competition $(COMPETITION) --data-dir $(DATA)
 
-.PHONY: install test test-fast fetch unpack folders models train predict remote submit scores compare demo bench clean
+.PHONY: wheelhouse install test test-fast fetch unpack folders models train predict remote submit scores compare demo bench clean
 
 # `make submit` takes its prediction from here or from a Kaggle kernel.
 ifeq ($(WHERE),kaggle)
@@ -33,10 +33,10 @@ else
 $(error WHERE must be local or kaggle, not '$(WHERE)')
 endif
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed  ## create .venv/ with kagglekit and its test tools
@@ -87,6 +87,18 @@ bench: install  ## the speed benchmarks (need ../shared/cifar10); results go in 
 	$(PY) bench/unpack_speed.py
 	$(PY) bench/predict_speed.py
 	$(PY) bench/train_speed.py
+
+# For a Kaggle notebook without internet: kagglekit's wheel and the wheels its image lacks (py7zr and its
+# decoders, kaggle 2.2.4 and kagglesdk), for the notebook's Python and platform. Upload WHEELHOUSE as a dataset.
+WHEELHOUSE      ?= wheelhouse
+WHEEL_PYTHON    ?= 3.12
+WHEEL_PLATFORMS ?= manylinux2014_x86_64 manylinux_2_17_x86_64 manylinux_2_28_x86_64
+wheelhouse: install  ## kagglekit + py7zr + kaggle wheels in WHEELHOUSE/ for an offline notebook install
+	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
+	$(PY) -m pip wheel --quiet --no-deps -w $(WHEELHOUSE) . && rm -rf build
+	$(PY) -m pip download --quiet -d $(WHEELHOUSE) --only-binary=:all: --python-version $(WHEEL_PYTHON) \
+	  $(foreach p,$(WHEEL_PLATFORMS),--platform $(p)) -c constraints.txt py7zr kaggle kagglesdk
+	@ls $(WHEELHOUSE)
 
 clean:  ## remove unpacked data and the demo (keeps downloads in $(DATA)/*/raw, runs/ and submissions/)
 	rm -rf $(DATA)/*/cache $(DATA)/*/images $(DATA)/*/folders demo

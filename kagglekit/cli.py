@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from kagglekit.exceptions import KagglekitError
-from kagglekit.paths import DEFAULT_COMPETITION, DEFAULT_DATA_DIR
+from kagglekit.paths import DEFAULT_COMPETITION, default_data_dir, default_runs_dir, default_submissions_dir
+from kagglekit.tf_noise import filtered_stderr
 
 # Order is the pipeline's order; it is also the order `--help` lists them in.
 COMMANDS = (
@@ -33,6 +35,8 @@ COMMANDS = (
     "compare",
     "demo",
 )
+# The commands that import TensorFlow, and so print its C++ start-up chatter.
+TENSORFLOW_COMMANDS = frozenset({"train", "evaluate", "predict", "demo"})
 
 
 def add_competition_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,9 +46,25 @@ def add_competition_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"Kaggle competition slug (default: {DEFAULT_COMPETITION})",
     )
     parser.add_argument(
-        "--data-dir", type=Path, default=DEFAULT_DATA_DIR, metavar="DIR",
-        help=f"where competition data lives, one folder per slug (default: {DEFAULT_DATA_DIR}/)",
+        "--data-dir", type=Path, default=default_data_dir(), metavar="DIR",
+        help=f"where competition data lives, one folder per slug (default: {_shown(default_data_dir())})",
     )
+
+
+def add_runs_dir_argument(parser: argparse.ArgumentParser, purpose: str) -> None:
+    """--runs-dir; in a Kaggle notebook it defaults to the kept output, /kaggle/working/runs."""
+    parser.add_argument("--runs-dir", type=Path, default=default_runs_dir(), metavar="DIR",
+                        help=f"{purpose} (default: {_shown(default_runs_dir())})")
+
+
+def add_submissions_dir_argument(parser: argparse.ArgumentParser, purpose: str) -> None:
+    """--submissions-dir; in a Kaggle notebook it defaults to /kaggle/working/submissions."""
+    parser.add_argument("--submissions-dir", type=Path, default=default_submissions_dir(), metavar="DIR",
+                        help=f"{purpose} (default: {_shown(default_submissions_dir())})")
+
+
+def _shown(directory: Path) -> str:
+    return f"{directory}/" + ("" if directory.is_absolute() else ", or under /kaggle/ in a Kaggle notebook")
 
 
 def _command_modules() -> dict[str, object]:
@@ -70,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        if args.command not in TENSORFLOW_COMMANDS:
+            return int(args.handler(args) or 0)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported; the user's own value wins
+        with filtered_stderr():
+            return int(args.handler(args) or 0)
     except KagglekitError as error:
         print(f"kagglekit {args.command}: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -3,13 +3,16 @@
 Everything comes from files a user commits (prediction.json, submission.json
 and the leaderboard snapshot `scores` saved), so the table can be rebuilt
 offline, on another machine, months later. Ranks assume a higher score is
-better, as cifar-10's accuracy is.
+better, as cifar-10's accuracy is. A submission made after the competition's
+deadline (every one to cifar-10, which closed in 2014) never appears on the
+leaderboard: its rank is labelled "would be N", where it would have placed.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +77,8 @@ def _row(submissions_dir: Path, competition: str, record: dict[str, Any], snapsh
         parameters=record.get("parameters"), epochs=record.get("epochs"),
         training_seconds=record.get("training_seconds"), val_accuracy=record.get("val_accuracy"),
         status=entries[-1].get("status", "?") if entries else "not submitted",
-        public=public, private=latest.get("private_score"), rank=leaderboard_rank(public, snapshot),
+        public=public, private=latest.get("private_score"),
+        rank=rank_label(leaderboard_rank(public, snapshot), latest.get("date"), snapshot),
     )
 
 
@@ -89,6 +93,40 @@ def leaderboard_rank(public: float | None, snapshot: dict[str, Any] | None) -> s
     return str(place)
 
 
+def rank_label(rank: str, submitted: str | None, snapshot: dict[str, Any] | None) -> str:
+    """``rank``, or "would be ``rank``" for a late submission, which Kaggle leaves off the leaderboard."""
+    if rank == "n/a" or not is_late(submitted, snapshot):
+        return rank
+    return f"would be {rank}"
+
+
+def is_late(submitted: str | None, snapshot: dict[str, Any] | None) -> bool:
+    """Made after the deadline the snapshot recorded (an unknown date counts as late once it has passed)."""
+    deadline = _utc((snapshot or {}).get("deadline"))
+    if deadline is None:
+        return False
+    return (_utc(submitted) or datetime.now(timezone.utc)) > deadline
+
+
+def closed_note(comparison: "Comparison") -> str | None:
+    """One sentence under the table when some rank is hypothetical."""
+    if not any(row.rank.startswith("would be") for row in comparison.rows):
+        return None
+    deadline = str((comparison.snapshot or {}).get("deadline", ""))[:10]
+    return (f"{comparison.competition} closed on {deadline}: late submissions are scored but never appear on "
+            "the leaderboard, so 'would be N' is where the public score would have ranked.")
+
+
+def _utc(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
 # -- rendering -------------------------------------------------------------------------
 
 
@@ -101,7 +139,9 @@ def text_table(comparison: Comparison) -> str:
         return "  ".join(c.rjust(w) if name in RIGHT_ALIGNED else c.ljust(w)
                          for c, w, name in zip(cells, widths, COLUMNS)).rstrip()
 
-    return "\n".join([fmt(COLUMNS), "  ".join("-" * w for w in widths), *(fmt(c) for c in lines[1:])])
+    note = closed_note(comparison)
+    table = [fmt(COLUMNS), "  ".join("-" * w for w in widths), *(fmt(c) for c in lines[1:])]
+    return "\n".join(table + ([note] if note else []))
 
 
 def markdown(comparison: Comparison) -> str:
@@ -119,6 +159,9 @@ def markdown(comparison: Comparison) -> str:
         _md_row(tuple(align)),
         *(_md_row(row.cells()) for row in comparison.rows),
     ]
+    note = closed_note(comparison)
+    if note:
+        lines += ["", note]
     return "\n".join(lines) + "\n"
 
 

@@ -45,6 +45,10 @@ class NetworkError(KagglekitError):
     """Kaggle could not be reached or the connection broke."""
 
 
+class NotebookOfflineError(NetworkError):
+    """Inside a Kaggle notebook, Kaggle's API is out of reach (internet off): submit the notebook's output."""
+
+
 class DataError(KagglekitError):
     """An input file (archive, CSV, image) is missing, corrupt or inconsistent."""
 
@@ -55,6 +59,10 @@ class UnsafeArchiveError(DataError):
 
 class StageNotReadyError(KagglekitError):
     """A stage needs the output of an earlier stage that has not run."""
+
+
+class MissingPackageError(KagglekitError):
+    """A package a stage needs is not installed (py7zr in a Kaggle notebook)."""
 
 
 class UsageError(KagglekitError):

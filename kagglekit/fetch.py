@@ -6,23 +6,30 @@ to ``.part`` names and are renamed only when their size matches Kaggle's
 listing, so an interrupted or corrupt download never looks complete; the next
 run resumes it.
 
-Inside a Kaggle notebook the competition is already mounted read-only under
-``/kaggle/input`` (``KAGGLEKIT_KAGGLE_INPUT`` overrides that root, for tests):
-raw/ then holds symlinks to the mounted files instead of downloaded copies,
-which costs no time or disk and keeps every later stage reading raw/ only.
+Inside a Kaggle notebook the competition is mounted read-only, found as Kaggle
+finds it: ``kagglehub.competition_download`` where kagglehub is installed (it
+attaches the competition too), then ``$KAGGLE_CACHE_MOUNT_FOLDER`` (default
+``/kaggle/input``) ``/competitions/SLUG`` and, in older notebooks, ``/SLUG``
+(tests move the root with that variable too). raw/ then holds
+symlinks to the mounted files instead of downloaded copies, which costs no time
+or disk and keeps every later stage reading raw/ only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
+import threading
 from pathlib import Path
 
 from kagglekit import markers
 from kagglekit.exceptions import DataError
 from kagglekit.paths import COMPETITION_FILES, CompetitionPaths, in_kaggle_notebook
 
-KAGGLE_INPUT_ENV = "KAGGLEKIT_KAGGLE_INPUT"
+CACHE_MOUNT_ENV = "KAGGLE_CACHE_MOUNT_FOLDER"  # kagglehub's name for the mount root
 DEFAULT_KAGGLE_INPUT = Path("/kaggle/input")
+KAGGLEHUB_WAIT = 120.0  # seconds kagglehub may take to attach and mount a competition
 
 
 def fetch(paths: CompetitionPaths, force: bool = False, progress: bool = True) -> Path:
@@ -84,16 +91,47 @@ def _remove_partials(raw: Path) -> None:
 
 
 def kaggle_input_root() -> Path:
-    return Path(os.environ.get(KAGGLE_INPUT_ENV) or DEFAULT_KAGGLE_INPUT)
+    """Where the notebook mounts inputs: $KAGGLE_CACHE_MOUNT_FOLDER, as kagglehub reads it, else /kaggle/input."""
+    return Path(os.environ.get(CACHE_MOUNT_ENV) or DEFAULT_KAGGLE_INPUT)
 
 
 def mounted_competition_dir(slug: str) -> Path | None:
-    """Where a notebook mounts ``slug``: newer notebooks use competitions/SLUG, older ones SLUG."""
+    """Where the notebook has ``slug``: kagglehub's answer, else competitions/SLUG (today), else SLUG (older)."""
+    attached = _kagglehub_mount(slug)
+    if attached is not None:
+        return attached
     root = kaggle_input_root()
     for candidate in (root / "competitions" / slug, root / slug):
         if candidate.is_dir():
             return candidate
     return None
+
+
+def _kagglehub_mount(slug: str) -> Path | None:
+    """kagglehub.competition_download(slug) where kagglehub is installed and can attach; else None.
+
+    Kaggle's own client attaches the competition (no *Add Input* needed) and
+    returns its mount. It waits for the mount without a limit, so it runs in a
+    daemon thread that is given up after KAGGLEHUB_WAIT seconds; any failure of
+    it (no data proxy, internet off, an error of kagglehub's own types) falls
+    back to the known paths.
+    """
+    from kagglesdk.kaggle_env import is_in_kaggle_notebook
+
+    if importlib.util.find_spec("kagglehub") is None or not is_in_kaggle_notebook():
+        return None  # outside a notebook kagglehub would download: fetch does that itself
+    answer: list[Path] = []
+
+    def attach() -> None:
+        import kagglehub
+
+        with contextlib.suppress(Exception):  # kagglehub raises its own types; any of them means "not this way"
+            answer.append(Path(kagglehub.competition_download(slug)))
+
+    worker = threading.Thread(target=attach, name="kagglehub-attach", daemon=True)
+    worker.start()
+    worker.join(KAGGLEHUB_WAIT)
+    return answer[0] if answer and answer[0].is_dir() else None
 
 
 def link_mounted_data(paths: CompetitionPaths) -> str:

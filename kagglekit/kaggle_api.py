@@ -33,14 +33,17 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 import requests
 import urllib3
 
+from kagglekit import notebook
 from kagglekit.exceptions import (
     CredentialsError,
     DataError,
     KaggleApiError,
     KagglekitError,
     NetworkError,
+    NotebookOfflineError,
     RateLimitedError,
 )
+from kagglekit.paths import in_kaggle_notebook
 
 if TYPE_CHECKING:
     from kaggle.api.kaggle_api_extended import KaggleApi
@@ -54,6 +57,7 @@ CREDENTIALS_HELP = (
     f"no Kaggle credentials found: create an API token at {TOKEN_URL} (API > Create New Token) and "
     "save it as ~/.kaggle/kaggle.json (chmod 600), or set KAGGLE_USERNAME and KAGGLE_KEY, or KAGGLE_API_TOKEN"
 )
+NOTEBOOK_CREDENTIALS_HELP = f"no Kaggle API credentials in this notebook: {notebook.SECRETS_HELP}"
 # What the client raises when the network, not Kaggle, is the problem.
 NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                   urllib3.exceptions.ProtocolError, urllib3.exceptions.TimeoutError)
@@ -82,20 +86,28 @@ class RetryPolicy:
 def authenticate() -> "KaggleApi":
     """A client with credentials loaded, or :class:`CredentialsError` saying where to put them.
 
-    The client looks, in order, for an access token (KAGGLE_API_TOKEN or
-    ~/.kaggle/access_token), a legacy key (KAGGLE_USERNAME/KAGGLE_KEY or
-    kaggle.json) and OAuth credentials; its own help text and ``exit(1)`` are
-    replaced by one line. The key itself is never printed or logged.
+    The client looks, in order, for an access token (in a notebook first its
+    session token, then KAGGLE_API_TOKEN or ~/.kaggle/access_token), a legacy
+    key (KAGGLE_USERNAME/KAGGLE_KEY or kaggle.json) and OAuth credentials; its
+    own help text and ``exit(1)`` are replaced by one line. In a Kaggle notebook
+    the notebook's secrets are loaded first (see :mod:`kagglekit.notebook`), and
+    a network failure is a :class:`NotebookOfflineError`. The key itself is
+    never printed or logged.
     """
+    in_notebook = in_kaggle_notebook()
+    if in_notebook:
+        notebook.load_secrets()
     with contextlib.redirect_stdout(io.StringIO()):  # import-time auth prints a help page
         from kaggle.api.kaggle_api_extended import KaggleApi
 
         _check_endpoint(KaggleApi)
         api = KaggleApi()
+        if in_notebook:
+            notebook.prefer_own_credentials(api)
         try:
             api.authenticate()
         except SystemExit:
-            raise CredentialsError(CREDENTIALS_HELP) from None
+            raise CredentialsError(NOTEBOOK_CREDENTIALS_HELP if in_notebook else CREDENTIALS_HELP) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             raise translate_http_error(error, "") from None
     return api
@@ -120,6 +132,11 @@ def translate_http_error(error: BaseException, slug: str, *, tries: int | None =
     status = getattr(response, "status_code", None)
     if isinstance(error, requests.HTTPError) and status is not None:
         return _status_error(status, slug, _server_message(error), tries)
+    if isinstance(error, NETWORK_ERRORS) and in_kaggle_notebook():
+        return NotebookOfflineError(
+            f"this notebook cannot reach Kaggle's API ({type(error).__name__}): its internet is off "
+            "(Settings > Internet) or the connection failed"
+        )
     if isinstance(error, NETWORK_ERRORS):
         return NetworkError(
             f"lost the connection to Kaggle ({type(error).__name__}): check your network "
@@ -129,6 +146,8 @@ def translate_http_error(error: BaseException, slug: str, *, tries: int | None =
 
 
 def _status_error(status: int, slug: str, message: str, tries: int | None) -> KagglekitError:
+    if status == 401 and in_kaggle_notebook():
+        return CredentialsError(f"Kaggle rejected this notebook's credentials (HTTP 401: {message}): {notebook.SECRETS_HELP}")
     if status == 401:
         return CredentialsError(
             f"Kaggle rejected your credentials (HTTP 401): create a new API token at {TOKEN_URL} "
@@ -136,8 +155,7 @@ def _status_error(status: int, slug: str, message: str, tries: int | None) -> Ka
         )
     if status == 403:
         return KaggleApiError(
-            f"Kaggle refused access to {slug} (HTTP 403): accept the competition rules at "
-            f"{COMPETITIONS_URL}/{slug}/rules, then rerun"
+            f"Kaggle refused access to {slug} (HTTP 403: {message}): {refused_help(slug)}"
         )
     if status == 404:
         return KaggleApiError(
@@ -149,6 +167,12 @@ def _status_error(status: int, slug: str, message: str, tries: int | None) -> Ka
             f"Kaggle is rate-limiting requests (HTTP 429){after}: wait a few minutes, then rerun"
         )
     return KaggleApiError(f"Kaggle answered HTTP {status} for {slug}: {message}")
+
+
+def refused_help(slug: str) -> str:
+    """A 403 means rules not accepted, an unverified phone number or closed entry: Kaggle's reason says which."""
+    return (f"accept the competition rules at {COMPETITIONS_URL}/{slug}/rules, verify your phone number at {TOKEN_URL} "
+            f"(Phone verification), and check that {slug} still accepts submissions; then rerun")
 
 
 def _server_message(error: BaseException) -> str:
@@ -405,6 +429,26 @@ def leaderboard(slug: str, api: "KaggleApi | None" = None, max_rows: int = 200) 
             if not token or not page.submissions:
                 break
     return rows
+
+
+def competition_deadline(slug: str, api: "KaggleApi | None" = None) -> datetime | None:
+    """When entry to ``slug`` closes or closed (UTC), from Kaggle's competition metadata; None if it has none.
+
+    Metadata only labels ranks, so a refusal to serve it costs the label, not the command.
+    """
+    from kagglesdk.competitions.types.competition_api_service import ApiGetCompetitionRequest
+
+    api = api or authenticate()
+    request = ApiGetCompetitionRequest()
+    request.competition_name = slug
+    try:
+        with api.build_kaggle_client() as kaggle:
+            competition = _call(slug, lambda: kaggle.competitions.competition_api_client.get_competition(request))
+    except KaggleApiError as error:
+        log.warning("no deadline for %s (%s); ranks are shown as if it were open", slug, error)
+        return None
+    deadline = competition.deadline
+    return deadline.replace(tzinfo=timezone.utc) if deadline and deadline.tzinfo is None else deadline
 
 
 def _submission_dict(submission: Any) -> dict[str, Any]:

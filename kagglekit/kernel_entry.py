@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kagglekit.jsonfiles import read_json, write_json
+from kagglekit.paths import kaggle_temp, kaggle_working
 
 DEVICE_REPORT = "kagglekit-device.json"
 RUN_ARCHIVE = "kagglekit-run.tar.gz"
@@ -29,11 +30,6 @@ RUN_ARCHIVE = "kagglekit-run.tar.gz"
 EXPECTED_KIND = {"NvidiaTeslaT4": "GPU", "NvidiaTeslaP100": "GPU", "TpuV5E8": "TPU", None: "CPU"}
 EXPECTED_NAME = {"NvidiaTeslaT4": "T4", "NvidiaTeslaP100": "P100", "TpuV5E8": "TPU"}
 EXPECTED_COUNT = {"NvidiaTeslaT4": 2}  # Kaggle's "GPU T4 x2"
-
-
-def kaggle_dir(name: str) -> Path:
-    """/kaggle/<name>; KAGGLEKIT_KAGGLE_<NAME> stands in for it on the local server."""
-    return Path(os.environ.get(f"KAGGLEKIT_KAGGLE_{name.upper()}", f"/kaggle/{name}"))
 
 
 def probe_device() -> dict[str, Any]:
@@ -71,7 +67,7 @@ def device_mismatch(requested: str | None, device: dict[str, Any]) -> str | None
 
 def main(spec: dict[str, Any]) -> int:
     """Run fetch -> predict for ``spec`` (written by kagglekit.remote); 0 when the run archive is written."""
-    working, temp = kaggle_dir("working"), kaggle_dir("temp")
+    working, temp = kaggle_working(), kaggle_temp()
     device = probe_device()
     report = {"token": spec["token"], "requested": spec["machine_shape"], "device": device,
               "python": platform.python_version()}

@@ -40,6 +40,9 @@ from kagglesdk.kernels.types.kernels_api_service import (
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
+from kagglekit.fetch import CACHE_MOUNT_ENV
+from kagglekit.paths import KAGGLE_TEMP_ENV, KAGGLE_WORKING_ENV
+
 if TYPE_CHECKING:
     from kagglekit.server import KaggleServer
 
@@ -53,7 +56,8 @@ SESSION_ENVIRONMENT = {"KAGGLE_KERNEL_RUN_TYPE": "Batch", "KAGGLE_URL_BASE": "ht
                        "KAGGLE_DOCKER_IMAGE": "local-stand-in"}
 # What must not leak from this process into the kernel: it has no credentials and no proxy to us.
 WITHHELD = ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR", "KAGGLE_API_ENVIRONMENT",
-            "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "PYTHONPATH")
+            "KAGGLE_API_V1_TOKEN", "KAGGLE_DATA_PROXY_URL", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+            "PYTHONPATH")
 
 
 @dataclasses.dataclass
@@ -265,8 +269,8 @@ class KernelService:
         env = {k: v for k, v in os.environ.items() if k not in WITHHELD and not k.startswith("KAGGLEKIT_")}
         kaggle = version.root / "kaggle"
         env.update(SESSION_ENVIRONMENT)
-        env.update({"HOME": str(kaggle / "temp"), "KAGGLEKIT_KAGGLE_INPUT": str(kaggle / "input"),
-                    "KAGGLEKIT_KAGGLE_WORKING": str(kaggle / "working"), "KAGGLEKIT_KAGGLE_TEMP": str(kaggle / "temp"),
+        env.update({"HOME": str(kaggle / "temp"), CACHE_MOUNT_ENV: str(kaggle / "input"),
+                    KAGGLE_WORKING_ENV: str(kaggle / "working"), KAGGLE_TEMP_ENV: str(kaggle / "temp"),
                     "KAGGLE_CONFIG_DIR": str(kaggle / "temp" / ".kaggle"), "PYTHONUNBUFFERED": "1"})
         return env
 

@@ -85,3 +85,33 @@ class CompetitionPaths:
 def in_kaggle_notebook() -> bool:
     """Kaggle sets KAGGLE_KERNEL_RUN_TYPE in every notebook session."""
     return bool(os.environ.get("KAGGLE_KERNEL_RUN_TYPE"))
+
+
+# -- Kaggle notebooks: what is kept and what is scratch ------------------------------
+# /kaggle/working becomes the notebook's output (20 GB, listings stop at 500 files), so
+# only runs and submission records go there; ~100,000 PNGs, their links and ~1 GB of
+# .npy go to /kaggle/temp, which is not kept. Both roots can be moved, for tests.
+KAGGLE_WORKING_ENV = "KAGGLEKIT_KAGGLE_WORKING"
+KAGGLE_TEMP_ENV = "KAGGLEKIT_KAGGLE_TEMP"
+
+
+def kaggle_working() -> Path:
+    """Where a Kaggle notebook's kept output goes."""
+    return Path(os.environ.get(KAGGLE_WORKING_ENV) or "/kaggle/working")
+
+
+def kaggle_temp() -> Path:
+    """A Kaggle notebook's scratch space."""
+    return Path(os.environ.get(KAGGLE_TEMP_ENV) or "/kaggle/temp")
+
+
+def default_data_dir() -> Path:
+    return kaggle_temp() / "data" if in_kaggle_notebook() else DEFAULT_DATA_DIR
+
+
+def default_runs_dir() -> Path:
+    return kaggle_working() / "runs" if in_kaggle_notebook() else Path("runs")
+
+
+def default_submissions_dir() -> Path:
+    return kaggle_working() / "submissions" if in_kaggle_notebook() else Path("submissions")

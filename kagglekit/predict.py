@@ -10,7 +10,6 @@ after the CSV has passed `validate_csv`.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from kagglekit.exceptions import DataError, StageNotReadyError
 from kagglekit.jsonfiles import read_json_if_present, write_json
 from kagglekit.labels import read_id_label_csv
 from kagglekit.outputs import fresh_partial_dir
-from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
+from kagglekit.paths import CompetitionPaths, in_kaggle_notebook, kaggle_working
 from kagglekit.pipeline import load_cache
 from kagglekit.runs import TTA_VIEWS, Run, load_run
 from kagglekit.submission import (
@@ -32,9 +31,6 @@ from kagglekit.submission import (
 )
 
 DEFAULT_BATCH_SIZE = 512  # images per step: 6 MB of float32, big enough to keep BLAS busy
-def kaggle_working() -> Path:
-    """Where a Kaggle notebook's outputs go (overridable, so tests can stand in for it)."""
-    return Path(os.environ.get("KAGGLEKIT_KAGGLE_WORKING", "/kaggle/working"))
 
 
 @dataclass(frozen=True)

@@ -114,12 +114,13 @@ def needs_score(entry: dict[str, Any]) -> bool:
 # -- leaderboard snapshot ----------------------------------------------------------
 
 
-def save_leaderboard(submissions_dir: Path, competition: str, rows: list[tuple[str, float]], max_rows: int) -> Path:
-    """Keep the public leaderboard's top so that `compare` can rank offline later."""
+def save_leaderboard(submissions_dir: Path, competition: str, rows: list[tuple[str, float]], max_rows: int,
+                     deadline: str | None = None) -> Path:
+    """Keep the public leaderboard's top, and the competition's deadline, so that `compare` can rank offline later."""
     path = Path(submissions_dir) / SNAPSHOT
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, {
-        "competition": competition, "fetched": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "competition": competition, "fetched": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "deadline": deadline,
         "truncated": len(rows) >= max_rows,
         "scores": [{"team": team, "score": score} for team, score in rows],
     })

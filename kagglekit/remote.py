@@ -35,7 +35,7 @@ from kagglekit.exceptions import DataError, KaggleApiError, StillPendingError, U
 from kagglekit.jsonfiles import read_json, read_json_if_present, write_json
 from kagglekit.kernel_entry import DEVICE_REPORT, RUN_ARCHIVE, device_mismatch
 from kagglekit.outputs import fresh_partial_dir, move_into_place, remove
-from kagglekit.paths import SAMPLE_SUBMISSION, CompetitionPaths
+from kagglekit.paths import KAGGLE_TEMP_ENV, SAMPLE_SUBMISSION, CompetitionPaths
 
 if TYPE_CHECKING:
     from kaggle.api.kaggle_api_extended import KaggleApi
@@ -183,7 +183,7 @@ def kernel_script(spec: RemoteSpec, token: str) -> str:
                "machine_shape": spec.machine_shape, "tta": spec.tta, "token": token}
     return SCRIPT_TEMPLATE.format(model=spec.model, competition=spec.competition,
                                   shape=spec.machine_shape or "no accelerator",
-                                  spec=json.dumps(payload), package=package_base64())
+                                  spec=json.dumps(payload), package=package_base64(), temp_env=KAGGLE_TEMP_ENV)
 
 
 SCRIPT_TEMPLATE = '''\
@@ -192,7 +192,7 @@ SCRIPT_TEMPLATE = '''\
 import base64, io, json, os, sys, zipfile
 SPEC = json.loads({spec!r})
 PACKAGE = "{package}"
-source = os.path.join(os.environ.get("KAGGLEKIT_KAGGLE_TEMP", "/kaggle/temp"), "kagglekit-src")
+source = os.path.join(os.environ.get("{temp_env}", "/kaggle/temp"), "kagglekit-src")
 zipfile.ZipFile(io.BytesIO(base64.b64decode(PACKAGE))).extractall(source)
 sys.path.insert(0, source)
 from kagglekit.kernel_entry import main

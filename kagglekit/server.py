@@ -11,9 +11,16 @@ network, yet through the exact client code a user runs. The client (kaggle
   which therefore sees absolute-URI proxy requests with ``Host: localhost``.
 
 Requests and responses are (de)serialised with ``kagglesdk``'s own types, so the
-field names are the client's, not a guess. Faults (401/403/404/429, a connection
-cut mid-file, a misreported size, submissions that stay pending) can be switched
-on through :class:`KaggleServer` so tests can drive every error path.
+field names are the client's, not a guess. Competition metadata (GetCompetition,
+ListCompetitions) carries a deadline, as Kaggle's does. Faults (401/403/404/429,
+a connection cut mid-file, a misreported size, submissions that stay pending, a
+token that may read but not submit) can be switched on through
+:class:`KaggleServer` so tests can drive every error path.
+
+For the notebook tests it also answers what a Kaggle notebook's own services
+answer: ``kaggle_secrets``' GetUserSecretByLabelRequest (on ``$KAGGLE_URL_BASE``)
+and kagglehub's AttachDatasourceUsingJwtRequest (on ``$KAGGLE_DATA_PROXY_URL``),
+whose ``mountSlug`` is ``competitions/SLUG``, the mount path notebooks use today.
 
 Run it for a CLI session with::
 
@@ -38,24 +45,28 @@ import threading
 import uuid
 import zipfile
 from collections import deque
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from kagglekit.kernel_server import OUTPUT_ROUTE as KERNEL_OUTPUT_ROUTE
 from kagglekit.kernel_server import KernelService
 from kagglesdk.competitions.types.competition_api_service import (
+    ApiCompetition,
     ApiCreateSubmissionRequest,
     ApiCreateSubmissionResponse,
     ApiDataFile,
     ApiDownloadDataFileRequest,
     ApiDownloadDataFilesRequest,
+    ApiGetCompetitionRequest,
     ApiGetLeaderboardRequest,
     ApiGetLeaderboardResponse,
     ApiGetSubmissionLimitsRequest,
     ApiGetSubmissionRequest,
     ApiLeaderboardSubmission,
     ApiListDataFilesRequest,
+    ApiListCompetitionsRequest,
+    ApiListCompetitionsResponse,
     ApiListDataFilesResponse,
     ApiListSubmissionsRequest,
     ApiListSubmissionsResponse,
@@ -76,6 +87,10 @@ API_PREFIX = "/api/v1/"
 DEMO_USERNAME = "kagglekit-demo"
 DEMO_KEY = "local-demo-key-not-a-secret"
 BENCHMARK_TEAM = "Sample Submission Benchmark"
+# Where kaggle_secrets' UserSecretsClient posts (on $KAGGLE_URL_BASE), in Kaggle's notebook image.
+SECRETS_PATH = "/requests/GetUserSecretByLabelRequest"
+# Where kagglehub's KaggleJwtClient asks the notebook's data proxy ($KAGGLE_DATA_PROXY_URL) to attach a competition.
+ATTACH_PATH = "/kaggle-jwt-handler/AttachDatasourceUsingJwtRequest"
 # Files Kaggle hands out inside a .zip even when asked for one file.
 ZIP_WRAPPED_SUFFIXES = (".csv",)
 
@@ -134,6 +149,7 @@ class Competition:
     pending_polls: int
     rules_accepted: bool = True
     created: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc))
+    deadline: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc) + timedelta(days=30))
 
 
 @dataclasses.dataclass
@@ -164,6 +180,9 @@ class KaggleServer:
         self.key = key
         self.accept_any_credentials = accept_any_credentials
         self.tokens: dict[str, str] = {}  # access token -> username, for KAGGLE_API_TOKEN
+        self.tokens_refused_submitting: set[str] = set()  # tokens that may read but not submit (403)
+        self.secrets: dict[str, str] = {}  # notebook secrets, for a kaggle_secrets stand-in (see below)
+        self.attached: list[str] = []  # competitions kagglehub asked the data proxy to attach
         self.competitions: dict[str, Competition] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path), for tests to inspect
         self.ranges: list[tuple[str, str]] = []  # (path, Range header) of resumed downloads
@@ -237,12 +256,15 @@ class KaggleServer:
         daily_limit: int = 5,
         pending_polls: int = 0,
         score_sample_submission: bool = True,
+        deadline: datetime | None = None,
     ) -> Competition:
         """Serve ``files`` (default: every file in ``directory`` except the solution).
 
         ``public_fraction`` of the solution ids count towards the public score,
         the rest towards the private one, as on Kaggle. ``pending_polls`` is how
         many GetSubmission/ListSubmissions views a new submission stays PENDING.
+        ``deadline`` is when entry closed (default: 30 days from now); later
+        submissions are scored but, as on Kaggle, never join the leaderboard.
         """
         directory, solution_csv = Path(directory), Path(solution_csv)
         names = files or sorted(
@@ -253,6 +275,8 @@ class KaggleServer:
         ids = sorted(solution, key=_natural_key)
         public_ids = frozenset(random.Random(0).sample(ids, round(len(ids) * public_fraction)))
         competition = Competition(slug, served, solution, public_ids, daily_limit, pending_polls)
+        if deadline is not None:
+            competition.deadline = deadline
         with self._lock:
             self.competitions[slug] = competition
         if score_sample_submission and "sampleSubmission.csv" in served:
@@ -338,11 +362,17 @@ class KaggleServer:
             return self._receive_upload(request)
         if request.method in ("GET", "HEAD") and path.startswith(KERNEL_OUTPUT_ROUTE):
             return self.kernels.send_output(request)
+        if request.method == "POST" and path == SECRETS_PATH:
+            return self._get_secret(request)
+        if request.method == "POST" and path == ATTACH_PATH:
+            return self._attach_datasource(request)
         raise ApiError(404, f"no route for {request.method} {path}")
 
     def _handlers(self) -> dict[tuple[str, str], Callable[[Request], Response]]:
         api = "competitions.CompetitionApiService"
         return {
+            (api, "ListCompetitions"): self._list_competitions,
+            (api, "GetCompetition"): self._get_competition,
             (api, "ListDataFiles"): self._list_data_files,
             (api, "DownloadDataFile"): self._download_data_file,
             (api, "DownloadDataFiles"): self._download_data_files,
@@ -373,6 +403,31 @@ class KaggleServer:
             return self.tokens[value]
         raise ApiError(401, "Unauthenticated: invalid or missing credentials")
 
+    def _submitter(self, request: Request) -> str:
+        """The caller, if its credentials may submit (a restricted token may only read)."""
+        user = self._user(request)
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme == "Bearer" and value in self.tokens_refused_submitting:
+            raise ApiError(403, "Permission denied: this token may not create submissions")
+        return user
+
+    def _get_secret(self, request: Request) -> Response:
+        """A notebook's UserSecretsClient.get_secret, for the kaggle_secrets stand-in the tests put on sys.path."""
+        label = (request.get_json(force=True) or {}).get("Label", "")
+        if label not in self.secrets:
+            return _json_response({"wasSuccessful": False, "errors": [f"No user secrets exist for label {label!r}"]})
+        return _json_response({"wasSuccessful": True, "result": {"secret": self.secrets[label]}})
+
+    def _attach_datasource(self, request: Request) -> Response:
+        """The data proxy's answer to kagglehub.competition_download: where under the mount root it appears."""
+        if not request.headers.get("X-Kaggle-Authorization", "").startswith("Bearer "):
+            raise ApiError(401, "A JWT Token is required")
+        slug = ((request.get_json(force=True) or {}).get("competitionRef") or {}).get("CompetitionSlug", "")
+        self._competition(slug)
+        with self._lock:
+            self.attached.append(slug)
+        return _json_response({"wasSuccessful": True, "result": {"mountSlug": f"competitions/{slug}"}})
+
     def _competition(self, slug: str, need_rules: bool = False) -> Competition:
         competition = self.competitions.get(slug)
         if competition is None:
@@ -380,6 +435,22 @@ class KaggleServer:
         if need_rules and not competition.rules_accepted:
             raise ApiError(403, "You must accept this competition's rules before you can do this")
         return competition
+
+    # -- competition metadata -------------------------------------------------
+
+    def _list_competitions(self, request: Request) -> Response:
+        self._user(request)
+        body = ApiListCompetitionsRequest.from_dict(request.get_json(force=True))
+        term = (body.search or "").lower()
+        response = ApiListCompetitionsResponse()
+        response.competitions = [_competition_view(c) for c in self.competitions.values()
+                                 if term in c.slug.lower()]
+        return _sdk_response(response)
+
+    def _get_competition(self, request: Request) -> Response:
+        self._user(request)
+        body = ApiGetCompetitionRequest.from_dict(request.get_json(force=True))
+        return _sdk_response(_competition_view(self._competition(body.competition_name)))
 
     # -- data files -----------------------------------------------------------
 
@@ -439,7 +510,7 @@ class KaggleServer:
     # -- submissions ----------------------------------------------------------
 
     def _start_submission_upload(self, request: Request) -> Response:
-        self._user(request)
+        self._submitter(request)
         body = ApiStartSubmissionUploadRequest.from_dict(request.get_json(force=True))
         self._competition(body.competition_name or "", need_rules=True)
         token = uuid.uuid4().hex
@@ -459,7 +530,7 @@ class KaggleServer:
         return Response(status=200)
 
     def _create_submission(self, request: Request) -> Response:
-        user = self._user(request)
+        user = self._submitter(request)
         body = ApiCreateSubmissionRequest.from_dict(request.get_json(force=True))
         competition = self._competition(body.competition_name, need_rules=True)
         with self._lock:
@@ -578,6 +649,21 @@ def _sdk_response(obj: Any) -> Response:
 
 def _redirect(url: str) -> Response:
     return Response(status=302, headers={"Location": url})
+
+
+def _competition_view(competition: Competition) -> ApiCompetition:
+    """The fields the client's `competitions list` prints, and the deadline compare reads."""
+    view = ApiCompetition()
+    view.ref = f"{PUBLIC_HOST}/competitions/{competition.slug}"
+    view.title = competition.slug
+    view.url = view.ref
+    view.category = "Getting Started"
+    view.reward = "Knowledge"
+    view.deadline = competition.deadline.replace(tzinfo=None)
+    view.enabled_date = competition.created.replace(tzinfo=None)
+    view.max_daily_submissions = competition.daily_limit
+    view.evaluation_metric = "Categorization Accuracy"
+    return view
 
 
 def _data_file(served: ServedFile, created: datetime) -> ApiDataFile:

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kagglekit import kaggle_api
+from kagglekit import kaggle_api, notebook
 from kagglekit.exceptions import (
-    AlreadySubmittedError, CredentialsError, DataError, KaggleApiError, NoSubmissionsLeftError, StillPendingError, UsageError,
+    AlreadySubmittedError, CredentialsError, DataError, KaggleApiError, NoSubmissionsLeftError, NotebookOfflineError,
+    StillPendingError, UsageError,
 )
-from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
+from kagglekit.paths import CompetitionPaths, in_kaggle_notebook, kaggle_working
 from kagglekit.records import (
     COMPLETE, ERROR, PENDING, add_submission, all_submissions, needs_score, new_entry, refreshed,
     resolve_version, save_leaderboard, update_submission, uploads_of_csv,
@@ -60,12 +61,16 @@ def submit_version(
     if _refuse_duplicate(submissions_dir, slug, version_id, csv_sha256, force, skip_if_submitted):
         return None
 
-    api = _api_or_none(csv)
-    if api is None:
-        return None
-    left = _check_submissions_left(slug, api)
     message = message or default_message(prediction)
-    submitted = kaggle_api.submit(slug, csv, message, api)
+    try:
+        api = kaggle_api.authenticate()
+        left = _check_submissions_left(slug, api)
+        submitted = kaggle_api.submit(slug, csv, message, api)
+    except (CredentialsError, NotebookOfflineError, KaggleApiError) as error:
+        if not _submit_by_output_instead(error):
+            raise
+        print(notebook_instructions(_copy_to_kaggle_working(csv), str(error)))
+        return None
     entry = new_entry(submitted, slug, message, csv_sha256)
     add_submission(submissions_dir, version_id, entry)
     after = f"; {left - 1} submission{'s' if left != 2 else ''} left today" if left is not None else ""
@@ -107,30 +112,31 @@ def _refuse_duplicate(submissions_dir: Path, slug: str, version_id: str, csv_sha
                                 "it would score the same. Use --force to submit it again.")
 
 
-def _api_or_none(csv: Path) -> "KaggleApi | None":
-    """An authenticated client; in a Kaggle notebook without credentials, the way to submit by hand."""
-    try:
-        return kaggle_api.authenticate()
-    except CredentialsError:
-        if not in_kaggle_notebook():
-            raise
-    print(notebook_instructions(_copy_to_kaggle_working(csv)))
-    return None
+def _submit_by_output_instead(error: Exception) -> bool:
+    """In a notebook the API is only one way to submit: the notebook's output is the other.
+
+    It is the way when there are no credentials, no internet, or a session
+    token Kaggle refuses; a refusal of the user's own credentials, or no
+    submissions left, would refuse the output too, and is raised.
+    """
+    if not in_kaggle_notebook() or isinstance(error, NoSubmissionsLeftError):
+        return False
+    if isinstance(error, KaggleApiError):
+        return notebook.uses_session_token()
+    return True
 
 
-def notebook_instructions(csv: Path) -> str:
+def notebook_instructions(csv: Path, reason: str) -> str:
+    """One line: why the API is out, and how a notebook submits without it."""
     return (
-        "submit: no Kaggle API credentials in this notebook, and none are needed: the notebook's output "
-        f"{csv} is your submission. Click \"Save Version\" (Save & Run All), open the saved version, "
-        "and on its Output tab click \"Submit\" (or \"Submit to competition\" in the notebook viewer); "
+        f"submit: not through the API ({reason}). The notebook's output {csv} is your submission: click "
+        "\"Save Version\" (Save & Run All), open the saved version, and on its Output tab click \"Submit\"; "
         "the score then appears on the competition's Submissions page."
     )
 
 
 def _copy_to_kaggle_working(csv: Path) -> Path:
     """What "Submit to competition" picks up must be the version asked for, not just the newest predicted."""
-    from kagglekit.predict import kaggle_working
-
     if not kaggle_working().is_dir():
         return csv
     target = kaggle_working() / CSV
@@ -166,10 +172,10 @@ def collect_scores(paths: CompetitionPaths, submissions_dir: Path, timeout: floa
     slug = paths.slug
     try:
         api = kaggle_api.authenticate()
-    except CredentialsError:
+    except (CredentialsError, NotebookOfflineError) as error:
         if not in_kaggle_notebook():
             raise
-        print("scores: no Kaggle API credentials in this notebook; after submitting the notebook's output, "
+        print(f"scores: not through the API ({error}); after submitting the notebook's output, "
               f"its score appears on https://www.kaggle.com/competitions/{slug}/submissions.")
         return []
     open_entries = [(v, e) for v, e in all_submissions(submissions_dir, slug) if needs_score(e)]
@@ -177,7 +183,9 @@ def collect_scores(paths: CompetitionPaths, submissions_dir: Path, timeout: floa
         print(f"scores: nothing pending for {slug}.")
     reports = _poll(slug, submissions_dir, open_entries, api, timeout, interval)
     rows = kaggle_api.leaderboard(slug, api, max_rows=LEADERBOARD_ROWS)
-    snapshot = save_leaderboard(submissions_dir, slug, rows, LEADERBOARD_ROWS)
+    deadline = kaggle_api.competition_deadline(slug, api)
+    snapshot = save_leaderboard(submissions_dir, slug, rows, LEADERBOARD_ROWS,
+                                deadline=deadline.isoformat() if deadline else None)
     for report in reports:
         print(f"scores: {describe(report)}")
     print(f"scores: public leaderboard ({len(rows)} teams) saved to {snapshot}")

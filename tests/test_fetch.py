@@ -204,7 +204,7 @@ def notebook(monkeypatch, tmp_path, unreachable_proxy) -> Path:
     monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
     root = tmp_path / "kaggle-input"
     root.mkdir()
-    monkeypatch.setenv("KAGGLEKIT_KAGGLE_INPUT", str(root))
+    monkeypatch.setenv("KAGGLE_CACHE_MOUNT_FOLDER", str(root))
     return root
 
 

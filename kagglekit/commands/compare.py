@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from kagglekit.cli import add_competition_arguments
+from kagglekit.cli import add_competition_arguments, add_submissions_dir_argument
 
 HELP = "table of every version, best first: model, size, training, validation and Kaggle scores"
 DESCRIPTION = """\
@@ -21,8 +20,7 @@ first (public score, then validation accuracy) and writes
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
-    parser.add_argument("--submissions-dir", type=Path, default=Path("submissions"), metavar="DIR",
-                        help="where submission folders are (default: submissions/)")
+    add_submissions_dir_argument(parser, "where submission folders are")
 
 
 def run(args: argparse.Namespace) -> None:

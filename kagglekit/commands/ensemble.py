@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from kagglekit.cli import add_competition_arguments
+from kagglekit.cli import add_competition_arguments, add_submissions_dir_argument
 
 HELP = "average the saved probabilities of several predicted versions into a new version"
 DESCRIPTION = """\
@@ -18,8 +17,7 @@ members). Submit it like any other version."""
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
     parser.add_argument("versions", nargs="+", metavar="VERSION", help="version ids, as in submissions/<version-id>/")
-    parser.add_argument("--submissions-dir", type=Path, default=Path("submissions"), metavar="DIR",
-                        help="where submission folders are (default: submissions/)")
+    add_submissions_dir_argument(parser, "where submission folders are")
 
 
 def run(args: argparse.Namespace) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 
-from kagglekit.cli import add_competition_arguments
+from kagglekit.cli import add_competition_arguments, add_runs_dir_argument
 from kagglekit.runs import TTA_MODES
 
 HELP = "recompute a saved run's validation accuracy and confusion matrix"
@@ -21,13 +19,12 @@ directory, or a version name / id meaning its newest complete run."""
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
     parser.add_argument("run_dir", metavar="RUN", help="run directory, or a model version name/id (its newest run)")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where to look up a version name (default: runs/)")
+    add_runs_dir_argument(parser, "where to look up a version name")
     parser.add_argument("--tta", choices=TTA_MODES, default=None,
                         help="test-time augmentation (see predict --help); default: what the run's recipe was measured with")
 
 
 def run(args: argparse.Namespace) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the table
     from kagglekit.evaluate import evaluate_run
     from kagglekit.paths import CompetitionPaths
     from kagglekit.runs import resolve_run

@@ -17,8 +17,9 @@ interruption: rerun the same command. A finished fetch writes raw/.complete and
 later runs return at once without the network; --force downloads everything again.
 
 In a Kaggle notebook nothing is downloaded: raw/ gets symlinks to the mounted
-read-only files under /kaggle/input/competitions/SLUG/ or /kaggle/input/SLUG/
-(override the /kaggle/input root with KAGGLEKIT_KAGGLE_INPUT).
+read-only files, found where kagglehub.competition_download(SLUG) attaches them
+(when kagglehub is installed), else under /kaggle/input/competitions/SLUG/ or
+/kaggle/input/SLUG/ ($KAGGLE_CACHE_MOUNT_FOLDER replaces /kaggle/input).
 """
 
 

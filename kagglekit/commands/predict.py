@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 
-from kagglekit.cli import add_competition_arguments
+from kagglekit.cli import add_competition_arguments, add_runs_dir_argument, add_submissions_dir_argument
 from kagglekit.runs import TTA_MODES
 
 HELP = "predict every test image with a trained run and write a validated submission CSV"
@@ -25,9 +23,8 @@ name or id meaning its newest complete run (default: the newest run of all)."""
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
     parser.add_argument("run", nargs="?", metavar="RUN", help="run directory, or a model version name/id (default: newest run)")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where runs live (default: runs/)")
-    parser.add_argument("--submissions-dir", type=Path, default=Path("submissions"), metavar="DIR",
-                        help="where submission folders go (default: submissions/)")
+    add_runs_dir_argument(parser, "where runs live")
+    add_submissions_dir_argument(parser, "where submission folders go")
     parser.add_argument("--tta", choices=TTA_MODES, default=None,
                         help="test-time augmentation: 'flip' averages with the mirrored view (2x the time), 'flip-translate' "
                              "also with both moved a pixel (6x); default: what the run's recipe was measured with")
@@ -36,7 +33,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from kagglekit.paths import CompetitionPaths
     from kagglekit.predict import predict_submission
     from kagglekit.runs import resolve_run

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from kagglekit.cli import add_competition_arguments
+from kagglekit.cli import add_competition_arguments, add_submissions_dir_argument
 
 HELP = "wait for Kaggle to score pending submissions and record public and private scores"
 DESCRIPTION = """\
@@ -19,8 +18,7 @@ pending at the timeout (rerun later) or Kaggle rejected a submission."""
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
-    parser.add_argument("--submissions-dir", type=Path, default=Path("submissions"), metavar="DIR",
-                        help="where submission folders are (default: submissions/)")
+    add_submissions_dir_argument(parser, "where submission folders are")
     parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
                         help="stop waiting after SECONDS (default: 600)")
     parser.add_argument("--interval", type=float, default=5.0, metavar="SECONDS",

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from kagglekit.cli import add_competition_arguments
+from kagglekit.cli import add_competition_arguments, add_submissions_dir_argument
 
 HELP = "upload a predicted version's CSV to Kaggle with the official client and record it"
 DESCRIPTION = """\
@@ -27,8 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="version id or model name (default: the newest predicted version)")
     parser.add_argument("-m", "--message", metavar="TEXT",
                         help="submission description (default: the version id and its validation accuracy)")
-    parser.add_argument("--submissions-dir", type=Path, default=Path("submissions"), metavar="DIR",
-                        help="where submission folders are (default: submissions/)")
+    add_submissions_dir_argument(parser, "where submission folders are")
     parser.add_argument("--force", action="store_true", help="submit even if this exact CSV was submitted before")
     parser.add_argument("--skip-if-submitted", action="store_true",
                         help="exit 0 without uploading if this exact CSV was submitted before (for scripts)")

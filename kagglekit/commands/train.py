@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import json
-from pathlib import Path
 from typing import Any
 
-from kagglekit.cli import add_competition_arguments
+from kagglekit.cli import add_competition_arguments, add_runs_dir_argument
 from kagglekit.exceptions import UsageError
 
 HELP = "train a model version into runs/<version>-<hash>-<time>/ (rerun to resume)"
@@ -37,8 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="train on the first N training images (and validate on at most N): quick runs")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
                         help="override any recipe key; VALUE is JSON (true, 0.1, \"cosine\") or a bare string")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR",
-                        help="where run directories go (default: runs/)")
+    add_runs_dir_argument(parser, "where run directories go")
     parser.add_argument("--reuse", action="store_true",
                         help="if a finished run of the same version id on the same data exists, use it instead of training")
     parser.add_argument("--no-mixed-precision", action="store_true", help="train in float32 even on GPUs that gain from float16")
@@ -58,7 +55,6 @@ def parse_settings(settings: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the table
     from kagglekit.models import get_version
 
     version = get_version(args.model)  # an unknown name fails before TensorFlow loads

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from kagglekit.cli import add_competition_arguments
+from kagglekit.exceptions import MissingPackageError
 from kagglekit.paths import CompetitionPaths
 
 HELP = "decode train.7z and test.7z into a pixel cache (and train PNGs)"
@@ -35,7 +36,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+PY7ZR_MISSING = (
+    "py7zr is not installed, and unpack needs it to read .7z archives: pip install py7zr "
+    "(offline, e.g. in a Kaggle notebook with the internet off: pip install --no-index --find-links WHEELHOUSE py7zr, "
+    "WHEELHOUSE being the folder `make wheelhouse` builds, attached as a dataset)"
+)
+
+
 def run(args: argparse.Namespace) -> None:
+    try:
+        import py7zr  # noqa: F401 - Kaggle's image ships the 7z binary but not this
+    except ImportError:
+        raise MissingPackageError(PY7ZR_MISSING) from None
     from kagglekit.unpack import summaries_table, unpack_competition
 
     paths = CompetitionPaths(args.data_dir, args.competition)
