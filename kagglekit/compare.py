@@ -21,8 +21,8 @@ from kagglekit.records import COMPLETE, PREDICT_HINT, load_leaderboard, predicti
 
 LEADERBOARD_MD = "leaderboard.md"
 COMPARE_PNG = "compare.png"
-COLUMNS = ("version", "model", "parameters", "epochs", "train time", "val acc", "public", "private", "rank")
-RIGHT_ALIGNED = frozenset(COLUMNS[2:])
+COLUMNS = ("version", "model", "parameters", "epochs", "train time", "trained on", "val acc", "public", "private", "rank")
+RIGHT_ALIGNED = frozenset(COLUMNS[2:]) - {"trained on"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class VersionRow:
     parameters: int | None
     epochs: int | None
     training_seconds: float | None
+    trained_on: str  # the device, prefixed "kaggle:" for a run trained in a Kaggle kernel
     val_accuracy: float | None
     status: str  # "not submitted", "pending", "error" or "complete": the newest upload's
     public: float | None
@@ -40,7 +41,7 @@ class VersionRow:
 
     def cells(self) -> tuple[str, ...]:
         return (self.version_id, self.model, _count(self.parameters), _plain(self.epochs),
-                _duration(self.training_seconds), _score(self.val_accuracy, 4),
+                _duration(self.training_seconds), self.trained_on, _score(self.val_accuracy, 4),
                 _score(self.public, 5) if self.public is not None else self.status,
                 _score(self.private, 5), self.rank)
 
@@ -75,7 +76,8 @@ def _row(submissions_dir: Path, competition: str, record: dict[str, Any], snapsh
     return VersionRow(
         version_id=record["version_id"], model=str(record.get("version") or "?"),
         parameters=record.get("parameters"), epochs=record.get("epochs"),
-        training_seconds=record.get("training_seconds"), val_accuracy=record.get("val_accuracy"),
+        training_seconds=record.get("training_seconds"),
+        trained_on=str(record.get("trained_where") or record.get("device") or "-"), val_accuracy=record.get("val_accuracy"),
         status=entries[-1].get("status", "?") if entries else "not submitted",
         public=public, private=latest.get("private_score"),
         rank=rank_label(leaderboard_rank(public, snapshot), latest.get("date"), snapshot),

@@ -69,12 +69,12 @@ def test_versions_best_first_with_ranks_from_the_snapshot(tmp_path, offline, cap
     out = capsys.readouterr().out
     assert out.splitlines()[0].split("  ")[0] == "version"
     assert rows(out) == [
-        ["wide-bbbb2222", "wide", "1.23M", "10", "1h 02m", "0.8500", "0.90000", "0.89000", "2"],
-        ["small-aaaa1111", "small", "1.23M", "10", "1h 02m", "0.8000", "0.90000", "0.88000", "2"],
-        ["deep-cccc3333", "deep", "1.23M", "10", "1h 02m", "0.7000", "0.60000", "0.61000", "4"],
-        ["fresh-dddd4444", "fresh", "1.23M", "10", "1h 02m", "0.9900", "pending", "-", "n/a"],
-        ["broken-eeee5555", "broken", "1.23M", "10", "1h 02m", "0.7500", "error", "-", "n/a"],
-        ["unsent-ffff6666", "unsent", "1.23M", "10", "1h 02m", "0.6000", "not submitted", "-", "n/a"],
+        ["wide-bbbb2222", "wide", "1.23M", "10", "1h 02m", "-", "0.8500", "0.90000", "0.89000", "2"],
+        ["small-aaaa1111", "small", "1.23M", "10", "1h 02m", "-", "0.8000", "0.90000", "0.88000", "2"],
+        ["deep-cccc3333", "deep", "1.23M", "10", "1h 02m", "-", "0.7000", "0.60000", "0.61000", "4"],
+        ["fresh-dddd4444", "fresh", "1.23M", "10", "1h 02m", "-", "0.9900", "pending", "-", "n/a"],
+        ["broken-eeee5555", "broken", "1.23M", "10", "1h 02m", "-", "0.7500", "error", "-", "n/a"],
+        ["unsent-ffff6666", "unsent", "1.23M", "10", "1h 02m", "-", "0.6000", "not submitted", "-", "n/a"],
     ]
 
 

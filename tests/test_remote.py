@@ -73,7 +73,8 @@ def test_push_wait_pull_submit_with_a_lagging_status_and_an_interrupted_wait(kag
     assert main(["submit", MODEL, *where]) == 0
     assert main(["scores", *where, "--interval", "0.1", "--timeout", "10"]) == 0
     assert main(["compare", *where]) == 0
-    assert prediction_dir.name in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert prediction_dir.name in table and "kaggle: CPU" in table
 
 
 def test_a_kernel_on_the_wrong_device_stops_and_says_so(kaggle_server, tmp_path, capsys):
