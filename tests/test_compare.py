@@ -89,10 +89,10 @@ def test_leaderboard_md_and_compare_png_are_written(tmp_path, offline, capsys):
     lines = (subs / "leaderboard.md").read_text().splitlines()
     assert re.fullmatch(rf"# {SLUG}: kagglekit versions, \d{{4}}-\d\d-\d\d \d\d:\d\d", lines[0])
     assert "fetched 2024-05-02T09:00:00+0000 (2 teams)" in lines[2]
-    assert lines[4] == "| version | model | parameters | epochs | train time | val acc | public | private | rank |"
+    assert lines[4] == "| version | model | parameters | epochs | train time | trained on | val acc | public | private | rank |"
     assert lines[6:] == [
-        "| wide-bbbb2222 | wide | 1.23M | 10 | 1h 02m | 0.8500 | 0.86000 | 0.84000 | 2 |",
-        "| small-aaaa1111 | small | 1.23M | 10 | 1h 02m | 0.8000 | 0.81000 | 0.79000 | 3 |",
+        "| wide-bbbb2222 | wide | 1.23M | 10 | 1h 02m | - | 0.8500 | 0.86000 | 0.84000 | 2 |",
+        "| small-aaaa1111 | small | 1.23M | 10 | 1h 02m | - | 0.8000 | 0.81000 | 0.79000 | 3 |",
     ]
     assert (subs / "compare.png").read_bytes()[:8] == PNG_MAGIC
     assert f"wrote {subs / 'leaderboard.md'}; {subs / 'compare.png'}" in capsys.readouterr().out
@@ -106,7 +106,7 @@ def test_without_public_scores_the_plot_waits_and_says_why(tmp_path, offline, ca
     assert main(["compare", "--submissions-dir", str(subs)]) == 0
 
     out = capsys.readouterr().out
-    assert rows(out)[1] == ["ensemble-12345678", "ensemble", "-", "-", "-", "-", "not submitted", "-", "n/a"]
+    assert rows(out)[1] == ["ensemble-12345678", "ensemble", "-", "-", "-", "-", "-", "not submitted", "-", "n/a"]
     assert "no compare.png yet" in out and "kagglekit scores" in out
     assert not (subs / "compare.png").exists()
     assert "no leaderboard snapshot yet" in (subs / "leaderboard.md").read_text()
