@@ -23,6 +23,33 @@ def raw_competition(files: CompetitionFiles, data_dir: Path, slug: str = "cifar-
     return paths
 
 
+def copy_competition(paths: CompetitionPaths, data_dir: Path) -> CompetitionPaths:
+    """A private copy of a session-wide competition, to break at will (the shared one stays as the stages left it)."""
+    shutil.copytree(paths.data_dir, data_dir, copy_function=shutil.copy2)
+    return CompetitionPaths(data_dir, paths.slug)
+
+
+def read_archive(path: Path) -> dict[str, bytes]:
+    """Every member of a 7z, by name, in archive order."""
+    members: dict[str, py7zr.io.Py7zBytesIO] = {}
+
+    class Keep(py7zr.io.WriterFactory):
+        def create(self, filename: str) -> py7zr.io.Py7zBytesIO:
+            members[filename] = py7zr.io.Py7zBytesIO(filename, limit=1 << 24)
+            return members[filename]
+
+    with py7zr.SevenZipFile(path) as seven_zip:
+        seven_zip.extractall(factory=Keep())
+    return {name: member.read() for name, member in members.items()}
+
+
+def shuffle_archive(path: Path, seed: int = 0) -> Path:
+    """Rewrite a 7z with its members in random order: cache order then differs from id order, as it may at Kaggle."""
+    members = read_archive(path)
+    order = np.random.default_rng(seed).permutation(sorted(members))
+    return write_archive(path, {name: members[name] for name in order})
+
+
 def write_archive(path: Path, members: dict[str, bytes]) -> Path:
     with py7zr.SevenZipFile(path, "w") as seven_zip:
         for name, data in members.items():

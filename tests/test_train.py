@@ -22,17 +22,17 @@ import pytest
 from kagglekit import runs
 from kagglekit.exceptions import StageNotReadyError
 from kagglekit.train import train
-from test_models import ROOT, write_prepared
+from test_models import ROOT
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' model.save
 
 RUN_FILES = {"config.json", "best.keras", "history.csv", "metrics.json", "curves.png", "confusion.png", "samples.png"}
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory):
-    """200 generated images in the data stages' format: 160 train, 40 valid."""
-    return write_prepared(tmp_path_factory.mktemp("data"), n=200)
+def split_sizes(paths) -> tuple[int, int]:
+    """(train, valid) images as the folders stage split them."""
+    subsets = pd.read_csv(paths.split_csv)["subset"]
+    return int((subsets == "train").sum()), int((subsets == "valid").sum())
 
 
 @pytest.fixture(scope="module")
@@ -45,19 +45,20 @@ def trained(prepared, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["seed-task5", "seed-cifar10-modeling"])
-def test_run_writes_every_artifact(trained: dict[str, Path], name: str) -> None:
+def test_run_writes_every_artifact(trained: dict[str, Path], prepared, name: str) -> None:
     run_dir = trained[name]
     assert RUN_FILES <= {p.name for p in run_dir.iterdir()}
     config = json.loads((run_dir / "config.json").read_text())
     assert config["version"] == name and run_dir.name.startswith(config["version_id"] + "-")
     assert config["recipe"]["epochs"] == 2 and config["recipe"]["seed"] == 0
     assert "commit" in config["git"] and config["command"].startswith("python -m kagglekit train --model " + name)
-    assert config["data"]["n_train"] == 160 and config["data"]["n_valid"] == 40
+    assert (config["data"]["n_train"], config["data"]["n_valid"]) == split_sizes(prepared)
     history = pd.read_csv(run_dir / "history.csv")
     assert list(history["epoch"]) == [0, 1]
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "images_per_second"} <= set(history.columns)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["epochs"] == 2 and metrics["device"].startswith("CPU")
+    assert metrics["epochs"] == 2
+    assert (metrics["device"], metrics["device_kind"]) == (config["device"]["name"], config["device"]["kind"])
     assert metrics["best_val_accuracy"] == pytest.approx(history["val_accuracy"].max())
     assert metrics["training_seconds"] > 0 and metrics["images_per_second"] > 0
     # best.keras is the best epoch's model: it reproduces the recorded accuracy.
@@ -102,7 +103,7 @@ def test_evaluate_recomputes_accuracy(trained: dict[str, Path], prepared) -> Non
     (run_dir / "confusion.png").unlink()
     result = evaluate_run(run_dir, prepared, log=lambda line: None)
     assert result["accuracy"] == pytest.approx(result["recorded"], abs=1e-6)
-    assert np.asarray(result["confusion"]).sum() == 40 and (run_dir / "confusion.png").exists()
+    assert np.asarray(result["confusion"]).sum() == split_sizes(prepared)[1] and (run_dir / "confusion.png").exists()
 
 
 class InterruptAfterFirstEpoch(keras.callbacks.Callback):
