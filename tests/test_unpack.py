@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from builders import png_members, raw_competition, write_archive, write_archive_with_hostile_name, write_labels
+from kagglekit import unpack
 from kagglekit.cli import main
 from kagglekit.exceptions import DataError, StageNotReadyError, UnsafeArchiveError
 from kagglekit.paths import CompetitionPaths
@@ -56,13 +57,18 @@ def test_worker_processes_give_the_same_pixels_as_inline_decoding(paths: Competi
     np.testing.assert_array_equal(np.load(paths.cache_images("train")), inline)
 
 
-def test_complete_stage_is_skipped_fast_and_force_redoes_it(paths: CompetitionPaths) -> None:
+def test_complete_stage_is_skipped_and_force_redoes_it(paths: CompetitionPaths, monkeypatch: pytest.MonkeyPatch) -> None:
     unpack_competition(paths, progress=False)
-    started = time.perf_counter()
+    made = {p.name: p.stat().st_mtime_ns for p in paths.cache.iterdir()}
+    decodes: list[str] = []
+    real_decode = unpack._decode_archive
+    monkeypatch.setattr(unpack, "_decode_archive", lambda archive, split, *rest: decodes.append(split) or real_decode(archive, split, *rest))
+
     again = unpack_competition(paths, progress=False)
-    assert time.perf_counter() - started < 1.0
-    assert all(s.skipped for s in again)
+    assert all(s.skipped for s in again) and [s.images for s in again] == [60, 40]
+    assert decodes == [] and {p.name: p.stat().st_mtime_ns for p in paths.cache.iterdir()} == made
     assert not any(s.skipped for s in unpack_competition(paths, force=True, progress=False))
+    assert decodes == ["train", "test"]
 
 
 def test_a_changed_archive_makes_the_marker_stale(paths: CompetitionPaths) -> None:
