@@ -28,6 +28,11 @@ SLUG = "cifar-10"
 CREDENTIAL_VARS = ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_KERNEL_RUN_TYPE")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Keras' model.save under numpy 2; session fixtures train from whichever module asks first
+    config.addinivalue_line("filterwarnings", "ignore:__array__ implementation:DeprecationWarning")
+
+
 @pytest.fixture(scope="session")
 def competition_files(tmp_path_factory: pytest.TempPathFactory) -> CompetitionFiles:
     """A tiny cifar-10-shaped competition, made once per session (read-only: copy before changing)."""
