@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zipfile
 import time
 from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
@@ -241,3 +242,22 @@ def test_environment_set_after_import_is_refused(kaggle_server, monkeypatch):
     with pytest.raises(KaggleApiError, match="set it before Python starts"):
         kaggle_api.list_files(SLUG)
     assert kaggle_server.requests == []  # HTTP_PROXY points here: a request to any Kaggle would have shown up
+
+
+def test_a_corrupt_zip_around_a_csv_is_deleted_with_one_line(kaggle_server, tmp_path):
+    served = kaggle_server.competitions[SLUG].files["trainLabels.csv"].payload
+    served.write_bytes(b"PK\x03\x04 this is not a zip at all" * 10)
+    with pytest.raises(DataError, match="the .zip Kaggle sent for trainLabels.csv is corrupt; deleted it: rerun"):
+        kaggle_api.download_file(SLUG, "trainLabels.csv", tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_zip_bomb_around_a_csv_stops_one_byte_past_the_listed_size(kaggle_server, competition_files, tmp_path):
+    listed = (competition_files.directory / "trainLabels.csv").stat().st_size
+    served = kaggle_server.competitions[SLUG].files["trainLabels.csv"].payload
+    with zipfile.ZipFile(served, "w", zipfile.ZIP_DEFLATED) as bomb:
+        bomb.writestr("trainLabels.csv", bytes(200 * 2**20))  # 200 MiB of zeros in a 200 kB zip
+    assert served.stat().st_size < 2**20
+    with pytest.raises(DataError, match=f"trainLabels.csv from Kaggle has {listed + 1} bytes but {SLUG} lists {listed}; deleted it"):
+        kaggle_api.download_file(SLUG, "trainLabels.csv", tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
