@@ -173,3 +173,53 @@ class TestValidateCsv:
     def test_a_bad_csv_is_named(self, tmp_path: Path, sample: Path, rows, header: str, message: str) -> None:
         with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
             self.check(tmp_path, sample, rows, header)
+
+
+class TestValidateCsvFullSize:
+    """validate_csv at Kaggle's size: 300,000 rows, right, and wrong in each way it checks."""
+
+    ROWS = 300_000
+
+    @pytest.fixture(scope="class")
+    def full(self, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+        """sampleSubmission.csv as Kaggle ships it, and a valid submission's lines (header first)."""
+        folder = tmp_path_factory.mktemp("full-size")
+        ids = np.arange(1, self.ROWS + 1)
+        (folder / "sampleSubmission.csv").write_text("id,label\n" + "".join(f"{i},cat\n" for i in ids))
+        labels = np.asarray(CIFAR10_CLASSES)[np.random.default_rng(0).integers(0, 10, self.ROWS)]
+        return folder / "sampleSubmission.csv", ["id,label"] + [f"{i},{label}" for i, label in zip(ids, labels)]
+
+    def validate(self, tmp_path: Path, full: tuple[Path, list[str]], lines: list[str]) -> int:
+        csv = tmp_path / "submission.csv"
+        csv.write_text("\n".join(lines) + "\n")
+        return validate_csv(csv, full[0], list(CIFAR10_CLASSES))
+
+    def test_a_good_full_size_csv_passes(self, tmp_path: Path, full: tuple[Path, list[str]]) -> None:
+        assert self.validate(tmp_path, full, full[1]) == self.ROWS
+
+    @pytest.mark.parametrize(("damage", "message"), [
+        ("drop the last row", "has 299,999 rows, sampleSubmission.csv has 300,000"),
+        ("replace an id", "1 ids of sampleSubmission.csv are missing: 250000"),
+        ("swap two rows", "lists the right ids in another order"),
+        ("unknown labels", "2 rows with a label that is not a class (line 11, 300001)"),
+        ("duplicate an id", "1 row with duplicate ids (line 150002)"),
+        ("wrong header", "has header 'ImageId,label', expected 'id,label'"),
+    ])
+    def test_a_full_size_csv_wrong_in_one_way_is_named(self, tmp_path: Path, full: tuple[Path, list[str]],
+                                                       damage: str, message: str) -> None:
+        lines = list(full[1])
+        if damage == "drop the last row":
+            del lines[-1]
+        elif damage == "replace an id":
+            lines[250_000] = "300001,cat"
+        elif damage == "swap two rows":
+            lines[1000], lines[2000] = lines[2000], lines[1000]
+        elif damage == "unknown labels":
+            lines[10], lines[-1] = "10,kitten", f"{self.ROWS},Cat"
+        elif damage == "duplicate an id":
+            lines[150_001] = lines[150_000].split(",")[0] + ",dog"
+        else:
+            lines[0] = "ImageId,label"
+        with pytest.raises(DataError) as raised:
+            self.validate(tmp_path, full, lines)
+        assert message in str(raised.value) and "\n" not in str(raised.value)
