@@ -163,3 +163,64 @@ def test_killed_cli_run_resumes(prepared, tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert f"resuming from epoch {done + 1}" in again.stdout
     assert len(list(tmp_path.iterdir())) == 1 and runs.is_complete(state.parent.parent)
+
+
+# -- resuming fast: its lookahead copy and a kill between the state's files ------------------------
+
+FAST_SHORT = {"epochs": 2, "batch_size": 16, "limit": 64}  # 4 steps an epoch: lookahead's first pull (step 5) is after the kill
+
+
+@pytest.fixture(scope="module")
+def fast_uninterrupted(prepared, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train("fast", FAST_SHORT, prepared, tmp_path_factory.mktemp("runs"), log=lambda line: None)
+
+
+def assert_same_training(resumed: Path, uninterrupted: Path) -> None:
+    """The same epochs, losses and final weights: on a CPU a resumed run is bit for bit the uninterrupted one."""
+    columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+    pd.testing.assert_frame_equal(pd.read_csv(resumed / runs.HISTORY)[columns], pd.read_csv(uninterrupted / runs.HISTORY)[columns],
+                                  rtol=1e-5)
+    for mine, theirs in zip(runs.load_run(resumed).model.weights, runs.load_run(uninterrupted).model.weights):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), rtol=1e-5, atol=1e-6, err_msg=mine.path)
+
+
+@pytest.mark.slow
+def test_fast_resumed_after_a_kill_ends_where_an_uninterrupted_run_does(prepared, fast_uninterrupted: Path, tmp_path: Path) -> None:
+    """fast's lookahead keeps a slow copy of the weights; it is saved with the resume point, not restarted."""
+    with pytest.raises(KeyboardInterrupt):
+        train("fast", FAST_SHORT, prepared, tmp_path, log=lambda line: None, callbacks=[InterruptAfterFirstEpoch()])
+    (run_dir,) = tmp_path.iterdir()
+    state = json.loads((run_dir / "state" / "state.json").read_text())
+    assert state["epoch"] == 1 and (run_dir / "state" / state["lookahead_file"]).is_file()
+
+    assert train("fast", FAST_SHORT, prepared, tmp_path, log=lambda line: None) == run_dir
+    assert_same_training(run_dir, fast_uninterrupted)
+
+
+@pytest.mark.slow
+def test_a_kill_between_the_weights_and_the_state_file_resumes_consistently(
+    prepared, fast_uninterrupted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Killed after epoch 2's weights are on disk but before state.json says so: the resume starts from epoch 1's pair."""
+    import kagglekit.train as training
+
+    real_write_json = training.write_json
+
+    def killed_before_the_second_state(path: Path, payload: dict) -> None:
+        if path.name == training.STATE_JSON and payload["epoch"] == 2:
+            raise KeyboardInterrupt  # what SIGKILL at that instant leaves: new weights, the old state.json
+        real_write_json(path, payload)
+
+    monkeypatch.setattr(training, "write_json", killed_before_the_second_state)
+    with pytest.raises(KeyboardInterrupt):
+        train("fast", FAST_SHORT, prepared, tmp_path, log=lambda line: None)
+    monkeypatch.undo()
+    (run_dir,) = tmp_path.iterdir()
+    assert json.loads((run_dir / "state" / "state.json").read_text())["epoch"] == 1
+    assert (run_dir / "state" / "epoch-2.weights.h5").is_file()  # written, but named by no state.json
+
+    lines: list[str] = []
+    assert train("fast", FAST_SHORT, prepared, tmp_path, log=lines.append) == run_dir
+    assert any(line.startswith("resuming from epoch 2") for line in lines)
+    assert_same_training(run_dir, fast_uninterrupted)
+    assert sorted(p.name for p in (run_dir / "state").iterdir()) == ["epoch-2.lookahead.npz", "epoch-2.weights.h5", "state.json"]
