@@ -175,19 +175,23 @@ class TestValidateCsv:
             self.check(tmp_path, sample, rows, header)
 
 
+FULL_ROWS = 300_000  # Kaggle's test set
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """sampleSubmission.csv as Kaggle ships it (300,000 rows), and a valid submission's lines (header first)."""
+    folder = tmp_path_factory.mktemp("full-size")
+    ids = np.arange(1, FULL_ROWS + 1)
+    (folder / "sampleSubmission.csv").write_text("id,label\n" + "".join(f"{i},cat\n" for i in ids))
+    labels = np.asarray(CIFAR10_CLASSES)[np.random.default_rng(0).integers(0, 10, len(ids))]
+    return folder / "sampleSubmission.csv", ["id,label"] + [f"{i},{label}" for i, label in zip(ids, labels)]
+
+
 class TestValidateCsvFullSize:
     """validate_csv at Kaggle's size: 300,000 rows, right, and wrong in each way it checks."""
 
-    ROWS = 300_000
-
-    @pytest.fixture(scope="class")
-    def full(self, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-        """sampleSubmission.csv as Kaggle ships it, and a valid submission's lines (header first)."""
-        folder = tmp_path_factory.mktemp("full-size")
-        ids = np.arange(1, self.ROWS + 1)
-        (folder / "sampleSubmission.csv").write_text("id,label\n" + "".join(f"{i},cat\n" for i in ids))
-        labels = np.asarray(CIFAR10_CLASSES)[np.random.default_rng(0).integers(0, 10, self.ROWS)]
-        return folder / "sampleSubmission.csv", ["id,label"] + [f"{i},{label}" for i, label in zip(ids, labels)]
+    ROWS = FULL_ROWS
 
     def validate(self, tmp_path: Path, full: tuple[Path, list[str]], lines: list[str]) -> int:
         csv = tmp_path / "submission.csv"
