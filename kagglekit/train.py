@@ -254,7 +254,7 @@ def train(
         slow = state.get(STATE_SLOW_KEY)
         lookahead = [Lookahead(epochs * steps, Lookahead.load(run_dir / runs.STATE_DIR / slow) if slow else None)
                      ] if recipe["lookahead"] else []
-        checkpointer = Checkpointer(run_dir, save_model, recipe, state, progress, log, *lookahead)
+        checkpointer = Checkpointer(run_dir, save_model, recipe, state, progress, log, lookahead[0] if lookahead else None)
         ours = [progress, *lookahead, *freezes(recipe, save_model), checkpointer]
         log("epoch | train loss | train acc | val loss | val acc |   img/s |   time")
         train_model.fit(train_data, validation_data=valid_data, epochs=epochs, initial_epoch=state["epoch"],
