@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from kagglekit.competitions import known_classes
 from kagglekit.exceptions import DataError, StageNotReadyError, UsageError
-from kagglekit.labels import describe_ids, describe_rows, read_id_label_csv
+from kagglekit.labels import describe_ids, describe_rows, raise_if_problems, read_id_label_rows
 from kagglekit.markers import clear_complete, fingerprint, is_complete, mark_complete
 from kagglekit.outputs import fresh_partial_dir, move_into_place
 from kagglekit.paths import DEFAULT_SPLIT_SEED, DEFAULT_VALID_FRACTION, CompetitionPaths
@@ -76,21 +76,34 @@ def build_folders(
 
 
 def read_labels(paths: CompetitionPaths) -> pd.DataFrame:
-    """trainLabels.csv, checked against the competition's classes and the unpacked images."""
+    """trainLabels.csv, checked against the competition's classes and the unpacked images.
+
+    Every kind of problem is reported at once, so one fix-and-rerun fixes them all.
+    """
     hint = "fix the file or fetch it again with `python -m kagglekit fetch --force`"
-    labels = read_id_label_csv(paths.train_labels, fix_hint=hint)
+    labels, problems = read_id_label_rows(paths.train_labels, hint)
     allowed = known_classes(paths.slug)
     if allowed is not None:
-        unknown = labels.index[~labels["label"].isin(allowed)]
-        if len(unknown):
-            examples = ", ".join(sorted(set(labels.loc[unknown, "label"]))[:3])
-            raise DataError(f"{paths.train_labels}: {describe_rows(unknown, f'with a label outside the {len(allowed)} classes of {paths.slug} ({examples})')}; {hint}.")
-    image_ids = np.load(paths.cache_ids("train"))
-    _check_same_ids(labels["id"].to_numpy(), image_ids, paths)
+        problems += _class_problems(labels, allowed, paths.slug)
+    problems += _id_problems(labels["id"].to_numpy(), np.load(paths.cache_ids("train")), paths)
+    raise_if_problems(paths.train_labels, problems, hint)
     return labels.reset_index(drop=True)
 
 
-def _check_same_ids(label_ids: np.ndarray, image_ids: np.ndarray, paths: CompetitionPaths) -> None:
+def _class_problems(labels: pd.DataFrame, allowed: tuple[str, ...], slug: str) -> list[str]:
+    """Labels outside the competition's classes, and classes with no row at all (a cut-off file)."""
+    problems = []
+    unknown = labels.index[~labels["label"].isin(allowed) & (labels["label"] != "")]
+    if len(unknown):
+        examples = ", ".join(sorted(set(labels.loc[unknown, "label"]))[:3])
+        problems.append(describe_rows(unknown, f"with a label outside the {len(allowed)} classes of {slug} ({examples})"))
+    absent = sorted(set(allowed) - set(labels["label"]))
+    if absent:
+        problems.append(f"{len(absent)} of the {len(allowed)} classes of {slug} have no row ({', '.join(absent)})")
+    return problems
+
+
+def _id_problems(label_ids: np.ndarray, image_ids: np.ndarray, paths: CompetitionPaths) -> list[str]:
     without_image = np.setdiff1d(label_ids, image_ids)
     without_label = np.setdiff1d(image_ids, label_ids)
     problems = []
@@ -98,8 +111,7 @@ def _check_same_ids(label_ids: np.ndarray, image_ids: np.ndarray, paths: Competi
         problems.append(describe_ids(without_image.tolist(), f"in {paths.train_labels.name} have no image"))
     if len(without_label):
         problems.append(describe_ids(without_label.tolist(), "of unpacked images have no label"))
-    if problems:
-        raise DataError(f"{'; '.join(problems)}; fetch and unpack again with --force.")
+    return problems
 
 
 def stratified_split(labels: pd.DataFrame, valid_fraction: float, seed: int) -> pd.DataFrame:

@@ -42,7 +42,17 @@ def read_id_label_csv(path: Path, fix_hint: str = "download it again with `pytho
     """A frame with int ``id`` and str ``label``, indexed by CSV line number.
 
     Raises DataError naming the offending lines for a wrong header, non-integer
-    or duplicate ids and empty labels.
+    or duplicate ids and empty labels: every kind found, in one line.
+    """
+    frame, problems = read_id_label_rows(path, fix_hint)
+    raise_if_problems(path, problems, fix_hint)
+    return frame
+
+
+def read_id_label_rows(path: Path, fix_hint: str) -> tuple[pd.DataFrame, list[str]]:
+    """The rows with a usable id, and a description of each kind of bad row, for callers that check more.
+
+    An unreadable file or a wrong header still raises at once: nothing else can be checked then.
     """
     import pandas as pd
 
@@ -56,19 +66,23 @@ def read_id_label_csv(path: Path, fix_hint: str = "download it again with `pytho
     if list(frame.columns) != EXPECTED_HEADER:
         raise DataError(f"{path} has header {','.join(map(str, frame.columns))!r}, expected 'id,label'; {fix_hint}.")
     frame.index = frame.index + 2  # CSV line numbers: line 1 is the header
-
     frame["id"] = frame["id"].str.strip()
-    not_integer = frame.index[~frame["id"].str.fullmatch(r"\d+")]
-    if len(not_integer):
-        raise DataError(f"{path}: {describe_rows(not_integer, 'whose id is not a positive integer')}; {fix_hint}.")
-    frame["id"] = frame["id"].astype("int64")
+    frame["label"] = frame["label"].str.strip()
 
+    integer = frame["id"].str.fullmatch(r"\d+")
+    problems = []
+    if not integer.all():
+        problems.append(describe_rows(frame.index[~integer], "whose id is not a positive integer"))
+    frame = frame[integer].astype({"id": "int64"})
     duplicated = frame.index[frame["id"].duplicated(keep="first")]
     if len(duplicated):
-        raise DataError(f"{path}: {describe_rows(duplicated, 'with duplicate ids')}; {fix_hint}.")
-
-    frame["label"] = frame["label"].str.strip()
+        problems.append(describe_rows(duplicated, "with duplicate ids"))
     empty = frame.index[frame["label"] == ""]
     if len(empty):
-        raise DataError(f"{path}: {describe_rows(empty, 'with an empty label')}; {fix_hint}.")
-    return frame
+        problems.append(describe_rows(empty, "with an empty label"))
+    return frame, problems
+
+
+def raise_if_problems(path: Path, problems: list[str], fix_hint: str) -> None:
+    if problems:
+        raise DataError(f"{path}: {'; '.join(problems)}; {fix_hint}.")

@@ -115,6 +115,7 @@ def _existing_prediction(target: Path, run: Run, tta: str, paths: CompetitionPat
     """The finished prediction of this very run, TTA and test set, if there is one."""
     record = read_json_if_present(target / PREDICTION)
     same = (record.get("run_dir") == str(run.dir) and record.get("tta") == recorded_tta(tta)
+            and paths.sample_submission.is_file()  # else not this test set: the stages below say what to run
             and record.get("sample_submission_sha256") == sha256_of(paths.sample_submission)
             and (target / CSV).is_file() and sha256_of(target / CSV) == record.get("csv_sha256"))
     return PredictionSummary(run.version_id, target / CSV, record["rows"], 0.0, 0.0, skipped=True) if same else None

@@ -148,6 +148,7 @@ class Competition:
     daily_limit: int
     pending_polls: int
     rules_accepted: bool = True
+    total_limit: int | None = None  # submissions allowed over the competition's life (some cap them)
     created: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc))
     deadline: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc) + timedelta(days=30))
 
@@ -157,6 +158,7 @@ class _Fault:
     status: int
     message: str
     retry_after: str | None
+    path_part: str = ""  # "" matches every request
 
 
 class KaggleServer:
@@ -304,13 +306,13 @@ class KaggleServer:
     # -- faults ---------------------------------------------------------------
 
     def fail_next(self, status: int, times: int = 1, *, retry_after: float | str | None = None,
-                  message: str | None = None) -> None:
-        """Answer the next ``times`` requests (of any kind) with ``status``."""
+                  message: str | None = None, path_part: str = "") -> None:
+        """Answer the next ``times`` requests (of any kind, or those whose path contains ``path_part``) with ``status``."""
         text = message or {401: "Unauthenticated", 403: "Permission denied", 404: "Not found",
                            429: "Too many requests"}.get(status, "Server error")
         after = None if retry_after is None else str(retry_after)
         with self._lock:
-            self._faults.extend(_Fault(status, text, after) for _ in range(times))
+            self._faults.extend(_Fault(status, text, after, path_part) for _ in range(times))
 
     def cut_next_download(self, served_name: str, after_bytes: int) -> None:
         """The next GET of ``served_name`` sends ``after_bytes`` of its body, then hangs up."""
@@ -337,7 +339,9 @@ class KaggleServer:
             self.requests.append((request.method, request.path))
             if "Range" in request.headers:
                 self.ranges.append((request.path, request.headers["Range"]))
-            fault = self._faults.popleft() if self._faults else None
+            fault = next((f for f in self._faults if f.path_part in request.path), None)
+            if fault is not None:
+                self._faults.remove(fault)
         try:
             if fault is not None:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
@@ -618,6 +622,8 @@ class KaggleServer:
         limits.num_total = len(mine)
         limits.num_today = sum(s.date.date() == today for s in mine)
         limits.num_allowed_now = max(0, competition.daily_limit - limits.num_today)
+        if competition.total_limit is not None and limits.num_total >= competition.total_limit:
+            limits.num_allowed_now, limits.limited_by_total = 0, True
         return limits
 
     def _introspect_token(self, request: Request) -> Response:

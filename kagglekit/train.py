@@ -32,8 +32,9 @@ from kagglekit.pipeline import CPU_PIPELINE_THREADS, SplitData, eval_dataset, lo
 from kagglekit.weight_callbacks import Lookahead, freezes
 
 Log = Callable[[str], None]
-STATE_WEIGHTS = "last.weights.h5"
+STATE_WEIGHTS = "last.weights.h5"  # what runs saved before state.json named its files
 STATE_JSON = "state.json"
+STATE_WEIGHTS_KEY, STATE_SLOW_KEY = "weights_file", "lookahead_file"  # in state.json: this epoch's files
 
 
 def git_commit() -> dict[str, Any]:
@@ -82,10 +83,10 @@ class Checkpointer(keras.callbacks.Callback):
     """Best model on every improvement, resume point every epoch, early stopping, history.csv."""
 
     def __init__(self, run_dir: Path, save_model: keras.Model, recipe: dict[str, Any],
-                 state: dict[str, Any], progress: Progress, log: Log) -> None:
+                 state: dict[str, Any], progress: Progress, log: Log, lookahead: Lookahead | None = None) -> None:
         super().__init__()
         self.run_dir, self.save_model, self.recipe = run_dir, save_model, recipe
-        self.state, self.progress, self.log = state, progress, log
+        self.state, self.progress, self.log, self.lookahead = state, progress, log, lookahead
         self.monitor = recipe["monitor"]
         self.higher_is_better = "acc" in self.monitor
 
@@ -125,12 +126,21 @@ class Checkpointer(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def save_state(self) -> None:
+        """Files named by epoch first, then state.json naming them: a kill at any point leaves a consistent pair."""
         state_dir = self.run_dir / runs.STATE_DIR
         state_dir.mkdir(exist_ok=True)
-        tmp = state_dir / ("tmp-" + STATE_WEIGHTS)
-        self.model.save_weights(tmp)
-        os.replace(tmp, state_dir / STATE_WEIGHTS)
+        files = {STATE_WEIGHTS_KEY: f"epoch-{self.state['epoch']}.weights.h5"}
+        self.model.save_weights(state_dir / "tmp.weights.h5")
+        os.replace(state_dir / "tmp.weights.h5", state_dir / files[STATE_WEIGHTS_KEY])
+        if self.lookahead is not None:
+            files[STATE_SLOW_KEY] = f"epoch-{self.state['epoch']}.lookahead.npz"
+            self.lookahead.save(state_dir / "tmp.lookahead.npz")
+            os.replace(state_dir / "tmp.lookahead.npz", state_dir / files[STATE_SLOW_KEY])
+        self.state.update(files)
         write_json(state_dir / STATE_JSON, self.state)
+        for old in state_dir.iterdir():  # the previous epoch's files, now that nothing names them
+            if old.name not in {STATE_JSON, *files.values()}:
+                old.unlink()
 
 
 def save_keras(model: keras.Model, path: Path) -> None:
@@ -222,7 +232,7 @@ def train(
     state = fresh_state()
     if resuming:
         state = read_json(run_dir / runs.STATE_DIR / STATE_JSON)
-        train_model.load_weights(run_dir / runs.STATE_DIR / STATE_WEIGHTS)
+        train_model.load_weights(run_dir / runs.STATE_DIR / state.get(STATE_WEIGHTS_KEY, STATE_WEIGHTS))
     epochs = int(recipe["epochs"])
 
     log(f"kagglekit train | {vid} | {hardware.describe()}")
@@ -241,8 +251,10 @@ def train(
                                    alternating_flip=augment.flip_mode(recipe) == augment.ALTERNATING)
         valid_data = eval_dataset(data.x_valid, data.y_valid, max(global_batch, 256), one_hot)
         progress = Progress(len(data.x_train), log)
-        checkpointer = Checkpointer(run_dir, save_model, recipe, state, progress, log)
-        lookahead = [Lookahead(epochs * steps)] if recipe["lookahead"] else []
+        slow = state.get(STATE_SLOW_KEY)
+        lookahead = [Lookahead(epochs * steps, Lookahead.load(run_dir / runs.STATE_DIR / slow) if slow else None)
+                     ] if recipe["lookahead"] else []
+        checkpointer = Checkpointer(run_dir, save_model, recipe, state, progress, log, lookahead[0] if lookahead else None)
         ours = [progress, *lookahead, *freezes(recipe, save_model), checkpointer]
         log("epoch | train loss | train acc | val loss | val acc |   img/s |   time")
         train_model.fit(train_data, validation_data=valid_data, epochs=epochs, initial_epoch=state["epoch"],

@@ -165,6 +165,8 @@ def _decode_members(
 def _open_archive(archive: Path, max_bytes: int) -> py7zr.SevenZipFile:
     try:
         seven_zip = py7zr.SevenZipFile(archive, mode="r", max_extract_size=max_bytes)
+    except py7zr.exceptions.PasswordRequired:  # its header is encrypted too
+        raise DataError(f"{archive} is encrypted; Kaggle's archives are not, so fetch it again.") from None
     except CORRUPT_ARCHIVE_ERRORS as error:
         raise DataError(
             f"{archive} is not a readable 7z archive ({first_line(error)}); "

@@ -8,6 +8,7 @@ so each callback reads it before touching a variable.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -22,22 +23,33 @@ class Lookahead(keras.callbacks.Callback):
     The slow copy's share grows as (step/total)^3 to 0.95^5 ≈ 0.77, so early
     training is untouched and the last epochs average out the noise of the large
     learning rate; the final step hands the network the slow weights. BatchNorm
-    statistics are averaged too. A resumed run restarts the slow copy from the
-    saved weights.
+    statistics are averaged too. The slow copy is part of a run's resume point
+    (``save``/``load``): restarted from the saved weights instead, a resumed run
+    ends elsewhere than an uninterrupted one.
     """
 
     EVERY = 5
 
-    def __init__(self, total_steps: int) -> None:
+    def __init__(self, total_steps: int, slow: list[np.ndarray] | None = None) -> None:
         super().__init__()
         self.total_steps = total_steps
-        self.slow: list[np.ndarray] = []
+        self.slow: list[np.ndarray] = list(slow or [])
 
     def tracked(self) -> list[Any]:
         return [v for v in self.model.weights if "float" in str(v.dtype)]
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self.slow = [np.array(v.numpy()) for v in self.tracked()]
+        if not self.slow:  # a resumed run brought the slow copy it saved
+            self.slow = [np.array(v.numpy()) for v in self.tracked()]
+
+    def save(self, path: Path) -> None:
+        with open(path, "wb") as handle:  # np.savez(path) would append ".npz" to the name
+            np.savez(handle, *self.slow)
+
+    @staticmethod
+    def load(path: Path) -> list[np.ndarray]:
+        with np.load(path) as saved:
+            return [saved[f"arr_{i}"] for i in range(len(saved.files))]
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         step = int(self.model.optimizer.iterations.numpy())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import struct
 import zlib
@@ -21,6 +22,33 @@ def raw_competition(files: CompetitionFiles, data_dir: Path, slug: str = "cifar-
     for source in (files.train_archive, files.test_archive, files.train_labels, files.sample_submission):
         shutil.copyfile(source, paths.raw / source.name)
     return paths
+
+
+def copy_competition(paths: CompetitionPaths, data_dir: Path) -> CompetitionPaths:
+    """A private copy of a session-wide competition, to break at will (the shared one stays as the stages left it)."""
+    shutil.copytree(paths.data_dir, data_dir, copy_function=shutil.copy2)
+    return CompetitionPaths(data_dir, paths.slug)
+
+
+def read_archive(path: Path) -> dict[str, bytes]:
+    """Every member of a 7z, by name, in archive order."""
+    members: dict[str, py7zr.io.Py7zBytesIO] = {}
+
+    class Keep(py7zr.io.WriterFactory):
+        def create(self, filename: str) -> py7zr.io.Py7zBytesIO:
+            members[filename] = py7zr.io.Py7zBytesIO(filename, limit=1 << 24)
+            return members[filename]
+
+    with py7zr.SevenZipFile(path) as seven_zip:
+        seven_zip.extractall(factory=Keep())
+    return {name: member.read() for name, member in members.items()}
+
+
+def shuffle_archive(path: Path, seed: int = 0) -> Path:
+    """Rewrite a 7z with its members in random order: cache order then differs from id order, as it may at Kaggle."""
+    members = read_archive(path)
+    order = np.random.default_rng(seed).permutation(sorted(members))
+    return write_archive(path, {name: members[name] for name in order})
 
 
 def write_archive(path: Path, members: dict[str, bytes]) -> Path:
@@ -61,4 +89,45 @@ def png_members(split: str, ids: range, size: int = 32, seed: int = 0) -> dict[s
 
 def write_labels(path: Path, rows: list[tuple[object, object]], header: str = "id,label") -> Path:
     path.write_text("\n".join([header] + [f"{i},{label}" for i, label in rows]) + "\n")
+    return path
+
+
+def write_encrypted_archive(path: Path, members: dict[str, bytes], encrypt_header: bool) -> Path:
+    with py7zr.SevenZipFile(path, "w", password="not-kaggles") as seven_zip:
+        seven_zip.set_encrypted_header(encrypt_header)
+        for name, data in members.items():
+            seven_zip.writestr(data, name)
+    return path
+
+
+def write_archive_understating_its_size(path: Path, members: dict[str, bytes], understate_by: int) -> Path:
+    """A single-folder archive whose header claims ``understate_by`` fewer unpacked bytes than it holds.
+
+    The folder's unpack size (and so the last member's implied size) is patched
+    in a plain header, with both header CRCs fixed, as a hostile archive would be.
+    """
+    from py7zr.archiveinfo import write_uint64
+
+    with py7zr.SevenZipFile(path, "w") as seven_zip:
+        seven_zip.set_encoded_header_mode(False)
+        for name, data in members.items():
+            seven_zip.writestr(data, name)
+    raw = bytearray(path.read_bytes())
+    total = sum(len(data) for data in members.values())
+
+    def field(size: int) -> bytes:  # kUnPackSize, then one size per coder (py7zr writes BCJ + LZMA2: two)
+        buffer = io.BytesIO()
+        buffer.write(b"\x0c")
+        for _ in range(2):
+            write_uint64(buffer, size)
+        return buffer.getvalue()
+
+    old, new = field(total), field(total - understate_by)
+    assert len(old) == len(new) and raw.count(old) == 1, "the unpack size must be unique and keep its length"
+    raw[raw.index(old): raw.index(old) + len(old)] = new
+    next_offset, next_size = struct.unpack_from("<QQ", raw, 12)
+    header_start = 32 + next_offset
+    struct.pack_into("<I", raw, 28, zlib.crc32(raw[header_start: header_start + next_size]))
+    struct.pack_into("<I", raw, 8, zlib.crc32(raw[12:32]))
+    path.write_bytes(bytes(raw))
     return path

@@ -19,6 +19,8 @@ from typing import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
+from builders import raw_competition, shuffle_archive  # noqa: E402
+from kagglekit.paths import CompetitionPaths  # noqa: E402
 from kagglekit.server import KaggleServer  # noqa: E402
 from kagglekit.synthetic import CompetitionFiles, make_competition  # noqa: E402
 
@@ -26,10 +28,51 @@ SLUG = "cifar-10"
 CREDENTIAL_VARS = ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_KERNEL_RUN_TYPE")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Keras' model.save under numpy 2; session fixtures train from whichever module asks first
+    config.addinivalue_line("filterwarnings", "ignore:__array__ implementation:DeprecationWarning")
+
+
 @pytest.fixture(scope="session")
 def competition_files(tmp_path_factory: pytest.TempPathFactory) -> CompetitionFiles:
     """A tiny cifar-10-shaped competition, made once per session (read-only: copy before changing)."""
     return make_competition(tmp_path_factory.mktemp("competition"), n_train=60, n_test=40, seed=0)
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> CompetitionPaths:
+    """What the real unpack and folders stages leave for training: 200 generated images (160 train, 40 valid).
+
+    The archives list their images in shuffled order, so cache order is not id
+    order. Its 40 test images have competition_files' ids and sampleSubmission.csv.
+    Read-only: copy it (builders.copy_competition) before changing anything.
+    """
+    from kagglekit.folders import build_folders
+    from kagglekit.unpack import unpack_competition
+
+    files = make_competition(tmp_path_factory.mktemp("prepared-competition"), n_train=200, n_test=40, seed=0)
+    shuffle_archive(files.train_archive, seed=1)
+    shuffle_archive(files.test_archive, seed=2)
+    paths = raw_competition(files, tmp_path_factory.mktemp("prepared") / "data")
+    unpack_competition(paths, progress=False)
+    build_folders(paths, valid_fraction=0.2)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_run(prepared: CompetitionPaths, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real, finished one-epoch training run of seed-cifar10-modeling on ``prepared`` (read-only)."""
+    from kagglekit.train import train
+
+    return train("seed-cifar10-modeling", {"epochs": 1}, prepared, tmp_path_factory.mktemp("runs"), log=lambda line: None)
+
+
+@pytest.fixture(scope="session")
+def tiny_prediction(tiny_run: Path, prepared: CompetitionPaths, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real predict stage's folder (submission.csv, probabilities.npy, prediction.json) for ``tiny_run``."""
+    from kagglekit.predict import predict_submission
+
+    return predict_submission(tiny_run, prepared, tmp_path_factory.mktemp("submissions"), progress=False).csv.parent
 
 
 @pytest.fixture

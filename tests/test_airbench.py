@@ -21,17 +21,11 @@ from kagglekit.models import get_version
 from kagglekit.models.compile import Triangle
 from kagglekit.models.layers import DiracInitializer, PatchWhitening
 from kagglekit.exceptions import UsageError
-from kagglekit.pipeline import train_dataset
+from kagglekit.pipeline import load_split, train_dataset
 from kagglekit.train import train
 from kagglekit.weight_callbacks import FreezeAfter, Lookahead, freezes
-from test_models import write_prepared
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' model.save
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory):
-    return write_prepared(tmp_path_factory.mktemp("data"), n=100)
 
 
 def test_whitening_decorrelates_two_by_two_patches() -> None:
@@ -124,10 +118,16 @@ def test_freeze_after_holds_a_layer_still_from_its_epoch_on() -> None:
 def test_version_trains_saves_reloads_and_predicts(name: str, prepared, tmp_path: Path) -> None:
     run_dir = train(name, {"epochs": 1, "batch_size": 16, "limit": 48}, prepared, tmp_path, log=lambda line: None)
     metrics = json.loads((run_dir / runs.METRICS).read_text())
-    assert metrics["tta"] == "flip-translate" and 0.0 <= metrics["val_accuracy_tta"] <= 1.0
     run = runs.load_run(run_dir)
-    whiten = run.model.get_layer("whiten")
-    assert np.abs(keras.ops.convert_to_numpy(whiten.kernel)).max() > 1.0  # the adapted filters were saved
+    valid = load_split(prepared, 48)  # the validation images training scored, TTA'd as the recipe says
+    with_tta = run.predict_proba(valid.x_valid, tta="flip-translate").argmax(axis=1)
+    assert metrics["tta"] == "flip-translate"
+    assert metrics["val_accuracy_tta"] == pytest.approx(float((with_tta == valid.y_valid).mean()))
+    version = get_version(name)
+    adapted = version.architecture(run.config["recipe"], (32, 32, 3), 10)
+    version.prepare(adapted, valid.x_train, 0)  # the filters training set from its images: saved and reloaded
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(run.model.get_layer("whiten").kernel),
+                               keras.ops.convert_to_numpy(adapted.get_layer("whiten").kernel), rtol=1e-5, atol=1e-5)
     images = np.load(prepared.cache_images("train"))[:11]
     probabilities = run.predict_proba(images, tta=run.tta, batch_size=4)
     assert probabilities.shape == (11, 10) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from kagglekit.paths import CompetitionPaths
 from kagglekit.pipeline import load_split
-from test_models import write_prepared
 
 SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "export_split.py"
 
@@ -19,16 +20,17 @@ def export(data_dir: Path, out: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-def test_export_holds_the_split_that_training_reads(tmp_path: Path) -> None:
-    paths = write_prepared(tmp_path / "data", n=60)
+def test_export_holds_the_split_that_training_reads(prepared: CompetitionPaths, tmp_path: Path) -> None:
+    paths = prepared
+    n_train = int((pd.read_csv(paths.split_csv)["subset"] == "train").sum())
     result = export(paths.data_dir, tmp_path / "split.npz")
     assert result.returncode == 0, result.stderr
     exported, expected = np.load(tmp_path / "split.npz"), load_split(paths)
     for name in ("x_train", "y_train", "x_valid", "y_valid"):
         np.testing.assert_array_equal(exported[name], getattr(expected, name))
-    assert exported["x_train"].dtype == np.uint8 and exported["x_train"].shape == (48, 32, 32, 3)
+    assert exported["x_train"].dtype == np.uint8 and exported["x_train"].shape == (n_train, 32, 32, 3)
     assert list(exported["classes"]) == expected.classes
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "split.npz"]  # no partial file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["split.npz"]  # no partial file left
 
 
 def test_export_without_a_split_is_one_line_and_writes_nothing(tmp_path: Path) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import errno
 import json
 import os
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from builders import raw_competition, write_labels
+from kagglekit import folders
 from kagglekit.cli import main
 from kagglekit.exceptions import DataError, StageNotReadyError
 from kagglekit.folders import build_folders
@@ -66,11 +66,16 @@ def test_split_is_fixed_by_the_seed(paths: CompetitionPaths) -> None:
     assert not pd.read_csv(paths.split_csv)["subset"].equals(first["subset"])
 
 
-def test_complete_folders_are_skipped_fast(paths: CompetitionPaths) -> None:
-    build_folders(paths)
-    started = time.perf_counter()
-    assert build_folders(paths).skipped
-    assert time.perf_counter() - started < 1.0
+def test_complete_folders_are_skipped(paths: CompetitionPaths, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = build_folders(paths)
+    made = {p.name: p.stat().st_mtime_ns for p in paths.folders.iterdir()}
+    builds: list[int] = []
+    real_build = folders._build_tree
+    monkeypatch.setattr(folders, "_build_tree", lambda *args: builds.append(1) or real_build(*args))
+
+    again = build_folders(paths)
+    assert again.skipped and (again.classes, again.train, again.valid) == (first.classes, first.train, first.valid)
+    assert builds == [] and {p.name: p.stat().st_mtime_ns for p in paths.folders.iterdir()} == made
 
 
 def test_copies_where_hard_links_are_refused(paths: CompetitionPaths, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,3 +143,58 @@ def test_cli_builds_and_reports(paths: CompetitionPaths, capsys: pytest.CaptureF
 def test_cli_bad_fraction_is_a_usage_error(paths: CompetitionPaths, capsys: pytest.CaptureFixture) -> None:
     assert main(["folders", "--data-dir", str(paths.data_dir), "--valid-fraction", "1.5"]) == 2
     assert "--valid-fraction must be in [0, 1)" in capsys.readouterr().err
+
+
+def folders_error(paths: CompetitionPaths, capsys: pytest.CaptureFixture) -> str:
+    """What `kagglekit folders` says: exactly one line, exit 1, no split written."""
+    assert main(["folders", "--data-dir", str(paths.data_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("kagglekit folders: error:"), err
+    assert not paths.folders.exists()
+    return err
+
+
+def test_every_kind_of_bad_label_is_reported_at_once(paths: CompetitionPaths, capsys: pytest.CaptureFixture) -> None:
+    rows = list(labels_of(paths).itertuples(index=False, name=None))
+    rows[3] = (rows[3][0], "kitten")
+    rows[9] = (rows[9][0], "cta")
+    rows[20] = (rows[2][0], rows[20][1])  # id 21 is lost under a second id 3
+    rows[30] = ("x", rows[30][1])
+    del rows[40:43]  # ids 41-43 lose their label
+    write_labels(paths.train_labels, rows)
+
+    err = folders_error(paths, capsys)
+
+    assert "2 rows with a label outside the 10 classes of cifar-10 (cta, kitten) (line 5, 11)" in err
+    assert "1 row with duplicate ids (line 22)" in err
+    assert "1 row whose id is not a positive integer (line 32)" in err
+    assert "5 ids of unpacked images have no label: 21, 31, 41, 42, 43;" in err
+
+
+def test_a_class_with_no_row_is_named(paths: CompetitionPaths, capsys: pytest.CaptureFixture) -> None:
+    labels = labels_of(paths)
+    labels["label"] = labels["label"].replace("frog", "toad").replace("toad", "cat")  # every frog relabelled a cat
+    assert "frog" in set(labels_of(paths)["label"])
+    write_labels(paths.train_labels, list(labels.itertuples(index=False, name=None)))
+    assert "1 of the 10 classes of cifar-10 have no row (frog)" in folders_error(paths, capsys)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "is not a readable CSV (No columns to parse from file)"),
+    (b"id,label\n", "60 ids of unpacked images have no label: 1, 2, 3, 4, 5, \u2026 55 more"),
+    (b"id,label\n1,caf\xe9\n", "is not a readable CSV ('utf-8' codec can't decode byte 0xe9"),
+], ids=["empty", "header-only", "latin-1"])
+def test_an_empty_or_undecodable_labels_file_is_one_line(paths: CompetitionPaths, capsys: pytest.CaptureFixture,
+                                                         content: bytes, message: str) -> None:
+    paths.train_labels.write_bytes(content)
+    assert message in folders_error(paths, capsys)
+
+
+def test_a_labels_file_with_a_byte_order_mark_is_read(paths: CompetitionPaths) -> None:
+    """Saved from Excel or Notepad, the file starts with a UTF-8 BOM; the header is still 'id,label'."""
+    plain = paths.train_labels.read_bytes()
+    paths.train_labels.write_bytes(b"\xef\xbb\xbf" + plain)
+    summary = build_folders(paths)
+    assert summary.train + summary.valid == 60
+    paths.train_labels.write_bytes(plain)
+    assert pd.read_csv(paths.split_csv)[["id", "label"]].equals(labels_of(paths).sort_values("id", ignore_index=True))

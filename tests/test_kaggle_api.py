@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+import zipfile
 import time
 from email.utils import format_datetime
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -101,20 +101,40 @@ def test_http_errors_become_actionable_errors(kaggle_server, status, error_type,
     assert expected in str(raised.value) and "\n" not in str(raised.value)
 
 
-def test_rate_limit_honours_retry_after_then_succeeds(kaggle_server):
+@pytest.fixture
+def sleeps(monkeypatch) -> list[float]:
+    """Every wait kagglekit asks for, recorded instead of slept: retries are checked by what they wait, not by a clock."""
+    asked: list[float] = []
+    monkeypatch.setattr(time, "sleep", asked.append)
+    return asked
+
+
+LIST_FILES = ("POST", "/api/v1/competitions.CompetitionApiService/ListDataFiles")
+
+
+def test_rate_limit_honours_retry_after_then_succeeds(kaggle_server, sleeps):
     kaggle_server.fail_next(429, times=2, retry_after=0.25)
-    started = time.perf_counter()
     assert set(kaggle_api.list_files(SLUG)) == set(COMPETITION_FILES)
-    assert time.perf_counter() - started >= 0.5
-    assert kaggle_server.requests.count(("POST", "/api/v1/competitions.CompetitionApiService/ListDataFiles")) == 3
+    assert sleeps == [0.25, 0.25]
+    assert kaggle_server.requests.count(LIST_FILES) == 3
 
 
-def test_rate_limit_retry_after_as_http_date(kaggle_server):
-    kaggle_server.fail_next(429, retry_after=format_datetime(datetime.now(timezone.utc), usegmt=True))
+def test_rate_limit_retry_after_as_http_date(kaggle_server, sleeps, monkeypatch):
+    monkeypatch.setenv("KAGGLEKIT_MAX_RETRY_WAIT", "120")
+    in_a_minute = datetime.now(timezone.utc) + timedelta(seconds=60)
+    kaggle_server.fail_next(429, retry_after=format_datetime(in_a_minute, usegmt=True))
     assert set(kaggle_api.list_files(SLUG)) == set(COMPETITION_FILES)
+    [waited] = sleeps
+    assert 57 <= waited <= 60  # the date has whole seconds; a misread date gives 0 or the 1 s backoff
 
 
-def test_rate_limit_gives_up_after_the_configured_tries(kaggle_server, monkeypatch):
+def test_rate_limit_without_retry_after_backs_off_exponentially(kaggle_server, sleeps):
+    kaggle_server.fail_next(429, times=2)
+    assert set(kaggle_api.list_files(SLUG)) == set(COMPETITION_FILES)
+    assert sleeps == [1.0, 2.0]
+
+
+def test_rate_limit_gives_up_after_the_configured_tries(kaggle_server, sleeps, monkeypatch):
     monkeypatch.setenv("KAGGLEKIT_API_TRIES", "3")
     kaggle_server.fail_next(429, times=10, retry_after=0)
     with pytest.raises(RateLimitedError, match=r"after 3 tries: wait a few minutes"):
@@ -122,12 +142,30 @@ def test_rate_limit_gives_up_after_the_configured_tries(kaggle_server, monkeypat
     assert len(kaggle_server.requests) == 3
 
 
-def test_rate_limit_asking_for_too_long_a_wait_gives_up_at_once(kaggle_server):
+def test_rate_limit_asking_for_too_long_a_wait_gives_up_at_once(kaggle_server, sleeps):
     kaggle_server.fail_next(429, times=1, retry_after=3600)
-    started = time.perf_counter()
     with pytest.raises(RateLimitedError, match="asks to wait 3600s"):
         kaggle_api.list_files(SLUG)
-    assert time.perf_counter() - started < 1
+    assert sleeps == [] and kaggle_server.requests.count(LIST_FILES) == 1
+
+
+def test_the_default_tries_users_get(kaggle_server, sleeps, monkeypatch):
+    """conftest shortens the retry settings; a user sets none: 5 tries, waits of 1, 2, 4, 8 s, then the 429 is reported."""
+    monkeypatch.delenv("KAGGLEKIT_API_TRIES")
+    monkeypatch.delenv("KAGGLEKIT_MAX_RETRY_WAIT")
+    kaggle_server.fail_next(429, times=5)
+    with pytest.raises(RateLimitedError, match="after 5 tries"):
+        kaggle_api.list_files(SLUG)
+    assert sleeps == [1.0, 2.0, 4.0, 8.0] and kaggle_server.requests.count(LIST_FILES) == 5
+
+
+def test_the_default_total_wait_users_get(kaggle_server, sleeps, monkeypatch):
+    """120 s of waiting in all: a 100 s wait is made, a second one would pass the total and is refused."""
+    monkeypatch.delenv("KAGGLEKIT_MAX_RETRY_WAIT")
+    kaggle_server.fail_next(429, times=2, retry_after=100)
+    with pytest.raises(RateLimitedError, match=r"asks to wait 100s, longer than kagglekit waits \(120s in all\)"):
+        kaggle_api.list_files(SLUG)
+    assert sleeps == [100.0]
 
 
 def test_unreachable_kaggle_is_a_network_error(kaggle_server, unreachable_proxy):
@@ -202,5 +240,24 @@ def test_environment_set_after_import_is_refused(kaggle_server, monkeypatch):
 
     monkeypatch.setattr(KaggleApi, "args", [])  # what an import before LOCALHOST was set leaves
     with pytest.raises(KaggleApiError, match="set it before Python starts"):
-        kaggle_api.authenticate()
-    assert os.environ["KAGGLE_API_ENVIRONMENT"] == "LOCALHOST"
+        kaggle_api.list_files(SLUG)
+    assert kaggle_server.requests == []  # HTTP_PROXY points here: a request to any Kaggle would have shown up
+
+
+def test_a_corrupt_zip_around_a_csv_is_deleted_with_one_line(kaggle_server, tmp_path):
+    served = kaggle_server.competitions[SLUG].files["trainLabels.csv"].payload
+    served.write_bytes(b"PK\x03\x04 this is not a zip at all" * 10)
+    with pytest.raises(DataError, match="the .zip Kaggle sent for trainLabels.csv is corrupt; deleted it: rerun"):
+        kaggle_api.download_file(SLUG, "trainLabels.csv", tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_zip_bomb_around_a_csv_stops_one_byte_past_the_listed_size(kaggle_server, competition_files, tmp_path):
+    listed = (competition_files.directory / "trainLabels.csv").stat().st_size
+    served = kaggle_server.competitions[SLUG].files["trainLabels.csv"].payload
+    with zipfile.ZipFile(served, "w", zipfile.ZIP_DEFLATED) as bomb:
+        bomb.writestr("trainLabels.csv", bytes(200 * 2**20))  # 200 MiB of zeros in a 200 kB zip
+    assert served.stat().st_size < 2**20
+    with pytest.raises(DataError, match=f"trainLabels.csv from Kaggle has {listed + 1} bytes but {SLUG} lists {listed}; deleted it"):
+        kaggle_api.download_file(SLUG, "trainLabels.csv", tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []

@@ -1,12 +1,11 @@
 """The model registry, the seed versions' exact shape, the augmentation layer and the input pipeline.
 
-Fast: nothing here trains. Data sets are written in the data stages' formats
-(cache .npy, split.csv, classes.json) by ``write_prepared``.
+Fast: nothing here trains. The data they read is what the real unpack and
+folders stages left (conftest's session-wide ``prepared``), copied before it is broken.
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -18,28 +17,9 @@ import pytest
 from kagglekit.exceptions import DataError, StageNotReadyError, UsageError
 from kagglekit.models import COMMON_DEFAULTS, MODEL_VERSIONS, get_version, recipe_hash, version_id
 from kagglekit.paths import CompetitionPaths
-from kagglekit.synthetic import CIFAR10_CLASSES, class_images
+from builders import copy_competition
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def write_prepared(data_dir: Path, n: int = 200, seed: int = 0, valid_every: int = 5) -> CompetitionPaths:
-    """What unpack + folders leave behind: the pixel cache, split.csv, classes.json."""
-    paths = CompetitionPaths(data_dir)
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % len(CIFAR10_CLASSES)
-    rng.shuffle(labels)
-    ids = rng.permutation(np.arange(1, n + 1)).astype(np.int64)  # cache order != split order
-    images = class_images(labels, rng)
-    paths.cache.mkdir(parents=True, exist_ok=True)
-    paths.folders.mkdir(parents=True, exist_ok=True)
-    np.save(paths.cache_images("train"), images)
-    np.save(paths.cache_ids("train"), ids)
-    order = np.argsort(ids)
-    subset = np.where(np.arange(n) % valid_every == 0, "valid", "train")
-    pd.DataFrame({"id": ids[order], "label": [CIFAR10_CLASSES[k] for k in labels[order]], "subset": subset}).to_csv(paths.split_csv, index=False)
-    paths.classes_json.write_text(json.dumps({"classes": list(CIFAR10_CLASSES)}))
-    return paths
 
 
 # ---------------------------------------------------------------- registry
@@ -155,18 +135,18 @@ def test_keras_layer_stack_has_the_same_ranges() -> None:
 
 # ---------------------------------------------------------------- pipeline
 
-def test_load_split_follows_split_csv_not_cache_order(tmp_path: Path) -> None:
+def test_load_split_follows_split_csv_not_cache_order(prepared: CompetitionPaths) -> None:
     from kagglekit.pipeline import load_split
 
-    paths = write_prepared(tmp_path, n=100)
-    data = load_split(paths)
-    assert (len(data.x_train), len(data.x_valid)) == (80, 20)
-    split = pd.read_csv(paths.split_csv)
-    images, ids = np.load(paths.cache_images("train")), np.load(paths.cache_ids("train"))
+    data = load_split(prepared)
+    split = pd.read_csv(prepared.split_csv)
+    assert (len(data.x_train), len(data.x_valid)) == tuple((split.subset == s).sum() for s in ("train", "valid"))
+    images, ids = np.load(prepared.cache_images("train")), np.load(prepared.cache_ids("train"))
+    assert not np.array_equal(ids, np.sort(ids))  # the archive was shuffled: cache order is not split order
     first = split[split.subset == "train"].iloc[0]
     assert np.array_equal(data.x_train[0], images[np.flatnonzero(ids == first.id)[0]])
     assert data.classes[data.y_train[0]] == first.label
-    limited = load_split(paths, limit=7)
+    limited = load_split(prepared, limit=7)
     assert (len(limited.x_train), len(limited.x_valid)) == (7, 7)
     assert np.array_equal(limited.x_train, data.x_train[:7])
 
@@ -196,38 +176,28 @@ def test_missing_split_names_the_folders_stage(tmp_path: Path) -> None:
         load_split(CompetitionPaths(tmp_path))
 
 
-def test_missing_cache_names_the_unpack_stage(tmp_path: Path) -> None:
+def test_missing_cache_names_the_unpack_stage(prepared: CompetitionPaths, tmp_path: Path) -> None:
     from kagglekit.pipeline import load_split
 
-    paths = write_prepared(tmp_path, n=20)
+    paths = copy_competition(prepared, tmp_path / "data")
     paths.cache_images("train").unlink()
     with pytest.raises(StageNotReadyError, match="kagglekit unpack"):
         load_split(paths)
 
 
-def test_corrupt_cache_names_the_file(tmp_path: Path) -> None:
+def test_corrupt_cache_names_the_file(prepared: CompetitionPaths, tmp_path: Path) -> None:
     from kagglekit.pipeline import load_split
 
-    paths = write_prepared(tmp_path, n=20)
+    paths = copy_competition(prepared, tmp_path / "data")
     paths.cache_images("train").write_bytes(b"\x93NUMPY garbage")
     with pytest.raises(DataError, match="train_images.npy"):
         load_split(paths)
 
 
-def test_class_folders_are_read_when_there_is_no_cache_and_a_corrupt_png_is_named(tmp_path: Path) -> None:
-    from PIL import Image
-
+def test_class_folders_are_read_when_there_is_no_cache_and_a_corrupt_png_is_named(prepared: CompetitionPaths, tmp_path: Path) -> None:
     from kagglekit.pipeline import load_split
 
-    paths = write_prepared(tmp_path, n=30)
-    images, ids = np.load(paths.cache_images("train")), np.load(paths.cache_ids("train"))
-    split = pd.read_csv(paths.split_csv).set_index("id")
-    for subset in ("train", "valid"):  # the folders stage makes every class folder, even an empty one
-        for name in CIFAR10_CLASSES:
-            (paths.folders / subset / name).mkdir(parents=True)
-    for image, image_id in zip(images, ids):
-        row = split.loc[image_id]
-        Image.fromarray(image).save(paths.folders / row.subset / row.label / f"{image_id}.png")
+    paths = copy_competition(prepared, tmp_path / "data")
     expected = load_split(paths)
     paths.cache_images("train").unlink()
     paths.cache_ids("train").unlink()

@@ -12,50 +12,17 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from builders import raw_competition, write_archive, write_labels
+from builders import copy_competition, write_labels
 from kagglekit.cli import main
 from kagglekit.ensemble import build_ensemble, ensemble_id
 from kagglekit.exceptions import DataError
-from kagglekit.folders import build_folders
 from kagglekit.paths import CompetitionPaths
 from kagglekit.predict import predict_submission
 from kagglekit.runs import load_run
 from kagglekit.submission import validate_csv
-from kagglekit.synthetic import CIFAR10_CLASSES, make_competition
-from kagglekit.unpack import unpack_competition
+from kagglekit.synthetic import CIFAR10_CLASSES
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-
-
-@pytest.fixture(scope="module")
-def competition(tmp_path_factory: pytest.TempPathFactory) -> CompetitionPaths:
-    """A generated competition whose test.7z lists its images in shuffled order, unpacked and split."""
-    files = make_competition(tmp_path_factory.mktemp("competition"), n_train=300, n_test=90, seed=1)
-    import py7zr
-
-    with py7zr.SevenZipFile(files.test_archive) as seven_zip:
-        members: dict[str, bytes] = {}
-
-        class Keep(py7zr.io.WriterFactory):
-            def create(self, filename: str):
-                members[filename] = py7zr.io.Py7zBytesIO(filename, limit=1 << 20)
-                return members[filename]
-
-        seven_zip.extractall(factory=Keep())
-    order = np.random.default_rng(0).permutation(sorted(members))
-    write_archive(files.test_archive, {name: members[name].read() for name in order})
-
-    paths = raw_competition(files, tmp_path_factory.mktemp("data"))
-    unpack_competition(paths, progress=False)
-    build_folders(paths)
-    return paths
-
-
-@pytest.fixture(scope="module")
-def run_dir(competition: CompetitionPaths, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from kagglekit.train import train
-
-    return train("seed-cifar10-modeling", {"epochs": 1}, competition, tmp_path_factory.mktemp("runs"), log=lambda line: None)
 
 
 def png_pixels(archive: Path, image_id: int) -> np.ndarray:
@@ -68,50 +35,50 @@ def png_pixels(archive: Path, image_id: int) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_submission_rows_follow_the_sample_and_match_each_image(competition: CompetitionPaths, run_dir: Path, tmp_path: Path) -> None:
-    summary = predict_submission(run_dir, competition, tmp_path / "subs", batch_size=32, progress=False)
+def test_submission_rows_follow_the_sample_and_match_each_image(prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path) -> None:
+    summary = predict_submission(tiny_run, prepared, tmp_path / "subs", batch_size=32, progress=False)
 
     folder = summary.csv.parent
     submission = pd.read_csv(summary.csv)
-    sample = pd.read_csv(competition.sample_submission)
+    sample = pd.read_csv(prepared.sample_submission)
     assert submission["id"].tolist() == sample["id"].tolist()
     assert set(submission["label"]) <= set(CIFAR10_CLASSES)
     probabilities = np.load(folder / "probabilities.npy")
-    assert probabilities.dtype == np.float16 and probabilities.shape == (90, 10)
+    assert probabilities.dtype == np.float16 and probabilities.shape == (40, 10)
     np.testing.assert_allclose(probabilities.astype(np.float32).sum(axis=1), 1.0, atol=0.01)
-    # row k is the prediction for the image whose id is on row k, although test.7z was shuffled
-    run = load_run(run_dir)
-    for row in (0, 41, 89):
+    # row k is the prediction for the image whose id is on row k, although test.7z lists its images shuffled
+    run = load_run(tiny_run)
+    for row in (0, 17, 39):
         image_id = int(sample["id"][row])
-        expected = run.predict_proba(png_pixels(competition.raw / "test.7z", image_id)[None])[0]
+        expected = run.predict_proba(png_pixels(prepared.raw / "test.7z", image_id)[None])[0]
         np.testing.assert_allclose(probabilities[row].astype(np.float32), expected, atol=2e-3)
         assert submission["label"][row] == CIFAR10_CLASSES[int(expected.argmax())]
     record = json.loads((folder / "prediction.json").read_text())
-    assert record["version"] == "seed-cifar10-modeling" and record["rows"] == 90 and record["parameters"] > 1_000_000
+    assert record["version"] == "seed-cifar10-modeling" and record["rows"] == 40 and record["parameters"] > 1_000_000
 
 
 @pytest.mark.slow
-def test_batch_size_and_tta(competition: CompetitionPaths, run_dir: Path, tmp_path: Path) -> None:
-    small = predict_submission(run_dir, competition, tmp_path / "a", batch_size=7, progress=False)
-    large = predict_submission(run_dir, competition, tmp_path / "b", batch_size=4096, progress=False)
+def test_batch_size_and_tta(prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path) -> None:
+    small = predict_submission(tiny_run, prepared, tmp_path / "a", batch_size=7, progress=False)
+    large = predict_submission(tiny_run, prepared, tmp_path / "b", batch_size=4096, progress=False)
     np.testing.assert_allclose(np.load(small.csv.parent / "probabilities.npy").astype(np.float32),
                                np.load(large.csv.parent / "probabilities.npy").astype(np.float32), atol=2e-3)
-    flipped = predict_submission(run_dir, competition, tmp_path / "c", tta="flip", progress=False)
+    flipped = predict_submission(tiny_run, prepared, tmp_path / "c", tta="flip", progress=False)
     assert json.loads((flipped.csv.parent / "prediction.json").read_text())["tta"] == "flip"
     assert not np.allclose(np.load(flipped.csv.parent / "probabilities.npy"), np.load(large.csv.parent / "probabilities.npy"))
 
 
 @pytest.mark.slow
-def test_predict_uses_the_tta_the_version_was_measured_with(competition: CompetitionPaths, tmp_path: Path) -> None:
+def test_predict_uses_the_tta_the_version_was_measured_with(prepared: CompetitionPaths, tmp_path: Path) -> None:
     from kagglekit.pipeline import load_cache
     from kagglekit.train import train
 
-    fast = train("fast", {"epochs": 1, "batch_size": 32, "limit": 64}, competition, tmp_path / "runs", log=lambda line: None)
-    summary = predict_submission(fast, competition, tmp_path / "subs", progress=False)
+    fast = train("fast", {"epochs": 1, "batch_size": 32, "limit": 64}, prepared, tmp_path / "runs", log=lambda line: None)
+    summary = predict_submission(fast, prepared, tmp_path / "subs", progress=False)
     record = json.loads((summary.csv.parent / "prediction.json").read_text())
-    assert record["tta"] == "flip-translate" and record["rows"] == 90
-    pixels, ids = load_cache(competition, "test")
-    sample_ids = pd.read_csv(competition.sample_submission)["id"].to_numpy()
+    assert record["tta"] == "flip-translate" and record["rows"] == 40
+    pixels, ids = load_cache(prepared, "test")
+    sample_ids = pd.read_csv(prepared.sample_submission)["id"].to_numpy()
     expected = load_run(fast).predict_proba(np.asarray(pixels), tta="flip-translate")
     stored = np.load(summary.csv.parent / "probabilities.npy").astype(np.float32)
     rows = pd.Index(sample_ids).get_indexer(ids)
@@ -119,38 +86,38 @@ def test_predict_uses_the_tta_the_version_was_measured_with(competition: Competi
 
 
 @pytest.mark.slow
-def test_repeat_is_skipped_and_force_redoes(competition: CompetitionPaths, run_dir: Path, tmp_path: Path,
+def test_repeat_is_skipped_and_force_redoes(prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture) -> None:
-    args = ["predict", str(run_dir), "--data-dir", str(competition.data_dir), "--submissions-dir", str(tmp_path)]
+    args = ["predict", str(tiny_run), "--data-dir", str(prepared.data_dir), "--submissions-dir", str(tmp_path)]
     assert main(args) == 0
     assert main(args) == 0
     assert "already predicted by this run" in capsys.readouterr().out
     assert main([*args, "--force"]) == 0
-    assert "90 rows, validated" in capsys.readouterr().out
+    assert "40 rows, validated" in capsys.readouterr().out
 
 
 @pytest.mark.slow
-def test_in_a_kaggle_notebook_the_csv_lands_in_working(competition: CompetitionPaths, run_dir: Path, tmp_path: Path,
+def test_in_a_kaggle_notebook_the_csv_lands_in_working(prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     working = tmp_path / "kaggle" / "working"
     working.mkdir(parents=True)
     monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
     monkeypatch.setenv("KAGGLEKIT_KAGGLE_WORKING", str(working))
-    summary = predict_submission(run_dir, competition, tmp_path / "subs", progress=False)
+    summary = predict_submission(tiny_run, prepared, tmp_path / "subs", progress=False)
     assert (working / "submission.csv").read_bytes() == summary.csv.read_bytes()
 
 
 @pytest.mark.slow
-def test_ensemble_averages_probabilities(competition: CompetitionPaths, run_dir: Path, tmp_path: Path) -> None:
+def test_ensemble_averages_probabilities(prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path) -> None:
     subs = tmp_path / "subs"
-    first = predict_submission(run_dir, competition, subs, progress=False).version_id
+    first = predict_submission(tiny_run, prepared, subs, progress=False).version_id
     shutil.copytree(subs / first, subs / "other-00000000")  # a second version: same run, made to differ
     other = np.load(subs / "other-00000000" / "probabilities.npy")[:, ::-1].copy()
     np.save(subs / "other-00000000" / "probabilities.npy", other)
     record = json.loads((subs / "other-00000000" / "prediction.json").read_text())
     (subs / "other-00000000" / "prediction.json").write_text(json.dumps({**record, "version_id": "other-00000000"}))
 
-    csv = build_ensemble([first, "other-00000000"], competition, subs)
+    csv = build_ensemble([first, "other-00000000"], prepared, subs)
 
     assert csv.parent.name == ensemble_id(["other-00000000", first])  # order of members does not matter
     mean = (np.load(subs / first / "probabilities.npy").astype(np.float32) + other.astype(np.float32)) / 2
@@ -158,12 +125,15 @@ def test_ensemble_averages_probabilities(competition: CompetitionPaths, run_dir:
     assert json.loads((csv.parent / "prediction.json").read_text())["members"] == [first, "other-00000000"]
 
 
-def test_predict_needs_the_test_cache(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    run = tmp_path / "runs" / "r"
-    run.mkdir(parents=True)
-    assert main(["predict", str(run), "--data-dir", str(tmp_path)]) != 0
+def test_predict_needs_a_finished_test_unpack(prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture) -> None:
+    """A test cache without its marker is what an interrupted unpack leaves: never predicted from."""
+    paths = copy_competition(prepared, tmp_path / "data")
+    paths.unpacked_marker("test").unlink()
+    assert main(["predict", str(tiny_run), "--data-dir", str(paths.data_dir), "--submissions-dir", str(tmp_path / "subs")]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "error:" in err
+    assert err.count("\n") == 1 and "the test images are not unpacked; run `python -m kagglekit unpack" in err
+    assert not (tmp_path / "subs").exists()
 
 
 def test_predict_without_any_run_says_to_train(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -175,7 +145,8 @@ def test_ensemble_of_unknown_versions_lists_the_known(tmp_path: Path, capsys: py
     (tmp_path / "subs" / "a-1").mkdir(parents=True)
     (tmp_path / "subs" / "a-1" / "prediction.json").write_text("{}")
     assert main(["ensemble", "x", "y", "--submissions-dir", str(tmp_path / "subs")]) == 1
-    assert "no prediction for x" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no prediction for x" in err and "(have: a-1)" in err
 
 
 class TestValidateCsv:
@@ -185,11 +156,11 @@ class TestValidateCsv:
     def sample(self, tmp_path: Path) -> Path:
         return write_labels(tmp_path / "sampleSubmission.csv", [(i, "cat") for i in (1, 2, 3)])
 
-    def check(self, tmp_path: Path, sample: Path, rows, header: str = "id,label") -> None:
-        validate_csv(write_labels(tmp_path / "submission.csv", rows, header=header), sample, list(CIFAR10_CLASSES))
+    def check(self, tmp_path: Path, sample: Path, rows, header: str = "id,label") -> int:
+        return validate_csv(write_labels(tmp_path / "submission.csv", rows, header=header), sample, list(CIFAR10_CLASSES))
 
     def test_a_good_csv_passes(self, tmp_path: Path, sample: Path) -> None:
-        self.check(tmp_path, sample, [(1, "dog"), (2, "cat"), (3, "ship")])
+        assert self.check(tmp_path, sample, [(1, "dog"), (2, "cat"), (3, "ship")]) == 3
 
     @pytest.mark.parametrize(("rows", "header", "message"), [
         ([(1, "dog"), (2, "cat")], "id,label", "has 2 rows, sampleSubmission.csv has 3"),
@@ -202,3 +173,57 @@ class TestValidateCsv:
     def test_a_bad_csv_is_named(self, tmp_path: Path, sample: Path, rows, header: str, message: str) -> None:
         with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
             self.check(tmp_path, sample, rows, header)
+
+
+FULL_ROWS = 300_000  # Kaggle's test set
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """sampleSubmission.csv as Kaggle ships it (300,000 rows), and a valid submission's lines (header first)."""
+    folder = tmp_path_factory.mktemp("full-size")
+    ids = np.arange(1, FULL_ROWS + 1)
+    (folder / "sampleSubmission.csv").write_text("id,label\n" + "".join(f"{i},cat\n" for i in ids))
+    labels = np.asarray(CIFAR10_CLASSES)[np.random.default_rng(0).integers(0, 10, len(ids))]
+    return folder / "sampleSubmission.csv", ["id,label"] + [f"{i},{label}" for i, label in zip(ids, labels)]
+
+
+class TestValidateCsvFullSize:
+    """validate_csv at Kaggle's size: 300,000 rows, right, and wrong in each way it checks."""
+
+    ROWS = FULL_ROWS
+
+    def validate(self, tmp_path: Path, full: tuple[Path, list[str]], lines: list[str]) -> int:
+        csv = tmp_path / "submission.csv"
+        csv.write_text("\n".join(lines) + "\n")
+        return validate_csv(csv, full[0], list(CIFAR10_CLASSES))
+
+    def test_a_good_full_size_csv_passes(self, tmp_path: Path, full: tuple[Path, list[str]]) -> None:
+        assert self.validate(tmp_path, full, full[1]) == self.ROWS
+
+    @pytest.mark.parametrize(("damage", "message"), [
+        ("drop the last row", "has 299,999 rows, sampleSubmission.csv has 300,000"),
+        ("replace an id", "1 ids of sampleSubmission.csv are missing: 250000"),
+        ("swap two rows", "lists the right ids in another order"),
+        ("unknown labels", "2 rows with a label that is not a class (line 11, 300001)"),
+        ("duplicate an id", "1 row with duplicate ids (line 150002)"),
+        ("wrong header", "has header 'ImageId,label', expected 'id,label'"),
+    ])
+    def test_a_full_size_csv_wrong_in_one_way_is_named(self, tmp_path: Path, full: tuple[Path, list[str]],
+                                                       damage: str, message: str) -> None:
+        lines = list(full[1])
+        if damage == "drop the last row":
+            del lines[-1]
+        elif damage == "replace an id":
+            lines[250_000] = "300001,cat"
+        elif damage == "swap two rows":
+            lines[1000], lines[2000] = lines[2000], lines[1000]
+        elif damage == "unknown labels":
+            lines[10], lines[-1] = "10,kitten", f"{self.ROWS},Cat"
+        elif damage == "duplicate an id":
+            lines[150_001] = lines[150_000].split(",")[0] + ",dog"
+        else:
+            lines[0] = "ImageId,label"
+        with pytest.raises(DataError) as raised:
+            self.validate(tmp_path, full, lines)
+        assert message in str(raised.value) and "\n" not in str(raised.value)

@@ -11,7 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from builders import png_members, raw_competition, write_archive, write_archive_with_hostile_name, write_labels
+from builders import (
+    png_members, raw_competition, write_archive, write_archive_understating_its_size, write_archive_with_hostile_name,
+    write_encrypted_archive, write_labels,
+)
+from kagglekit import unpack
 from kagglekit.cli import main
 from kagglekit.exceptions import DataError, StageNotReadyError, UnsafeArchiveError
 from kagglekit.paths import CompetitionPaths
@@ -56,13 +60,18 @@ def test_worker_processes_give_the_same_pixels_as_inline_decoding(paths: Competi
     np.testing.assert_array_equal(np.load(paths.cache_images("train")), inline)
 
 
-def test_complete_stage_is_skipped_fast_and_force_redoes_it(paths: CompetitionPaths) -> None:
+def test_complete_stage_is_skipped_and_force_redoes_it(paths: CompetitionPaths, monkeypatch: pytest.MonkeyPatch) -> None:
     unpack_competition(paths, progress=False)
-    started = time.perf_counter()
+    made = {p.name: p.stat().st_mtime_ns for p in paths.cache.iterdir()}
+    decodes: list[str] = []
+    real_decode = unpack._decode_archive
+    monkeypatch.setattr(unpack, "_decode_archive", lambda archive, split, *rest: decodes.append(split) or real_decode(archive, split, *rest))
+
     again = unpack_competition(paths, progress=False)
-    assert time.perf_counter() - started < 1.0
-    assert all(s.skipped for s in again)
+    assert all(s.skipped for s in again) and [s.images for s in again] == [60, 40]
+    assert decodes == [] and {p.name: p.stat().st_mtime_ns for p in paths.cache.iterdir()} == made
     assert not any(s.skipped for s in unpack_competition(paths, force=True, progress=False))
+    assert decodes == ["train", "test"]
 
 
 def test_a_changed_archive_makes_the_marker_stale(paths: CompetitionPaths) -> None:
@@ -140,21 +149,51 @@ def test_test_ids_are_checked_against_the_sample_submission(paths: CompetitionPa
         unpack_competition(paths, progress=False)
 
 
-def test_a_member_that_is_not_a_png_is_named(paths: CompetitionPaths) -> None:
+@pytest.mark.parametrize("workers", [0, 2], ids=["inline", "in-a-worker"])
+def test_a_member_that_is_not_a_png_is_named(paths: CompetitionPaths, workers: int) -> None:
     members = png_members("train", range(1, 61))
     members["train/7.png"] = b"this is not an image"
     write_archive(paths.raw / "train.7z", members)
     with pytest.raises(DataError, match="train/7.png is not a readable PNG"):
-        unpack_competition(paths, progress=False)
-    assert leftovers(paths) == []
+        unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, True, workers=workers, progress=False)
+    assert leftovers(paths) == [] and not (paths.images / "train").exists()
 
 
-def test_an_image_of_the_wrong_size_is_named(paths: CompetitionPaths) -> None:
+@pytest.mark.parametrize("workers", [0, 2], ids=["inline", "in-a-worker"])
+def test_an_image_of_the_wrong_size_is_named(paths: CompetitionPaths, workers: int) -> None:
     members = png_members("train", range(1, 61))
     members.update(png_members("train", [9], size=64))
     write_archive(paths.raw / "train.7z", members)
     with pytest.raises(DataError, match="train/9.png is 64x64, expected 32x32"):
+        unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, True, workers=workers, progress=False)
+    assert leftovers(paths) == []
+
+
+@pytest.mark.parametrize("encrypt_header", [False, True], ids=["encrypted-data", "encrypted-header"])
+def test_an_encrypted_archive_is_one_line(paths: CompetitionPaths, encrypt_header: bool, capsys: pytest.CaptureFixture) -> None:
+    write_encrypted_archive(paths.raw / "train.7z", png_members("train", range(1, 61)), encrypt_header)
+    assert main(["unpack", "--data-dir", str(paths.data_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "train.7z is encrypted; Kaggle's archives are not, so fetch it again." in err
+    assert leftovers(paths) == []
+
+
+def test_an_image_over_the_per_image_cap_is_refused_before_it_is_read(paths: CompetitionPaths) -> None:
+    members = png_members("train", range(1, 61))
+    members["train/8.png"] = bytes(unpack.MAX_MEMBER_BYTES + 1)  # packs to a few kB, as a bomb would
+    write_archive(paths.raw / "train.7z", members)
+    with pytest.raises(UnsafeArchiveError, match=f"train/8.png declares {unpack.MAX_MEMBER_BYTES + 1} bytes, over the"):
         unpack_competition(paths, progress=False)
+    assert leftovers(paths) == []
+
+
+def test_a_header_that_understates_the_unpacked_size_is_caught(paths: CompetitionPaths) -> None:
+    """The size checks trust the header; a lying one still ends in a clear error, and nothing is kept."""
+    members = png_members("train", range(1, 61))
+    write_archive_understating_its_size(paths.raw / "train.7z", members, understate_by=1)
+    with pytest.raises(DataError, match="train.7z is corrupt or truncated"):
+        unpack_competition(paths, progress=False)
+    assert leftovers(paths) == [] and not (paths.images / "train").exists()
 
 
 def test_unexpected_entries_are_refused(paths: CompetitionPaths) -> None:
