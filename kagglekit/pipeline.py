@@ -4,9 +4,9 @@ Images stay one uint8 array (50,000 CIFAR images = 150 MB); each step gathers a
 shuffled batch of indices and augments the whole batch at once, so there is no
 per-image Python and no per-image op. The epoch's permutation and every batch's
 augmentation come from stateless seeds (run seed, epoch, step): a run resumed at
-epoch k sees exactly the batches it would have seen. On other Keras backends
-(JAX), where TensorFlow may be absent, ``host_batches`` serves uint8 batches
-in the same way and the training model augments them on the device.
+epoch k sees exactly the batches it would have seen. On JAX, where TensorFlow
+may be absent, the images live on the device instead (``device_data``); the
+numpy views below serve prediction on any backend.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    import keras
     import tensorflow as tf
 
 from kagglekit.exceptions import DataError, StageNotReadyError
@@ -173,52 +172,6 @@ def train_dataset(
     options.threading.private_threadpool_size = threads
     options.threading.max_intra_op_parallelism = 1
     return dataset.map(load, num_parallel_calls=threads).prefetch(2).with_options(options)
-
-
-def host_batches(
-    x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_epoch: int,
-    n_classes: int | None = None, alternating_flip: bool = False,
-) -> "keras.utils.PyDataset":
-    """uint8 batches from epoch ``first_epoch`` on, as ``train_dataset`` serves them, without TensorFlow.
-
-    A Keras PyDataset: Keras asks for batch i of the current epoch and calls
-    ``on_epoch_end`` between epochs. The permutation of epoch e comes from
-    (seed, e) alone, so a resumed run sees the same batches; augmentation is
-    left to the training model (on the device). ``alternating_flip`` mirrors
-    the same seeded half of the images in even epochs and the other half in odd
-    ones (augment.flip_mode).
-    """
-    import keras
-
-    n = len(x)
-    targets = np.eye(n_classes, dtype=np.float32)[y] if n_classes else y
-    mirrored_first = np.random.default_rng([seed, 1]).random(n) < 0.5
-
-    class HostBatches(keras.utils.PyDataset):
-        def __init__(self) -> None:
-            super().__init__()
-            self.epoch = first_epoch
-            self.order = self.permutation()
-
-        def permutation(self) -> np.ndarray:
-            return np.random.default_rng([seed, 2, self.epoch]).permutation(n)
-
-        def __len__(self) -> int:
-            return steps_per_epoch(n, batch_size)
-
-        def __getitem__(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-            index = self.order[step * batch_size:(step + 1) * batch_size]
-            batch = x[index]
-            if alternating_flip:
-                mirrored = mirrored_first[index] != bool(self.epoch % 2)
-                batch = np.where(mirrored[:, None, None, None], batch[:, :, ::-1], batch)
-            return batch, targets[index]
-
-        def on_epoch_end(self) -> None:
-            self.epoch += 1
-            self.order = self.permutation()
-
-    return HostBatches()
 
 
 def eval_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, n_classes: int | None = None) -> "tf.data.Dataset":

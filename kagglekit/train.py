@@ -27,9 +27,8 @@ from kagglekit import augment, backend, devices, plots, runs
 from kagglekit.jsonfiles import read_json, write_json
 from kagglekit.models import get_version, recipe_hash, version_id
 from kagglekit.paths import CompetitionPaths
-from kagglekit.pipeline import (
-    CPU_PIPELINE_THREADS, SplitData, eval_dataset, host_batches, load_split, steps_per_epoch, train_dataset,
-)
+from kagglekit.device_data import DeviceImages, index_batches, mirrored_first, validation_rows
+from kagglekit.pipeline import CPU_PIPELINE_THREADS, SplitData, eval_dataset, load_split, steps_per_epoch, train_dataset
 from kagglekit.weight_callbacks import Lookahead, freezes
 
 Log = Callable[[str], None]
@@ -160,11 +159,13 @@ def fresh_state() -> dict[str, Any]:
 
 
 def build_models(recipe: dict[str, Any], data: SplitData, hardware: devices.Hardware, steps: int) -> tuple[keras.Model, keras.Model]:
-    """(model to train, model to save): the same unless augmentation runs inside the training model.
+    """(model to train, model to save): the same unless the input pipeline runs inside the training model.
 
-    Call inside ``hardware.scope()``. With the augmentation inside, XLA compiles
-    the whole step wherever the augmentation allows it (gathers: always;
-    TensorFlow's resampling op: never).
+    Call inside ``hardware.scope()``. On JAX the training model takes [index,
+    parity] rows and holds the images itself (``device_data``); on TensorFlow
+    GPUs it takes uint8 batches. Either way the augmentation runs inside, and
+    XLA compiles the whole step wherever the augmentation allows it (gathers:
+    always; TensorFlow's resampling op: never).
     """
     version = get_version(recipe["model"])
     input_shape = tuple(data.x_train.shape[1:])
@@ -174,8 +175,13 @@ def build_models(recipe: dict[str, Any], data: SplitData, hardware: devices.Hard
         model = core
         if hardware.augment_on_device:
             augmenter = augment.from_recipe(recipe, recipe["seed"])
-            inputs = keras.Input(input_shape, dtype="uint8")
-            model = keras.Model(inputs, core(augmenter(inputs)), name="training")
+            if hardware.backend == "tensorflow":
+                inputs = keras.Input(input_shape, dtype="uint8")
+                images = inputs
+            else:
+                inputs = keras.Input((2,), dtype="int32")
+                images = device_images(recipe, data)(inputs)
+            model = keras.Model(inputs, core(augmenter(images)), name="training")
             hardware.jit_compile = hardware.jit_compile or augmenter.supports_jit
         devices.synchronise_batch_norm(core, hardware)
         from kagglekit.models.compile import compile_model
@@ -188,16 +194,26 @@ def build_models(recipe: dict[str, Any], data: SplitData, hardware: devices.Hard
     return model, core
 
 
+def device_images(recipe: dict[str, Any], data: SplitData) -> DeviceImages:
+    """Training then validation images in one device variable; the alternating flip's half among the training ones."""
+    mirrored = None
+    if augment.flip_mode(recipe) == augment.ALTERNATING:
+        mirrored = np.concatenate([mirrored_first(len(data.x_train), int(recipe["seed"])), np.zeros(len(data.x_valid), bool)])
+    return DeviceImages(np.concatenate([data.x_train, data.x_valid]), mirrored, name="device_images")
+
+
 def input_data(recipe: dict[str, Any], data: SplitData, hardware: devices.Hardware, global_batch: int,
                first_epoch: int) -> tuple[Any, Any]:
-    """(training batches, validation data): tf.data on TensorFlow; numpy on JAX, which may lack TensorFlow."""
+    """(training batches, validation data): tf.data on TensorFlow; on JAX, rows of ``device_images``."""
     one_hot = data.n_classes if recipe["loss"] == "categorical_crossentropy" else None
     seed, epochs = int(recipe["seed"]), int(recipe["epochs"])
-    alternating = augment.flip_mode(recipe) == augment.ALTERNATING
     if hardware.backend != "tensorflow":
-        valid_targets = np.eye(one_hot, dtype=np.float32)[data.y_valid] if one_hot else data.y_valid
-        return (host_batches(data.x_train, data.y_train, global_batch, seed, first_epoch, one_hot, alternating),
-                (data.x_valid.astype(np.float32), valid_targets))
+        def targets(labels: np.ndarray) -> np.ndarray:
+            return np.eye(one_hot, dtype=np.float32)[labels] if one_hot else labels
+        rows = validation_rows(len(data.x_train), len(data.x_valid), hardware.replicas)
+        return (index_batches(len(data.x_train), targets(data.y_train), global_batch, seed, first_epoch, hardware.replicas),
+                (rows, targets(data.y_valid[:len(rows)])))
+    alternating = augment.flip_mode(recipe) == augment.ALTERNATING
     host_augment = None if hardware.augment_on_device else augment.from_recipe(recipe, seed)
     threads = CPU_PIPELINE_THREADS if hardware.kind == "CPU" else None
     train_data = train_dataset(data.x_train, data.y_train, global_batch, seed, first_epoch, epochs,

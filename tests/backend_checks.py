@@ -50,13 +50,13 @@ def augmentation() -> None:
 
 
 def bfloat16() -> None:
-    """fast's training model (augmentation inside, as on a TPU) builds, trains two steps and predicts in mixed_bfloat16."""
+    """fast's training model (input pipeline inside, as on a TPU) builds, trains two steps and predicts in mixed_bfloat16."""
     import keras
 
     from kagglekit import devices
     from kagglekit.models import get_version
-    from kagglekit.pipeline import SplitData, host_batches
-    from kagglekit.train import build_models
+    from kagglekit.pipeline import SplitData
+    from kagglekit.train import build_models, input_data
 
     rng = np.random.default_rng(0)
     data = SplitData(rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 64).astype(np.int32),
@@ -65,9 +65,10 @@ def bfloat16() -> None:
     hardware = devices.Hardware("CPU", "test", 1, keras.backend.backend(), None, "mixed_bfloat16", True, True)
     recipe = get_version("fast").recipe({**TINY, "batch_size": 32, "epochs": 1})
     train_model, core = build_models(recipe, data, hardware, steps=2)
+    train_data, valid_data = input_data(recipe, data, hardware, 32, 0)
     assert core.get_layer("whiten").compute_dtype == "bfloat16"
     assert keras.backend.standardize_dtype(core.get_layer("whiten")(data.x_valid).dtype) == "bfloat16"
-    history = train_model.fit(host_batches(data.x_train, data.y_train, 32, 0, 0, 10, True), epochs=1, verbose=0)
+    history = train_model.fit(train_data, validation_data=valid_data, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     logits = core.predict(data.x_valid.astype(np.float32), verbose=0)
     assert logits.dtype == np.float32 and np.isfinite(logits).all()

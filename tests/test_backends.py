@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from kagglekit.backend import Machine, choose
-from kagglekit.pipeline import host_batches
 from test_models import write_prepared
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,29 +72,61 @@ print(sorted(name for name in ("tensorflow", "keras", "jax") if name in sys.modu
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
-# ---------------------------------------------------------------- the input pipeline without TensorFlow
+# ---------------------------------------------------------------- the training set on the device
 
-def test_host_batches_resume_identically_and_alternate_flips() -> None:
-    images = np.random.default_rng(3).integers(0, 256, (40, 8, 8, 3)).astype(np.uint8)
+def device_epochs(images: np.ndarray, epochs: int, first_epoch: int = 0, seed: int = 5, multiple: int = 1) -> list[list]:
+    """Each epoch's batches as DeviceImages gathers them from index_batches' rows: [(images, labels)]."""
+    from keras import ops
+
+    from kagglekit.device_data import DeviceImages, index_batches, mirrored_first
+
+    layer = DeviceImages(images, mirrored_first(len(images), seed))
+    feed = index_batches(len(images), np.arange(len(images)), 16, seed, first_epoch, multiple)
+    out = []
+    for _ in range(first_epoch, epochs):
+        out.append([(ops.convert_to_numpy(layer(rows)), labels) for rows, labels in (feed[s] for s in range(len(feed)))])
+        feed.on_epoch_end()
+    return out
+
+
+def test_device_images_resume_identically_and_alternate_flips() -> None:
+    images = np.random.default_rng(3).integers(1, 256, (40, 8, 8, 3)).astype(np.uint8)
     images[:, :, 0] = 0  # left column dark, so a mirrored image shows it on the right
-    labels = np.arange(40)
-    full = host_batches(images, labels, 16, seed=5, first_epoch=0, alternating_flip=True)
+    full = device_epochs(images, 4)
+    for (batch, labels), (again, again_labels) in zip(full[1], device_epochs(images, 4, first_epoch=1)[0]):
+        np.testing.assert_array_equal(batch, again)
+        np.testing.assert_array_equal(labels, again_labels)
     seen = []
-    for epoch in range(4):
-        batches = [full[step] for step in range(len(full))]
-        if epoch == 1:
-            resumed = host_batches(images, labels, 16, seed=5, first_epoch=1, alternating_flip=True)
-            for (batch, label), (again, again_label) in zip(batches, (resumed[s] for s in range(len(resumed)))):
-                np.testing.assert_array_equal(batch, again)
-                np.testing.assert_array_equal(label, again_label)
+    for epoch in full:
+        assert sorted(np.concatenate([labels for _, labels in epoch])) == list(range(40))
         mirrored = np.zeros(40, bool)
-        for batch, label in batches:
-            mirrored[label] = (batch[:, :, -1] == 0).all(axis=(1, 2))
+        for batch, labels in epoch:
+            mirrored[labels] = (batch[:, :, -1] == 0).all(axis=(1, 2))
+            unmirrored = np.where(mirrored[labels][:, None, None, None], batch[:, :, ::-1], batch)
+            np.testing.assert_array_equal(unmirrored, images[labels])  # gathered, not altered
         seen.append(mirrored)
-        full.on_epoch_end()
-    assert len(full) == 3 and sorted(np.concatenate([label for _, label in batches])) == list(range(40))
     assert 10 < seen[0].sum() < 30  # a random half first
     assert (seen[0] != seen[1]).all() and (seen[0] == seen[2]).all() and (seen[1] == seen[3]).all()
+
+
+def test_device_batches_split_evenly_over_devices() -> None:
+    images = np.zeros((40, 4, 4, 3), np.uint8)
+    (epoch,) = device_epochs(images, 1, multiple=3)
+    assert [len(labels) for _, labels in epoch] == [15, 15, 6]  # 16, 16, 8 cut to multiples of 3
+
+
+def test_device_images_stay_out_of_saved_weights(tmp_path: Path) -> None:
+    import keras
+
+    from kagglekit.device_data import DeviceImages
+
+    inputs = keras.Input((2,), dtype="int32")
+    images = DeviceImages(np.ones((1000, 32, 32, 3), np.uint8))(inputs)
+    outputs = keras.layers.Dense(1)(keras.layers.Flatten()(keras.ops.cast(images, "float32")))
+    model = keras.Model(inputs, outputs)
+    model.save_weights(tmp_path / "state.weights.h5")
+    assert (tmp_path / "state.weights.h5").stat().st_size < 3_000_000 / 10  # the images alone are 3 MB
+    model.load_weights(tmp_path / "state.weights.h5")
 
 
 # ---------------------------------------------------------------- both backends
