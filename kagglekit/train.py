@@ -29,6 +29,7 @@ from kagglekit.models import get_version, recipe_hash, version_id
 from kagglekit.paths import CompetitionPaths
 from kagglekit.device_data import DeviceImages, index_batches, mirrored_first, validation_rows
 from kagglekit.pipeline import CPU_PIPELINE_THREADS, SplitData, eval_dataset, load_split, steps_per_epoch, train_dataset
+from kagglekit.step_weights import InStepModel
 from kagglekit.weight_callbacks import Lookahead, freezes
 
 Log = Callable[[str], None]
@@ -177,11 +178,10 @@ def build_models(recipe: dict[str, Any], data: SplitData, hardware: devices.Hard
             augmenter = augment.from_recipe(recipe, recipe["seed"])
             if hardware.backend == "tensorflow":
                 inputs = keras.Input(input_shape, dtype="uint8")
-                images = inputs
+                model = keras.Model(inputs, core(augmenter(inputs)), name="training")
             else:
                 inputs = keras.Input((2,), dtype="int32")
-                images = device_images(recipe, data)(inputs)
-            model = keras.Model(inputs, core(augmenter(images)), name="training")
+                model = InStepModel(inputs, core(augmenter(device_images(recipe, data)(inputs))), name="training")
             hardware.jit_compile = hardware.jit_compile or augmenter.supports_jit
         devices.synchronise_batch_norm(core, hardware)
         from kagglekit.models.compile import compile_model
@@ -189,6 +189,9 @@ def build_models(recipe: dict[str, Any], data: SplitData, hardware: devices.Hard
         model.optimizer.build(model.trainable_variables)
         if version.prepare is not None:
             version.prepare(core, data.x_train, int(recipe["seed"]))
+        if isinstance(model, InStepModel):  # after prepare: the slow copy starts from the prepared weights
+            model.plan(int(recipe["epochs"]) * steps if recipe["lookahead"] else None,
+                       [(freeze.layer, freeze.epochs * steps) for freeze in freezes(recipe, core)])
     finally:
         keras.mixed_precision.set_global_policy("float32")
     return model, core
@@ -200,6 +203,14 @@ def device_images(recipe: dict[str, Any], data: SplitData) -> DeviceImages:
     if augment.flip_mode(recipe) == augment.ALTERNATING:
         mirrored = np.concatenate([mirrored_first(len(data.x_train), int(recipe["seed"])), np.zeros(len(data.x_valid), bool)])
     return DeviceImages(np.concatenate([data.x_train, data.x_valid]), mirrored, name="device_images")
+
+
+def weight_callbacks(recipe: dict[str, Any], train_model: keras.Model, save_model: keras.Model,
+                     total_steps: int) -> list[keras.callbacks.Callback]:
+    """Lookahead and frozen layers as per-step callbacks, unless the training step does them itself (JAX)."""
+    if isinstance(train_model, InStepModel):
+        return []
+    return [*([Lookahead(total_steps)] if recipe["lookahead"] else []), *freezes(recipe, save_model)]
 
 
 def input_data(recipe: dict[str, Any], data: SplitData, hardware: devices.Hardware, global_batch: int,
@@ -279,8 +290,7 @@ def train(
             train_data, valid_data = input_data(recipe, data, hardware, global_batch, state["epoch"])
             progress = Progress(len(data.x_train), log)
             checkpointer = Checkpointer(run_dir, save_model, recipe, state, progress, log)
-            lookahead = [Lookahead(epochs * steps)] if recipe["lookahead"] else []
-            ours = [progress, *lookahead, *freezes(recipe, save_model), checkpointer]
+            ours = [progress, *weight_callbacks(recipe, train_model, save_model, epochs * steps), checkpointer]
             log("epoch | train loss | train acc | val loss | val acc |   img/s |   time")
             train_model.fit(train_data, validation_data=valid_data, epochs=epochs, initial_epoch=state["epoch"],
                             steps_per_epoch=steps, callbacks=[*ours, *callbacks], verbose=0, shuffle=False,

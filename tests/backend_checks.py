@@ -111,7 +111,38 @@ def train_tiny(data_dir: str, runs_dir: str, devices: str, out: str) -> None:
     np.save(Path(out) / f"replicas{n}-{keras.backend.backend()}.npy", runs.load_run(run_dir).predict_proba(images))
 
 
-CHECKS = {"augmentation": augmentation, "bfloat16": bfloat16, "probabilities": probabilities, "train_tiny": train_tiny}
+def in_step_weights() -> None:
+    """JAX: InStepModel's lookahead and frozen layer end where weight_callbacks' per-step callbacks do."""
+    import keras
+
+    from kagglekit.step_weights import InStepModel
+    from kagglekit.weight_callbacks import FreezeAfter, Lookahead
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 4)).astype(np.float32), rng.normal(size=(16, 3)).astype(np.float32)
+
+    def trained(kind: str) -> list[np.ndarray]:
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((4,))
+        hidden = keras.layers.BatchNormalization()(keras.layers.Dense(8, name="first")(inputs))
+        model = (InStepModel if kind == "in step" else keras.Model)(inputs, keras.layers.Dense(3)(hidden))
+        model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "mse")
+        model.optimizer.build(model.trainable_variables)
+        callbacks = []
+        if kind == "in step":
+            model.plan(12, [(model.get_layer("first"), 2 * 2)])
+        elif kind == "callbacks":
+            callbacks = [Lookahead(12), FreezeAfter(model.get_layer("first"), 2)]
+        model.fit(x, y, batch_size=8, epochs=6, shuffle=False, verbose=0, callbacks=callbacks)  # 2 steps an epoch
+        return [keras.ops.convert_to_numpy(v) for layer in model.layers for v in layer.weights]
+
+    in_step, callbacks, plain = trained("in step"), trained("callbacks"), trained("plain")
+    for a, b in zip(in_step, callbacks):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert max(np.abs(a - b).max() for a, b in zip(in_step, plain)) > 1e-3  # they did change the training
+
+
+CHECKS = {"in_step_weights": in_step_weights, "augmentation": augmentation, "bfloat16": bfloat16, "probabilities": probabilities, "train_tiny": train_tiny}
 
 if __name__ == "__main__":
     CHECKS[sys.argv[1]](*sys.argv[2:])

@@ -136,6 +136,10 @@ def test_augmentation_is_exact_on_each_backend(backend: str) -> None:
     check("augmentation", backend)
 
 
+def test_lookahead_and_frozen_layers_inside_the_jax_step_match_the_callbacks() -> None:
+    check("in_step_weights", "jax")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fast_trains_in_mixed_bfloat16_on_each_backend(backend: str) -> None:
