@@ -17,17 +17,19 @@ import re
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 SUPPORTED = ("tensorflow", "jax")
 
 
 @dataclass(frozen=True)
 class Machine:
-    """Where accelerators show: environment variables and the device files under ``dev``."""
+    """Where accelerators show: environment variables, the device files under ``dev``, and
+    ``jax_devices`` (``jax.devices`` when None; a test hands in stand-ins for a TPU's chips)."""
 
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     dev: Path = Path("/dev")
+    jax_devices: Callable[[], list[Any]] | None = None
 
     def tpu_signs(self) -> list[str]:
         """Why this looks like a TPU VM (Kaggle's v5e-8: ISTPUVM=1, TPU_PROCESS_ADDRESSES, /dev/vfio/N)."""

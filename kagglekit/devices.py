@@ -96,7 +96,7 @@ def refuse_cpu(machine: Machine, backend: str, remedy: str) -> None:
 def _jax(machine: Machine) -> Hardware:
     import jax
 
-    devices = jax.devices()
+    devices = (machine.jax_devices or jax.devices)()
     platform_name = devices[0].platform
     if machine.tpu_signs() and platform_name != "tpu" and not machine.cpu_allowed():
         raise HardwareError(f"this is a TPU machine ({', '.join(machine.tpu_signs())}) but JAX sees {platform_name} devices only: "

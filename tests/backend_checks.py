@@ -142,7 +142,37 @@ def in_step_weights() -> None:
     assert max(np.abs(a - b).max() for a, b in zip(in_step, plain)) > 1e-3  # they did change the training
 
 
-CHECKS = {"in_step_weights": in_step_weights, "augmentation": augmentation, "bfloat16": bfloat16, "probabilities": probabilities, "train_tiny": train_tiny}
+def tpu_path() -> None:
+    """JAX on a Kaggle-TPU-shaped machine whose jax.devices() are 8 TPU chips: DataParallel over all 8, bfloat16.
+
+    The chips are this CPU's 8 forced host devices, relabelled as TPU v5e chips (platform, device_kind).
+    """
+    import jax
+    import keras
+
+    from kagglekit import devices
+    from kagglekit.backend import Machine
+
+    class Chip:
+        platform, device_kind = "tpu", "TPU v5 lite"
+
+        def __init__(self, device: object) -> None:
+            self.device = device
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.device, name)
+
+    chips = [Chip(device) for device in jax.devices()]
+    machine = Machine({"ISTPUVM": "1", "TPU_PROCESS_ADDRESSES": "local"}, Path("/nonexistent"), lambda: chips)
+    hardware = devices.detect(machine=machine)
+    assert (hardware.kind, hardware.name, hardware.replicas) == ("TPU", "8x TPU v5 lite", 8), hardware
+    assert hardware.mixed_precision == "mixed_bfloat16" and hardware.jit_compile and hardware.augment_on_device
+    assert isinstance(hardware.distribution, keras.distribution.DataParallel)
+    assert hardware.distribution.device_mesh.devices.shape == (8,)
+    assert devices.detect(False, machine).mixed_precision == "float32"
+
+
+CHECKS = {"tpu_path": tpu_path, "in_step_weights": in_step_weights, "augmentation": augmentation, "bfloat16": bfloat16, "probabilities": probabilities, "train_tiny": train_tiny}
 
 if __name__ == "__main__":
     CHECKS[sys.argv[1]](*sys.argv[2:])

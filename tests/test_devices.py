@@ -61,6 +61,10 @@ def test_this_cpu_trains_on_one_device_with_xla(tmp_path: Path) -> None:
     assert hardware.distribution is None and hardware.mixed_precision == "float32"
 
 
+def test_jax_on_a_kaggle_tpu_runs_data_parallel_over_all_chips_in_bfloat16() -> None:
+    check("tpu_path", "jax", extra={"XLA_FLAGS": "--xla_force_host_platform_device_count=8"})
+
+
 def cli_train(tmp_path: Path, env: dict[str, str], backend: str | None) -> subprocess.CompletedProcess:
     """`kagglekit train` on a TPU-shaped environment; returns the finished process, whatever its exit code."""
     paths = write_prepared(tmp_path / "data", n=50)
