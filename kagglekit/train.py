@@ -71,6 +71,8 @@ class Progress(keras.callbacks.Callback):
         self.train_end = 0.0
 
     def on_test_begin(self, logs: dict | None = None) -> None:
+        # JAX dispatches steps asynchronously: wait for the last one, or its time is counted as validation's.
+        keras.ops.convert_to_numpy(self.model.optimizer.iterations)
         self.train_end = time.perf_counter()
 
     def timings(self) -> tuple[float, float]:
