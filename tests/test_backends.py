@@ -155,7 +155,7 @@ def runs_by_backend(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     for backend in BACKENDS:
         runs_dir = root / f"runs-{backend}"
         run_python(["-m", "kagglekit", "train", "--model", "fast", "--epochs", "1", "--batch-size", "32",
-                    "--set", "widths=[8,16,16]", "--data-dir", str(paths.data_dir), "--runs-dir", str(runs_dir)], backend)
+                    "--set", "widths=[8,16,16]", "--set", "tta=none", "--data-dir", str(paths.data_dir), "--runs-dir", str(runs_dir)], backend)
         (trained[backend],) = runs_dir.iterdir()
     return trained
 
@@ -186,6 +186,6 @@ def test_a_run_trained_on_one_backend_predicts_the_same_on_the_other(runs_by_bac
 
 @pytest.mark.slow
 def test_evaluate_reads_a_jax_run_on_tensorflow(runs_by_backend: dict[str, Path]) -> None:
-    result = run_python(["-m", "kagglekit", "evaluate", str(runs_by_backend["jax"]), "--tta", "none"], "tensorflow")
+    result = run_python(["-m", "kagglekit", "evaluate", str(runs_by_backend["jax"])], "tensorflow")
     recorded = json.loads((runs_by_backend["jax"] / "metrics.json").read_text())["best_val_accuracy"]
     assert f"validation accuracy {recorded:.4f} on 40 images" in result.stdout
