@@ -1,4 +1,4 @@
-"""Training-time augmentation as one Keras preprocessing layer.
+"""Training-time augmentation as one Keras layer, written in ``keras.ops`` so it runs on any backend.
 
 Keras' RandomRotation, RandomZoom, RandomTranslation and RandomFlip each resample
 the whole batch: three bilinear passes for the seeds' recipes. On the 2 CPU cores
@@ -6,26 +6,100 @@ we train on, each pass tops out near 28,000 images/s, so the stack of three runs
 at about 10,000 images/s. ``RandomAffine`` draws the same kinds of random
 rotation, zoom, shift and flip, folds them into one affine matrix per image and
 resamples once (about 30,000 images/s), which is what keeps augmentation off the
-critical path. ``keras_layers`` builds the stock four-layer stack with the same
-ranges, for the benchmark and for anyone who prefers it.
+critical path. Recipes that only flip, move by whole pixels and cut out
+(airbench's ``fast`` and ``best``) never resample at all: they gather pixels,
+which XLA compiles on every device, so on JAX the whole augmentation runs
+inside the compiled training step. ``keras_layers`` builds the stock four-layer
+stack with the same ranges, for the benchmark and for anyone who prefers it.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from kagglekit.exceptions import UsageError
 
 FILL_MODES = ("nearest", "reflect", "wrap", "constant")
+# One independent random stream per drawn quantity, so adding one never changes the others.
+ROTATION, ZOOM_X, ZOOM_Y, SHIFT_X, SHIFT_Y, FLIP, TRANSLATE, CUTOUT = range(8)
+STREAMS = 9
+
+Draw = Callable[[int, tuple, Any, Any, str], Any]  # (stream, shape, low, high, dtype) -> uniform tensor
+
+
+def random_draws(seed: Any) -> Draw:
+    """Uniform draws from a SeedGenerator (inside a model) or a stateless (2,) seed (the tf.data pipeline).
+
+    A stateless seed makes a batch's augmentation depend on that seed alone, so
+    a resumed run sees the batches it would have seen; that pipeline exists
+    only on TensorFlow, whose stateless generators it uses.
+    """
+    if isinstance(seed, keras.random.SeedGenerator):
+        def draw(stream: int, shape: tuple, low: Any, high: Any, dtype: str) -> Any:
+            if dtype == "int32":
+                return keras.random.randint(shape, low, high, dtype=dtype, seed=seed)
+            return keras.random.uniform(shape, low, high, dtype=dtype, seed=seed)
+        return draw
+    if keras.backend.backend() != "tensorflow":
+        raise UsageError("a stateless augmentation seed needs the TensorFlow backend; "
+                         "on other backends RandomAffine draws from its own SeedGenerator")
+    import tensorflow as tf
+
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=STREAMS)
+
+    def stateless(stream: int, shape: tuple, low: Any, high: Any, dtype: str) -> Any:
+        return tf.random.stateless_uniform(shape, seeds[stream], low, high, dtype=dtype)
+    return stateless
+
+
+def source_index(index: Any, size: int, fill_mode: str) -> tuple[Any, Any]:
+    """(index into the image, whether it is inside) for positions moved past an edge, as ``fill_mode`` fills.
+
+    reflect is (d c b a | a b c d | d c b a), as ImageProjectiveTransform and
+    scipy fill: the edge pixel is repeated, so a 1-pixel move never invents one.
+    """
+    inside = (index >= 0) & (index < size)
+    if fill_mode == "reflect":
+        period = ops.mod(index, 2 * size)
+        return ops.where(period < size, period, 2 * size - 1 - period), inside
+    if fill_mode == "wrap":
+        return ops.mod(index, size), inside
+    return ops.clip(index, 0, size - 1), inside  # nearest; constant zeroes the outside afterwards
+
+
+def shift_pixels(images: Any, rows: Any, cols: Any, fill_mode: str) -> Any:
+    """Move each image (B,H,W,C) by whole pixels: ``rows``, ``cols`` (B,) int32, down and right; a gather, not a resampling."""
+    height, width = images.shape[1], images.shape[2]
+    source_rows, rows_inside = source_index(ops.arange(height, dtype="int32")[None, :] - rows[:, None], height, fill_mode)
+    source_cols, cols_inside = source_index(ops.arange(width, dtype="int32")[None, :] - cols[:, None], width, fill_mode)
+    batch, channels = ops.shape(images)[0], images.shape[3]
+    # One gather of pixels from the flattened batch: 3x faster in tf.data than two take_along_axis.
+    image_start = ops.arange(batch, dtype="int32")[:, None, None] * (height * width)
+    pixel = image_start + source_rows[:, :, None] * width + source_cols[:, None, :]  # (B, H, W)
+    moved = ops.take(ops.reshape(images, (-1, channels)), pixel, axis=0)
+    if fill_mode == "constant":
+        keep = rows_inside[:, :, None] & cols_inside[:, None, :]
+        moved = moved * ops.cast(keep, moved.dtype)[..., None]
+    return moved
+
+
+def cut_out(images: Any, corners: Any, side: int) -> Any:
+    """Zero one ``side`` x ``side`` square per image whose top-left corner is ``corners`` (2, B) int32."""
+    height, width = images.shape[1], images.shape[2]
+    rows, cols = ops.arange(height, dtype="int32")[None, :], ops.arange(width, dtype="int32")[None, :]
+    inside_rows = (rows >= corners[0][:, None]) & (rows < corners[0][:, None] + side)  # (B, H)
+    inside_cols = (cols >= corners[1][:, None]) & (cols < corners[1][:, None] + side)  # (B, W)
+    keep = ops.logical_not(inside_rows[:, :, None] & inside_cols[:, None, :])
+    return images * ops.cast(keep, images.dtype)[..., None]
 
 
 def affine_batch(
-    images: tf.Tensor,
-    seed: tf.Tensor,
+    images: Any,
+    seed: Any,
     rotation: float = 0.0,
     zoom: float = 0.0,
     shift: float = 0.0,
@@ -33,8 +107,8 @@ def affine_batch(
     fill_mode: str = "nearest",
     translate: int = 0,
     cutout: int = 0,
-) -> tf.Tensor:
-    """Augment a batch (B,H,W,C) with one random affine map per image.
+) -> Any:
+    """Augment a batch (B,H,W,C) with one random affine map per image, as float32.
 
     Ranges follow ImageDataGenerator, the seeds' API: ``rotation`` in degrees
     (uniform in ±rotation), ``zoom`` a fraction (width and height zoom drawn
@@ -42,70 +116,67 @@ def affine_batch(
     ``flip`` mirrors left-right with probability 1/2. ``translate`` adds a
     whole-pixel shift in ±translate (airbench's pad-and-crop: with no rotation
     or zoom every output pixel is an input pixel, never a blend), and
-    ``cutout`` zeroes a random ``cutout``-pixel square. ``seed`` is a stateless
-    (2,) seed, so a batch's augmentation depends only on it.
+    ``cutout`` zeroes a random ``cutout``-pixel square. ``seed`` is a
+    SeedGenerator or a stateless (2,) seed (``random_draws``).
     """
-    images = tf.cast(images, tf.float32)
-    shape = tf.shape(images)
-    batch = shape[0]
-    height = tf.cast(shape[1], tf.float32)
-    width = tf.cast(shape[2], tf.float32)
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=9)
-
-    def uniform(i: int, limit: float) -> tf.Tensor:
-        return tf.random.stateless_uniform([batch], seeds[i], -limit, limit)
-
-    angle = uniform(0, rotation * math.pi / 180.0)
-    zoom_x = 1.0 + uniform(1, zoom)
-    zoom_y = 1.0 + uniform(2, zoom)
-    shift_x = uniform(3, shift) * width
-    shift_y = uniform(4, shift) * height
-    if translate:
-        pixels = tf.random.stateless_uniform([2, batch], seeds[6], -translate, translate + 1, dtype=tf.int32)
-        shift_x += tf.cast(pixels[0], tf.float32)
-        shift_y += tf.cast(pixels[1], tf.float32)
-    if flip:
-        coin = tf.random.stateless_uniform([batch], seeds[5])
-        mirror = tf.where(coin < 0.5, -1.0, 1.0)
+    images = ops.cast(images, "float32")
+    draw = random_draws(seed)
+    batch = ops.shape(images)[0]
+    height, width = images.shape[1], images.shape[2]
+    pixels = draw(TRANSLATE, (2, batch), -translate, translate + 1, "int32") if translate else None
+    mirror = draw(FLIP, (batch,), 0.0, 1.0, "float32") < 0.5 if flip else None
+    if rotation or zoom or shift:
+        images = resample(images, draw, rotation, zoom, shift, mirror, pixels, fill_mode)
     else:
-        mirror = tf.ones([batch])
+        if mirror is not None:
+            images = ops.where(mirror[:, None, None, None], ops.flip(images, axis=2), images)
+        if pixels is not None:
+            images = shift_pixels(images, pixels[1], pixels[0], fill_mode)
+    if cutout:
+        corners = draw(CUTOUT, (2, batch), 0, min(height, width) - cutout + 1, "int32")
+        images = cut_out(images, corners, cutout)
+    return images
 
-    # Output pixel (x, y) samples input R(angle) @ diag(zoom_x * mirror, zoom_y)
-    # @ (x - c, y - c) + c - shift: rotation, zoom, flip about the centre, then shift.
-    cos, sin = tf.cos(angle), tf.sin(angle)
-    a0, a1 = cos * zoom_x * mirror, -sin * zoom_y
-    b0, b1 = sin * zoom_x * mirror, cos * zoom_y
+
+def resample(images: Any, draw: Draw, rotation: float, zoom: float, shift: float,
+             mirror: Any, pixels: Any, fill_mode: str) -> Any:
+    """One bilinear resampling for rotation, zoom, fractional shift, flip and whole-pixel moves together.
+
+    Output pixel (x, y) samples input R(angle) @ diag(zoom_x * mirror, zoom_y)
+    @ (x - c, y - c) + c - shift: rotation, zoom, flip about the centre, then shift.
+    """
+    batch = ops.shape(images)[0]
+    height, width = float(images.shape[1]), float(images.shape[2])
+    angle = draw(ROTATION, (batch,), -rotation * math.pi / 180.0, rotation * math.pi / 180.0, "float32")
+    zoom_x = 1.0 + draw(ZOOM_X, (batch,), -zoom, zoom, "float32")
+    zoom_y = 1.0 + draw(ZOOM_Y, (batch,), -zoom, zoom, "float32")
+    shift_x = draw(SHIFT_X, (batch,), -shift, shift, "float32") * width
+    shift_y = draw(SHIFT_Y, (batch,), -shift, shift, "float32") * height
+    if pixels is not None:
+        shift_x = shift_x + ops.cast(pixels[0], "float32")
+        shift_y = shift_y + ops.cast(pixels[1], "float32")
+    sign = ops.ones((batch,)) if mirror is None else ops.where(mirror, -1.0, 1.0)
+    cos, sin = ops.cos(angle), ops.sin(angle)
+    a0, a1 = cos * zoom_x * sign, -sin * zoom_y
+    b0, b1 = sin * zoom_x * sign, cos * zoom_y
     cx, cy = (width - 1.0) / 2.0, (height - 1.0) / 2.0
     a2 = cx - shift_x - a0 * cx - a1 * cy
     b2 = cy - shift_y - b0 * cx - b1 * cy
-    zeros = tf.zeros([batch])
-    transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
-    images = tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=shape[1:3],
-        fill_value=0.0, interpolation="BILINEAR", fill_mode=fill_mode.upper(),
-    )
-    return cut_out(images, seeds[7], cutout) if cutout else images
-
-
-def cut_out(images: tf.Tensor, seed: tf.Tensor, side: int) -> tf.Tensor:
-    """Zero one ``side`` x ``side`` square per image, placed uniformly inside it."""
-    shape = tf.shape(images)
-    corners = tf.random.stateless_uniform([2, shape[0], 1], seed, 0, tf.reduce_min(shape[1:3]) - side + 1, dtype=tf.int32)
-    rows, cols = tf.range(shape[1])[None, :], tf.range(shape[2])[None, :]
-    inside_rows = (rows >= corners[0]) & (rows < corners[0] + side)  # (B, H)
-    inside_cols = (cols >= corners[1]) & (cols < corners[1] + side)  # (B, W)
-    keep = ~(inside_rows[:, :, None] & inside_cols[:, None, :])
-    return images * tf.cast(keep, images.dtype)[..., None]
+    zeros = ops.zeros((batch,))
+    transforms = ops.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+    return ops.image.affine_transform(images, transforms, interpolation="bilinear", fill_mode=fill_mode,
+                                      fill_value=0.0, data_format="channels_last")
 
 
 @keras.saving.register_keras_serializable(package="kagglekit")
 class RandomAffine(keras.layers.Layer):
-    """Random rotation + zoom + shift + flip in a single resampling; identity at inference.
+    """Random rotation + zoom + shift + flip (+ whole-pixel moves, cutout); identity at inference.
 
-    Called with ``seed=`` (a (2,) tensor) it is stateless, which is how the
-    tf.data pipeline makes every batch reproducible and a resumed run see the
-    same augmentation; without one it draws from its own SeedGenerator, which is
-    how it runs inside a model on a GPU.
+    Called with ``seed=`` (a stateless (2,) tensor) it is reproducible per
+    batch, which is how the TensorFlow pipeline makes a resumed run see the same
+    augmentation; without one it draws from its own SeedGenerator, which is how
+    it runs inside the training model (JAX, GPUs). It computes in float32
+    whatever the global precision policy.
     """
 
     def __init__(
@@ -113,6 +184,7 @@ class RandomAffine(keras.layers.Layer):
         flip: bool = False, fill_mode: str = "nearest", seed: int | None = None,
         translate: int = 0, cutout: int = 0, **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if fill_mode not in FILL_MODES:
             raise ValueError(f"fill_mode must be one of {FILL_MODES}, not {fill_mode!r}")
@@ -120,21 +192,25 @@ class RandomAffine(keras.layers.Layer):
         self.flip, self.fill_mode, self.seed = bool(flip), fill_mode, seed
         self.translate, self.cutout = int(translate), int(cutout)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        # ImageProjectiveTransformV3 has no XLA kernel.
-        self.supports_jit = False
+        # TensorFlow's resampling op (ImageProjectiveTransformV3) has no XLA kernel; gathers do.
+        self.supports_jit = not self.resamples or keras.backend.backend() != "tensorflow"
+
+    @property
+    def resamples(self) -> bool:
+        """Whether a bilinear resampling is needed (rotation, zoom or fractional shift), not just gathers."""
+        return bool(self.rotation or self.zoom or self.shift)
 
     @property
     def is_identity(self) -> bool:
-        return not (self.rotation or self.zoom or self.shift or self.flip or self.translate or self.cutout)
+        return not (self.resamples or self.flip or self.translate or self.cutout)
 
-    def call(self, images: tf.Tensor, training: bool | None = None, seed: tf.Tensor | None = None) -> tf.Tensor:
-        images = tf.cast(images, tf.float32)
+    def call(self, images: Any, training: bool | None = None, seed: Any = None) -> Any:
+        images = ops.cast(images, "float32")
         if not training or self.is_identity:
             return images
-        if seed is None:
-            seed = self.seed_generator.next()
         return affine_batch(
-            images, seed, self.rotation, self.zoom, self.shift, self.flip, self.fill_mode, self.translate, self.cutout,
+            images, self.seed_generator if seed is None else seed, self.rotation, self.zoom, self.shift,
+            self.flip, self.fill_mode, self.translate, self.cutout,
         )
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:

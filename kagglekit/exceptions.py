@@ -69,3 +69,7 @@ class UsageError(KagglekitError):
     """A command-line argument names something that does not exist."""
 
     exit_code = 2
+
+
+class HardwareError(KagglekitError):
+    """An accelerator is here but the chosen backend cannot use it (never a silent fall-back to the CPU)."""

@@ -1,10 +1,12 @@
-"""Training data: the data stage's uint8 cache in memory, served by tf.data.
+"""Training data: the data stage's uint8 cache in memory, served by tf.data on TensorFlow, numpy batches elsewhere.
 
 Images stay one uint8 array (50,000 CIFAR images = 150 MB); each step gathers a
 shuffled batch of indices and augments the whole batch at once, so there is no
 per-image Python and no per-image op. The epoch's permutation and every batch's
 augmentation come from stateless seeds (run seed, epoch, step): a run resumed at
-epoch k sees exactly the batches it would have seen.
+epoch k sees exactly the batches it would have seen. On JAX, where TensorFlow
+may be absent, the images live on the device instead (``device_data``); the
+numpy views below serve prediction on any backend.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 import pandas as pd
@@ -185,36 +187,46 @@ def eval_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, n_classes
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def streamed_dataset(images: np.ndarray, batch_size: int, flip: bool = False, shift: int = 0) -> "tf.data.Dataset":
-    """Batches read from ``images`` (an array or a memory map) one at a time, as float32.
+def view(batch: np.ndarray, flip: bool = False, shift: int = 0) -> np.ndarray:
+    """One test-time view of a uint8 batch, as float32: ``flip`` mirrors left-right; ``shift`` moves
+    the image by that many pixels down and right (negative: up and left), reflecting at the edges."""
+    if flip:
+        batch = batch[:, :, ::-1]
+    if shift:
+        pad = abs(shift)
+        height, width = batch.shape[1:3]
+        padded = np.pad(batch, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
+        start = pad - shift
+        batch = padded[:, start:start + height, start:start + width]
+    return batch.astype(np.float32)
 
-    Unlike ``from_tensor_slices`` this never copies the whole array into a
-    tensor, so 300,000 test images cost one batch of memory, not 0.9 GB.
-    ``flip`` mirrors left-right; ``shift`` moves the image by that many pixels
-    down and right (negative: up and left), reflecting at the edges.
-    """
+
+def streamed_batches(images: np.ndarray, batch_size: int, flip: bool = False, shift: int = 0) -> Iterator[np.ndarray]:
+    """Views of ``images`` (an array or a memory map) read one batch at a time: memory stays one batch."""
+    for start in range(0, len(images), batch_size):
+        yield view(np.asarray(images[start:start + batch_size]), flip, shift)
+
+
+def streamed_input(images: np.ndarray, batch_size: int, flip: bool = False, shift: int = 0) -> object:
+    """``streamed_batches`` as ``model.predict`` takes them best: a prefetching tf.data pipeline on
+    TensorFlow (never one tensor of the whole array: 300,000 test images would be 0.9 GB), the
+    generator itself on other backends."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        class Views(keras.utils.PyDataset):  # a known length: Keras stops at the last batch without a warning
+            def __len__(self) -> int:
+                return steps_per_epoch(len(images), batch_size)
+
+            def __getitem__(self, step: int) -> tuple[np.ndarray]:
+                return (view(np.asarray(images[step * batch_size:(step + 1) * batch_size]), flip, shift),)
+        return Views()
     import tensorflow as tf
 
-    def batches():
-        for start in range(0, len(images), batch_size):
-            yield np.asarray(images[start:start + batch_size])
-
-    spec = tf.TensorSpec((None, *images.shape[1:]), tf.uint8)
-    dataset = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    spec = tf.TensorSpec((None, *images.shape[1:]), tf.float32)
+    dataset = tf.data.Dataset.from_generator(lambda: streamed_batches(images, batch_size, flip, shift), output_signature=spec)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-len(images) // batch_size)))
-    height, width = images.shape[1:3]
-
-    def view(batch: tf.Tensor) -> tf.Tensor:
-        if flip:
-            batch = tf.reverse(batch, axis=[2])
-        if shift:
-            pad = abs(shift)
-            padded = tf.pad(batch, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
-            start = pad - shift
-            batch = padded[:, start:start + height, start:start + width]
-        return tf.cast(batch, tf.float32)
-
-    return dataset.map(view).prefetch(2)
+    return dataset.prefetch(2)
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:

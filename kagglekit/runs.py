@@ -149,17 +149,17 @@ class Run:
         return outputs.astype(np.float32)
 
     def _predict(self, images: np.ndarray, batch_size: int, flip: bool, shift: int, callbacks: list[Any] | None) -> np.ndarray:
-        from kagglekit.pipeline import streamed_dataset
+        from kagglekit.pipeline import streamed_input
 
         model = self.model
         model.jit_compile = self._use_xla  # XLA predicts 1.7-1.9x faster on a CPU (bench/RESULTS.md)
         try:
-            outputs = model.predict(streamed_dataset(images, batch_size, flip, shift), verbose=0, callbacks=callbacks)
-        except Exception as error:  # a layer with an op XLA cannot compile: predict without XLA
+            outputs = model.predict(streamed_input(images, batch_size, flip, shift), verbose=0, callbacks=callbacks)
+        except Exception as error:  # a layer with an op XLA cannot compile (TensorFlow): predict without XLA
             if not self._use_xla or "XLA" not in f"{type(error).__name__} {error}":
                 raise
             self._use_xla, model.jit_compile, model.predict_function = False, False, None
-            outputs = model.predict(streamed_dataset(images, batch_size, flip, shift), verbose=0, callbacks=callbacks)
+            outputs = model.predict(streamed_input(images, batch_size, flip, shift), verbose=0, callbacks=callbacks)
         return np.asarray(outputs, dtype=np.float32)
 
 

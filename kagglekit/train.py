@@ -22,13 +22,14 @@ from typing import Any, Callable, Iterable
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
-from kagglekit import augment, devices, plots, runs
+from kagglekit import augment, backend, devices, plots, runs
 from kagglekit.jsonfiles import read_json, write_json
 from kagglekit.models import get_version, recipe_hash, version_id
 from kagglekit.paths import CompetitionPaths
+from kagglekit.device_data import DeviceImages, index_batches, mirrored_first, validation_rows
 from kagglekit.pipeline import CPU_PIPELINE_THREADS, SplitData, eval_dataset, load_split, steps_per_epoch, train_dataset
+from kagglekit.step_weights import InStepModel
 from kagglekit.weight_callbacks import Lookahead, freezes
 
 Log = Callable[[str], None]
@@ -71,6 +72,8 @@ class Progress(keras.callbacks.Callback):
         self.train_end = 0.0
 
     def on_test_begin(self, logs: dict | None = None) -> None:
+        # JAX dispatches steps asynchronously: wait for the last one, or its time is counted as validation's.
+        keras.ops.convert_to_numpy(self.model.optimizer.iterations)
         self.train_end = time.perf_counter()
 
     def timings(self) -> tuple[float, float]:
@@ -145,7 +148,8 @@ class Checkpointer(keras.callbacks.Callback):
 
 def save_keras(model: keras.Model, path: Path) -> None:
     tmp = path.with_name("tmp-" + path.name)
-    model.save(tmp)
+    with devices.portable(model):
+        model.save(tmp)
     os.replace(tmp, path)
 
 
@@ -168,25 +172,85 @@ def fresh_state() -> dict[str, Any]:
 
 
 def build_models(recipe: dict[str, Any], data: SplitData, hardware: devices.Hardware, steps: int) -> tuple[keras.Model, keras.Model]:
-    """(model to train, model to save): the same unless augmentation runs inside the training model (GPUs)."""
+    """(model to train, model to save): the same unless the input pipeline runs inside the training model.
+
+    Call inside ``hardware.scope()``. On JAX the training model takes [index,
+    parity] rows and holds the images itself (``device_data``); on TensorFlow
+    GPUs it takes uint8 batches. Either way the augmentation runs inside, and
+    XLA compiles the whole step wherever the augmentation allows it (gathers:
+    always; TensorFlow's resampling op: never).
+    """
     version = get_version(recipe["model"])
     input_shape = tuple(data.x_train.shape[1:])
     keras.mixed_precision.set_global_policy(hardware.mixed_precision)
     try:
-        with hardware.strategy.scope():
-            core = version.architecture(recipe, input_shape, data.n_classes)
-            model = core
-            if hardware.augment_on_device:
+        core = version.architecture(recipe, input_shape, data.n_classes)
+        model = core
+        if hardware.augment_on_device:
+            augmenter = augment.from_recipe(recipe, recipe["seed"])
+            if hardware.backend == "tensorflow":
                 inputs = keras.Input(input_shape, dtype="uint8")
-                model = keras.Model(inputs, core(augment.from_recipe(recipe, recipe["seed"])(inputs)), name="training")
-            from kagglekit.models.compile import compile_model
-            compile_model(model, recipe, steps, jit_compile=hardware.jit_compile)
-            model.optimizer.build(model.trainable_variables)
-            if version.prepare is not None:
-                version.prepare(core, data.x_train, int(recipe["seed"]))
+                model = keras.Model(inputs, core(augmenter(inputs)), name="training")
+            else:
+                inputs = keras.Input((2,), dtype="int32")
+                model = InStepModel(inputs, core(augmenter(device_images(recipe, data)(inputs))), name="training")
+            hardware.jit_compile = hardware.jit_compile or augmenter.supports_jit
+        devices.synchronise_batch_norm(core, hardware)
+        from kagglekit.models.compile import compile_model
+        compile_model(model, recipe, steps, jit_compile=hardware.jit_compile)
+        model.optimizer.build(model.trainable_variables)
+        if version.prepare is not None:
+            version.prepare(core, data.x_train, int(recipe["seed"]))
+        if isinstance(model, InStepModel):  # after prepare: the slow copy starts from the prepared weights
+            model.plan(int(recipe["epochs"]) * steps if recipe["lookahead"] else None,
+                       [(freeze.layer, freeze.epochs * steps) for freeze in freezes(recipe, core)])
     finally:
         keras.mixed_precision.set_global_policy("float32")
     return model, core
+
+
+def device_images(recipe: dict[str, Any], data: SplitData) -> DeviceImages:
+    """Training then validation images in one device variable; the alternating flip's half among the training ones."""
+    mirrored = None
+    if augment.flip_mode(recipe) == augment.ALTERNATING:
+        mirrored = np.concatenate([mirrored_first(len(data.x_train), int(recipe["seed"])), np.zeros(len(data.x_valid), bool)])
+    return DeviceImages(np.concatenate([data.x_train, data.x_valid]), mirrored, name="device_images")
+
+
+def lookahead_callback(recipe: dict[str, Any], train_model: keras.Model, total_steps: int, state_dir: Path,
+                       state: dict[str, Any]) -> Lookahead | None:
+    """Per-step lookahead with its slow copy restored on resume; None where the step does it itself (JAX)."""
+    if not recipe["lookahead"] or isinstance(train_model, InStepModel):
+        return None
+    slow = state.get(STATE_SLOW_KEY)
+    return Lookahead(total_steps, Lookahead.load(state_dir / slow) if slow else None)
+
+
+def weight_callbacks(recipe: dict[str, Any], train_model: keras.Model, save_model: keras.Model,
+                     lookahead: Lookahead | None) -> list[keras.callbacks.Callback]:
+    """Lookahead and frozen layers as per-step callbacks, unless the training step does them itself (JAX)."""
+    if isinstance(train_model, InStepModel):
+        return []
+    return [*([lookahead] if lookahead else []), *freezes(recipe, save_model)]
+
+
+def input_data(recipe: dict[str, Any], data: SplitData, hardware: devices.Hardware, global_batch: int,
+               first_epoch: int) -> tuple[Any, Any]:
+    """(training batches, validation data): tf.data on TensorFlow; on JAX, rows of ``device_images``."""
+    one_hot = data.n_classes if recipe["loss"] == "categorical_crossentropy" else None
+    seed, epochs = int(recipe["seed"]), int(recipe["epochs"])
+    if hardware.backend != "tensorflow":
+        def targets(labels: np.ndarray) -> np.ndarray:
+            return np.eye(one_hot, dtype=np.float32)[labels] if one_hot else labels
+        rows = validation_rows(len(data.x_train), len(data.x_valid), hardware.replicas)
+        return (index_batches(len(data.x_train), targets(data.y_train), global_batch, seed, first_epoch, hardware.replicas),
+                (rows, targets(data.y_valid[:len(rows)])))
+    alternating = augment.flip_mode(recipe) == augment.ALTERNATING
+    host_augment = None if hardware.augment_on_device else augment.from_recipe(recipe, seed)
+    threads = CPU_PIPELINE_THREADS if hardware.kind == "CPU" else None
+    train_data = train_dataset(data.x_train, data.y_train, global_batch, seed, first_epoch, epochs,
+                               host_augment, one_hot, threads, alternating_flip=alternating)
+    return train_data, eval_dataset(data.x_valid, data.y_valid, max(global_batch, 256), one_hot)
 
 
 def train(
@@ -202,8 +266,8 @@ def train(
     recipe = version.recipe(overrides)
     paths = paths or CompetitionPaths(Path("data"))
     vid = version_id(recipe)
+    hardware = devices.detect(mixed_precision)  # an unusable accelerator stops us before the data loads
     data = load_split(paths, recipe["limit"])
-    hardware = devices.detect(mixed_precision)
     data_info = {"root": str(Path(paths.root).resolve()), "data_dir": str(paths.data_dir), "competition": paths.slug,
                  "source": data.source, "n_train": len(data.x_train), "n_valid": len(data.x_valid)}
 
@@ -220,7 +284,7 @@ def train(
             "version": recipe["model"], "version_id": vid, "hash": recipe_hash(recipe), "recipe": recipe,
             "data": data_info, "classes": data.classes, "git": git_commit(),
             "command": rerun_command(recipe, paths, runs_dir), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "python": platform.python_version(), "backend": devices.backend_version(), "keras": keras.__version__,
             "device": hardware.as_dict(),
         })
         plots.samples(data.x_train, data.y_train, data.classes, run_dir / runs.SAMPLES)
@@ -228,37 +292,31 @@ def train(
     keras.utils.set_random_seed(int(recipe["seed"]))
     global_batch = int(recipe["batch_size"]) * hardware.replicas
     steps = steps_per_epoch(len(data.x_train), global_batch)
-    train_model, save_model = build_models(recipe, data, hardware, steps)
-    state = fresh_state()
-    if resuming:
-        state = read_json(run_dir / runs.STATE_DIR / STATE_JSON)
-        train_model.load_weights(run_dir / runs.STATE_DIR / state.get(STATE_WEIGHTS_KEY, STATE_WEIGHTS))
-    epochs = int(recipe["epochs"])
+    with hardware.scope():
+        train_model, save_model = build_models(recipe, data, hardware, steps)
+        state = fresh_state()
+        if resuming:
+            state = read_json(run_dir / runs.STATE_DIR / STATE_JSON)
+            train_model.load_weights(run_dir / runs.STATE_DIR / state.get(STATE_WEIGHTS_KEY, STATE_WEIGHTS))
+        epochs = int(recipe["epochs"])
 
-    log(f"kagglekit train | {vid} | {hardware.describe()}")
-    log(f"run {run_dir} | {len(data.x_train)} train / {len(data.x_valid)} valid images | "
-        f"batch {global_batch} | {epochs} epochs | {steps} steps/epoch")
-    if resuming:
-        log(f"resuming from epoch {state['epoch'] + 1} (best {recipe['monitor']} {state['best']:.4f} at epoch {state['best_epoch'] + 1})")
-    if state["epoch"] >= epochs or state.get("stopped_early"):
-        log("training already finished; writing results")
-    else:
-        one_hot = data.n_classes if recipe["loss"] == "categorical_crossentropy" else None
-        host_augment = None if hardware.augment_on_device else augment.from_recipe(recipe, recipe["seed"])
-        threads = CPU_PIPELINE_THREADS if hardware.kind == "CPU" else None
-        train_data = train_dataset(data.x_train, data.y_train, global_batch, int(recipe["seed"]),
-                                   state["epoch"], epochs, host_augment, one_hot, threads,
-                                   alternating_flip=augment.flip_mode(recipe) == augment.ALTERNATING)
-        valid_data = eval_dataset(data.x_valid, data.y_valid, max(global_batch, 256), one_hot)
-        progress = Progress(len(data.x_train), log)
-        slow = state.get(STATE_SLOW_KEY)
-        lookahead = [Lookahead(epochs * steps, Lookahead.load(run_dir / runs.STATE_DIR / slow) if slow else None)
-                     ] if recipe["lookahead"] else []
-        checkpointer = Checkpointer(run_dir, save_model, recipe, state, progress, log, lookahead[0] if lookahead else None)
-        ours = [progress, *lookahead, *freezes(recipe, save_model), checkpointer]
-        log("epoch | train loss | train acc | val loss | val acc |   img/s |   time")
-        train_model.fit(train_data, validation_data=valid_data, epochs=epochs, initial_epoch=state["epoch"],
-                        steps_per_epoch=steps, callbacks=[*ours, *callbacks], verbose=0, shuffle=False)
+        log(f"kagglekit train | {vid} | {hardware.describe()} ({backend.reason()})")
+        log(f"run {run_dir} | {len(data.x_train)} train / {len(data.x_valid)} valid images | "
+            f"batch {global_batch} | {epochs} epochs | {steps} steps/epoch")
+        if resuming:
+            log(f"resuming from epoch {state['epoch'] + 1} (best {recipe['monitor']} {state['best']:.4f} at epoch {state['best_epoch'] + 1})")
+        if state["epoch"] >= epochs or state.get("stopped_early"):
+            log("training already finished; writing results")
+        else:
+            train_data, valid_data = input_data(recipe, data, hardware, global_batch, state["epoch"])
+            progress = Progress(len(data.x_train), log)
+            lookahead = lookahead_callback(recipe, train_model, epochs * steps, run_dir / runs.STATE_DIR, state)
+            checkpointer = Checkpointer(run_dir, save_model, recipe, state, progress, log, lookahead)
+            ours = [progress, *weight_callbacks(recipe, train_model, save_model, lookahead), checkpointer]
+            log("epoch | train loss | train acc | val loss | val acc |   img/s |   time")
+            train_model.fit(train_data, validation_data=valid_data, epochs=epochs, initial_epoch=state["epoch"],
+                            steps_per_epoch=steps, callbacks=[*ours, *callbacks], verbose=0, shuffle=False,
+                            validation_batch_size=None if hardware.backend == "tensorflow" else max(global_batch, 256))
     return finish(run_dir, data, hardware, state, log)
 
 

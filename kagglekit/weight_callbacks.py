@@ -1,7 +1,7 @@
 """Callbacks that set weights while a model trains: airbench's lookahead and its frozen whitening bias.
 
 They need only Keras, not TensorFlow, so the same code runs on any Keras
-backend (bench/best_gpu.py trains on JAX). Under JAX, Keras keeps mid-epoch
+backend (``KERAS_BACKEND=jax``). Under JAX, Keras keeps mid-epoch
 weights outside the model's variables until a callback reads ``self.model``,
 so each callback reads it before touching a variable.
 """

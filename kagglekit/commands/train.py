@@ -12,7 +12,11 @@ from kagglekit.exceptions import UsageError
 HELP = "train a model version into runs/<version>-<hash>-<time>/ (rerun to resume)"
 DESCRIPTION = """\
 Train one model version (see `python -m kagglekit models`) on the train/valid
-split of the folders stage, reading the unpack stage's pixel cache with tf.data.
+split of the folders stage, reading the unpack stage's pixel cache (tf.data on
+TensorFlow; on JAX the images are held on the device and each step batches,
+flips and augments them inside the compiled step). Keras' backend:
+KERAS_BACKEND=tensorflow|jax; unset, TensorFlow where it is installed, JAX on a
+TPU machine or where TensorFlow is absent.
 Writes RUNS/<version>-<hash>-<time>/: config.json (the exact recipe, data and
 git commit), best.keras (saved on every improvement), history.csv, curves.png,
 confusion.png, samples.png and, last, metrics.json. Prints one line per epoch.

@@ -10,13 +10,14 @@ Every trick lives in an ordinary place here:
 - BatchNorm without scale, biases at 64x the learning rate
                                                    ``BatchNormalization(scale=False)`` + ``layers.ScaledBias``
 - logits scaled by 1/9 ........................... the last ``Rescaling``
-- flip + 2-pixel translation (+ cutout) .......... recipe keys read by ``augment.RandomAffine``
+- flip + 2-pixel translation (+ cutout) .......... recipe keys read by ``augment.RandomAffine`` (gathers, no resampling)
 - label smoothing 0.2, Nesterov SGD, triangular learning rate, weight decay,
   batch 1024 ..................................... the recipe, compiled by ``models.compile``
 - lookahead (EMA) of the weights ................. ``weight_callbacks.Lookahead``, recipe key ``lookahead``
 - test-time flip + 1-pixel translations ......... recipe key ``tta``, used by evaluate and predict
 - "alternating flip": each image mirrored in every other epoch
                                                    ``flip="alternating"``, done by ``pipeline.train_dataset``
+                                                   (TensorFlow) or ``device_data.DeviceImages`` (JAX)
 - whitening bias trained for 3 epochs only ...... ``freeze_after``, ``weight_callbacks.FreezeAfter``
 
 The recipes' numbers are airbench's, translated to Keras conventions: airbench
@@ -112,7 +113,8 @@ def prepare_whitening(model: Any, x_train: np.ndarray, seed: int) -> None:
 #     0.9007 +- 0.0027 with flip-translate TTA (0.8936 +- 0.0028 without), 41.3 minutes of
 #     training each at 188 img/s. A 2-core EPYC with AVX2 only trains at ~136
 #     img/s: ~57 minutes for the 10 epochs.
-#   1 H200, Keras 3.15 on JAX, float16 mixed precision (bench/best_gpu.py):
+#   1 H200, Keras 3.15 on JAX, float16 mixed precision (bench/best_gpu.py, since replaced
+#     by `KERAS_BACKEND=jax python -m kagglekit train`, bench/device_check.sh):
 #     0.9027 +- 0.0010 with TTA (0.8932 +- 0.0034 without) in 38-41 s.
 #   airbench94's own PyTorch code on the same split and cores: 0.9022 +- 0.0011
 #     with TTA, so the port loses nothing; this JPEG-damaged data caps it at ~0.90.
@@ -151,7 +153,7 @@ AIRBENCH94 = {
 # tricks, PyTorch's default BatchNorm momentum, a 10 % warm-up and a decay to
 # zero, 31 epochs. About 5x fast's arithmetic per image: a GPU recipe.
 # Measured (12.7 M parameters; same data, seeds 0 and 1, bench/RESULTS.md):
-#   1 H200, Keras 3.15 on JAX, float16 mixed precision (bench/best_gpu.py):
+#   1 H200, Keras 3.15 on JAX, float16 mixed precision (bench/best_gpu.py, since replaced):
 #     validation accuracy 0.9295 +- 0.0010 with flip-translate TTA (0.9207 +-
 #     0.0004 without) in 91-95 s of training, compilation included.
 #   2 CPU cores: 30 img/s training (batch 256), so 31 epochs would take ~13 hours.

@@ -86,7 +86,9 @@ class PatchWhitening(keras.layers.Layer):
         self.kernel.assign(kernel.astype(np.float32))
 
     def call(self, images: Any) -> Any:
-        x = (ops.cast(images, "float32") / 255.0 - self.mean) / self.std
+        # In the compute dtype (bfloat16 on TPUs, float16 on GPUs): Keras hands the layer its
+        # variables cast to it, and a convolution takes one dtype.
+        x = (ops.cast(images, self.compute_dtype) / 255.0 - self.mean) / self.std
         return ops.conv(x, self.kernel, padding="valid") + self.bias
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
