@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from kagglekit.backend import Machine, choose
-from test_models import write_prepared
+from kagglekit.paths import CompetitionPaths
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = Path(__file__).resolve().parent / "backend_checks.py"
@@ -147,10 +147,9 @@ def test_fast_trains_in_mixed_bfloat16_on_each_backend(backend: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def runs_by_backend(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """fast (tiny), one epoch, trained through the CLI on each backend on the same data."""
-    root = tmp_path_factory.mktemp("backends")
-    paths = write_prepared(root / "data", n=200)
+def runs_by_backend(prepared: CompetitionPaths, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """fast (tiny), one epoch, trained through the CLI on each backend on the same data (the real stages' output)."""
+    root, paths = tmp_path_factory.mktemp("backends"), prepared
     trained = {}
     for backend in BACKENDS:
         runs_dir = root / f"runs-{backend}"

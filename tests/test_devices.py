@@ -19,8 +19,8 @@ import pytest
 from kagglekit import devices
 from kagglekit.backend import Machine
 from kagglekit.exceptions import HardwareError
-from test_backends import BACKENDS, ROOT, check, run_python
-from test_models import write_prepared
+from kagglekit.paths import CompetitionPaths
+from test_backends import BACKENDS, ROOT, check
 
 
 def kaggle_tpu_dev(root: Path) -> Path:
@@ -65,9 +65,8 @@ def test_jax_on_a_kaggle_tpu_runs_data_parallel_over_all_chips_in_bfloat16() -> 
     check("tpu_path", "jax", extra={"XLA_FLAGS": "--xla_force_host_platform_device_count=8"})
 
 
-def cli_train(tmp_path: Path, env: dict[str, str], backend: str | None) -> subprocess.CompletedProcess:
+def cli_train(paths: CompetitionPaths, tmp_path: Path, env: dict[str, str], backend: str | None) -> subprocess.CompletedProcess:
     """`kagglekit train` on a TPU-shaped environment; returns the finished process, whatever its exit code."""
-    paths = write_prepared(tmp_path / "data", n=50)
     full_env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     full_env.update(env, TF_CPP_MIN_LOG_LEVEL="3")
     if backend:
@@ -81,9 +80,10 @@ KAGGLE_TPU_ENV = {"ISTPUVM": "1", "TPU_PROCESS_ADDRESSES": "local"}
 
 
 @pytest.mark.parametrize("backend", [None, "jax", "tensorflow"])
-def test_a_kaggle_tpu_environment_takes_the_jax_tpu_path_or_refuses_in_one_line(tmp_path: Path, backend: str | None) -> None:
+def test_a_kaggle_tpu_environment_takes_the_jax_tpu_path_or_refuses_in_one_line(
+        prepared: CompetitionPaths, tmp_path: Path, backend: str | None) -> None:
     """Unset: kagglekit picks JAX, which here sees no TPU, so it says so; TensorFlow is refused; never a CPU run."""
-    result = cli_train(tmp_path, KAGGLE_TPU_ENV, backend)
+    result = cli_train(prepared, tmp_path, KAGGLE_TPU_ENV, backend)
     assert result.returncode == 1, result.stdout + result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("kagglekit train: error: this is a TPU machine (ISTPUVM=1, TPU_PROCESS_ADDRESSES=local)")
@@ -93,9 +93,9 @@ def test_a_kaggle_tpu_environment_takes_the_jax_tpu_path_or_refuses_in_one_line(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_two_replicas_train_the_same_model_as_one(backend: str, tmp_path: Path) -> None:
+def test_two_replicas_train_the_same_model_as_one(backend: str, prepared: CompetitionPaths, tmp_path: Path) -> None:
     """The same global batch split over 2 CPU devices (DataParallel on JAX, MirroredStrategy on TF) as on 1."""
-    paths = write_prepared(tmp_path / "data", n=200)
+    paths = prepared
     for replicas in (1, 2):
         extra = {"XLA_FLAGS": f"--xla_force_host_platform_device_count={replicas}"}
         result = check("train_tiny", backend, str(paths.data_dir), str(tmp_path / f"runs{replicas}"), str(replicas), str(tmp_path),
