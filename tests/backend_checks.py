@@ -104,7 +104,8 @@ def train_tiny(data_dir: str, runs_dir: str, devices: str, out: str) -> None:
     from kagglekit.train import train
 
     paths = CompetitionPaths(Path(data_dir))
-    run_dir = train("fast", {**TINY, "epochs": 2, "batch_size": 32 // n}, paths, Path(runs_dir), log=print)
+    # 40 train and 40 valid images: batches that split evenly over the replicas
+    run_dir = train("fast", {**TINY, "epochs": 2, "batch_size": 32 // n, "limit": 40}, paths, Path(runs_dir), log=print)
     metrics = json.loads((run_dir / runs.METRICS).read_text())
     assert metrics["replicas"] == n, metrics
     images = np.load(paths.cache_images("train"))[:40]

@@ -153,7 +153,7 @@ def runs_by_backend(prepared: CompetitionPaths, tmp_path_factory: pytest.TempPat
     trained = {}
     for backend in BACKENDS:
         runs_dir = root / f"runs-{backend}"
-        run_python(["-m", "kagglekit", "train", "--model", "fast", "--epochs", "1", "--batch-size", "32",
+        run_python(["-m", "kagglekit", "train", "--model", "fast", "--epochs", "1", "--batch-size", "32", "--limit", "40",
                     "--set", "widths=[8,16,16]", "--set", "tta=none", "--data-dir", str(paths.data_dir), "--runs-dir", str(runs_dir)], backend)
         (trained[backend],) = runs_dir.iterdir()
     return trained
