@@ -23,17 +23,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kagglekit import augment  # noqa: E402
-from kagglekit.models import get_version  # noqa: E402
+from kagglekit.training import augment  # noqa: E402
+from kagglekit.training.models import get_version  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
-from kagglekit.pipeline import CPU_PIPELINE_THREADS, load_split, train_dataset  # noqa: E402
+from kagglekit.data.pipeline import CPU_PIPELINE_THREADS, load_split, train_dataset  # noqa: E402
 
 CASES = (("seed-task5", 32), ("seed-task5", 256), ("seed-cifar10-modeling", 256), ("fast", 1024), ("best", 1024))
 
 
 def old_augment(commit: str) -> object:
     """augment.py as it was at ``commit``, registered under another package name so both can load."""
-    source = subprocess.run(["git", "show", f"{commit}:kagglekit/augment.py"], cwd=ROOT, check=True,
+    source = subprocess.run(["git", "show", f"{commit}:kagglekit/training/augment.py"], cwd=ROOT, check=True,
                             capture_output=True, text=True).stdout
     source = source.replace('register_keras_serializable(package="kagglekit")', 'register_keras_serializable(package="kagglekit_before")')
     path = Path(tempfile.mkdtemp()) / "augment_before.py"

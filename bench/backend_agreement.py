@@ -30,9 +30,9 @@ BACKENDS = ("tensorflow", "jax")
 
 def prepared_data(shared: Path, out: Path) -> Path:
     """The real train set unpacked and split once, as the data stages leave it (cached under ``out``)."""
-    from kagglekit.folders import build_folders
+    from kagglekit.data.folders import build_folders
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.unpack import unpack_split
+    from kagglekit.data.unpack import unpack_split
 
     paths = CompetitionPaths(out / "agreement-data")
     if not paths.split_csv.exists():

@@ -64,7 +64,7 @@ train_and_report() {  # DATA_DIR RUNS MODEL [train flags...]
     $PY -m kagglekit predict "$model" --data-dir "$data" --runs-dir "$runs" --submissions-dir "$runs/submissions"
     $PY - "$runs" "$model" <<'EOF'
 import json, sys
-from kagglekit.runs import latest_run
+from kagglekit.training.runs import latest_run
 run = latest_run(sys.argv[1], sys.argv[2])
 m = json.loads((run / "metrics.json").read_text())
 print(f"RESULT {sys.argv[2]:5s} | {m['device']} x{m['replicas']} | {m['mixed_precision']} | {m['epochs']} epochs | "

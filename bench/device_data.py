@@ -24,11 +24,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kagglekit.competitions import CIFAR10_CLASSES  # noqa: E402
+from kagglekit.kaggle.competitions import CIFAR10_CLASSES  # noqa: E402
 from kagglekit.jsonfiles import write_json  # noqa: E402
 from kagglekit.outputs import move_into_place, partial_path  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
-from kagglekit.pipeline import load_split  # noqa: E402
+from kagglekit.data.pipeline import load_split  # noqa: E402
 
 
 def export(data_dir: Path, n_train: int, n_valid: int, out: Path) -> None:

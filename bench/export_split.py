@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kagglekit.exceptions import KagglekitError  # noqa: E402
 from kagglekit.outputs import move_into_place, partial_path  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
-from kagglekit.pipeline import load_split  # noqa: E402
+from kagglekit.data.pipeline import load_split  # noqa: E402
 
 
 def main() -> None:

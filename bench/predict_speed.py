@@ -29,11 +29,11 @@ from unpack_speed import build_test_standin  # noqa: E402
 
 def benchmark_run(shared: Path, out: Path) -> Path:
     """A seed-cifar10-modeling run on the real train set (1 epoch on 2,000 images); cached."""
-    from kagglekit.folders import build_folders
+    from kagglekit.data.folders import build_folders
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.runs import latest_run
-    from kagglekit.train import train
-    from kagglekit.unpack import unpack_split
+    from kagglekit.training.runs import latest_run
+    from kagglekit.training.train import train
+    from kagglekit.data.unpack import unpack_split
 
     runs_dir = out / "predict-runs"
     try:
@@ -57,7 +57,7 @@ def seeds_predict(run_dir: Path, work: Path) -> None:
     import py7zr
     import tensorflow as tf
 
-    from kagglekit.runs import load_run
+    from kagglekit.training.runs import load_run
 
     standin = Path(os.environ["BENCH_STANDIN"])
     with py7zr.SevenZipFile(standin) as seven_zip:
@@ -73,8 +73,8 @@ def seeds_predict(run_dir: Path, work: Path) -> None:
 
 def ours_predict(run_dir: Path, work: Path) -> None:
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.predict import predict_submission
-    from kagglekit.unpack import unpack_split
+    from kagglekit.training.predict import predict_submission
+    from kagglekit.data.unpack import unpack_split
 
     standin = Path(os.environ["BENCH_STANDIN"])
     paths = CompetitionPaths(work / "data")

@@ -81,8 +81,8 @@ def seeds_test(standin: Path, work: Path) -> None:
 
 
 def ours_train(shared: Path, work: Path) -> None:
-    from kagglekit.folders import build_folders
-    from kagglekit.unpack import unpack_split
+    from kagglekit.data.folders import build_folders
+    from kagglekit.data.unpack import unpack_split
 
     paths = _raw_layout(work, {"train.7z": shared / "train.7z", "trainLabels.csv": shared / "trainLabels.csv"})
     unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, True, progress=False)
@@ -90,7 +90,7 @@ def ours_train(shared: Path, work: Path) -> None:
 
 
 def ours_test(standin: Path, work: Path) -> None:
-    from kagglekit.unpack import unpack_split
+    from kagglekit.data.unpack import unpack_split
 
     paths = _raw_layout(work, {"test.7z": standin, "sampleSubmission.csv": standin.parent / "sampleSubmission.csv"})
     unpack_split(paths, "test", paths.raw / "test.7z", paths.sample_submission, False, progress=False)

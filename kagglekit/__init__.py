@@ -1,6 +1,6 @@
 """kagglekit: a Kaggle image competition, from nothing to a scored submission."""
 
-from kagglekit import backend as _backend
+from kagglekit.training import backend as _backend
 
 __version__ = "0.1.0"
 

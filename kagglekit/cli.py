@@ -17,7 +17,7 @@ from typing import Sequence
 
 from kagglekit.exceptions import KagglekitError
 from kagglekit.paths import DEFAULT_COMPETITION, default_data_dir, default_runs_dir, default_submissions_dir
-from kagglekit.tf_noise import filtered_stderr
+from kagglekit.training.tf_noise import filtered_stderr
 
 # Order is the pipeline's order; it is also the order `--help` lists them in.
 COMMANDS = (

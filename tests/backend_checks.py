@@ -26,7 +26,7 @@ def augmentation() -> None:
     import keras
     from keras import ops
 
-    from kagglekit.augment import RandomAffine, shift_pixels
+    from kagglekit.training.augment import RandomAffine, shift_pixels
 
     images = np.random.default_rng(2).integers(1, 256, (16, 32, 32, 3)).astype(np.float32)
     rows = np.array([2, -2, 0, 1] * 4, np.int32)
@@ -53,10 +53,10 @@ def bfloat16() -> None:
     """fast's training model (input pipeline inside, as on a TPU) builds, trains two steps and predicts in mixed_bfloat16."""
     import keras
 
-    from kagglekit import devices
-    from kagglekit.models import get_version
-    from kagglekit.pipeline import SplitData
-    from kagglekit.train import build_models, input_data
+    from kagglekit.training import devices
+    from kagglekit.training.models import get_version
+    from kagglekit.data.pipeline import SplitData
+    from kagglekit.training.train import build_models, input_data
 
     rng = np.random.default_rng(0)
     data = SplitData(rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 64).astype(np.int32),
@@ -78,9 +78,9 @@ def probabilities(out: str, *run_dirs: str) -> None:
     """Each run's class probabilities on its own validation images, without and with TTA, saved for comparison."""
     import keras
 
-    from kagglekit import runs
+    from kagglekit.training import runs
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.pipeline import load_split
+    from kagglekit.data.pipeline import load_split
 
     for index, run_dir in enumerate(run_dirs):
         run = runs.load_run(Path(run_dir))
@@ -99,9 +99,9 @@ def train_tiny(data_dir: str, runs_dir: str, devices: str, out: str) -> None:
 
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
-    from kagglekit import runs
+    from kagglekit.training import runs
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.train import train
+    from kagglekit.training.train import train
 
     paths = CompetitionPaths(Path(data_dir))
     # 40 train and 40 valid images: batches that split evenly over the replicas
@@ -116,8 +116,8 @@ def in_step_weights() -> None:
     """JAX: InStepModel's lookahead and frozen layer end where weight_callbacks' per-step callbacks do."""
     import keras
 
-    from kagglekit.step_weights import InStepModel
-    from kagglekit.weight_callbacks import FreezeAfter, Lookahead
+    from kagglekit.training.step_weights import InStepModel
+    from kagglekit.training.weight_callbacks import FreezeAfter, Lookahead
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(16, 4)).astype(np.float32), rng.normal(size=(16, 3)).astype(np.float32)
@@ -151,8 +151,8 @@ def tpu_path() -> None:
     import jax
     import keras
 
-    from kagglekit import devices
-    from kagglekit.backend import Machine
+    from kagglekit.training import devices
+    from kagglekit.training.backend import Machine
 
     class Chip:
         platform, device_kind = "tpu", "TPU v5 lite"

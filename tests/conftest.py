@@ -21,8 +21,8 @@ import pytest  # noqa: E402
 
 from builders import raw_competition, shuffle_archive  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
-from kagglekit.server import KaggleServer  # noqa: E402
-from kagglekit.synthetic import CompetitionFiles, make_competition  # noqa: E402
+from kagglekit.kaggle.server import KaggleServer  # noqa: E402
+from kagglekit.data.synthetic import CompetitionFiles, make_competition  # noqa: E402
 
 SLUG = "cifar-10"
 CREDENTIAL_VARS = ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_KERNEL_RUN_TYPE")
@@ -47,8 +47,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> CompetitionPaths:
     order. Its 40 test images have competition_files' ids and sampleSubmission.csv.
     Read-only: copy it (builders.copy_competition) before changing anything.
     """
-    from kagglekit.folders import build_folders
-    from kagglekit.unpack import unpack_competition
+    from kagglekit.data.folders import build_folders
+    from kagglekit.data.unpack import unpack_competition
 
     files = make_competition(tmp_path_factory.mktemp("prepared-competition"), n_train=200, n_test=40, seed=0)
     shuffle_archive(files.train_archive, seed=1)
@@ -62,7 +62,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> CompetitionPaths:
 @pytest.fixture(scope="session")
 def tiny_run(prepared: CompetitionPaths, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real, finished one-epoch training run of seed-cifar10-modeling on ``prepared`` (read-only)."""
-    from kagglekit.train import train
+    from kagglekit.training.train import train
 
     return train("seed-cifar10-modeling", {"epochs": 1}, prepared, tmp_path_factory.mktemp("runs"), log=lambda line: None)
 
@@ -70,7 +70,7 @@ def tiny_run(prepared: CompetitionPaths, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture(scope="session")
 def tiny_prediction(tiny_run: Path, prepared: CompetitionPaths, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real predict stage's folder (submission.csv, probabilities.npy, prediction.json) for ``tiny_run``."""
-    from kagglekit.predict import predict_submission
+    from kagglekit.training.predict import predict_submission
 
     return predict_submission(tiny_run, prepared, tmp_path_factory.mktemp("submissions"), progress=False).csv.parent
 

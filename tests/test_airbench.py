@@ -15,15 +15,15 @@ import keras
 import numpy as np
 import pytest
 
-from kagglekit import runs
-from kagglekit.augment import affine_batch
-from kagglekit.models import get_version
-from kagglekit.models.compile import Triangle
-from kagglekit.models.layers import DiracInitializer, PatchWhitening
+from kagglekit.training import runs
+from kagglekit.training.augment import affine_batch
+from kagglekit.training.models import get_version
+from kagglekit.training.models.compile import Triangle
+from kagglekit.training.models.layers import DiracInitializer, PatchWhitening
 from kagglekit.exceptions import UsageError
-from kagglekit.pipeline import load_split, train_dataset
-from kagglekit.train import train
-from kagglekit.weight_callbacks import FreezeAfter, Lookahead, freezes
+from kagglekit.data.pipeline import load_split, train_dataset
+from kagglekit.training.train import train
+from kagglekit.training.weight_callbacks import FreezeAfter, Lookahead, freezes
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' model.save
 
@@ -92,7 +92,7 @@ def test_alternating_flip_mirrors_each_image_in_exactly_one_of_two_epochs() -> N
 
 
 def test_flip_setting_must_be_a_known_mode() -> None:
-    from kagglekit.augment import flip_mode
+    from kagglekit.training.augment import flip_mode
 
     assert [flip_mode({"flip": f}) for f in (True, False, "alternating")] == ["random", "none", "alternating"]
     with pytest.raises(UsageError, match="flip must be"):

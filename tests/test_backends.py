@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kagglekit.backend import Machine, choose
+from kagglekit.training.backend import Machine, choose
 from kagglekit.paths import CompetitionPaths
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def device_epochs(images: np.ndarray, epochs: int, first_epoch: int = 0, seed: i
     """Each epoch's batches as DeviceImages gathers them from index_batches' rows: [(images, labels)]."""
     from keras import ops
 
-    from kagglekit.device_data import DeviceImages, index_batches, mirrored_first
+    from kagglekit.training.device_data import DeviceImages, index_batches, mirrored_first
 
     layer = DeviceImages(images, mirrored_first(len(images), seed))
     feed = index_batches(len(images), np.arange(len(images)), 16, seed, first_epoch, multiple)
@@ -118,7 +118,7 @@ def test_device_batches_split_evenly_over_devices() -> None:
 def test_device_images_stay_out_of_saved_weights(tmp_path: Path) -> None:
     import keras
 
-    from kagglekit.device_data import DeviceImages
+    from kagglekit.training.device_data import DeviceImages
 
     inputs = keras.Input((2,), dtype="int32")
     images = DeviceImages(np.ones((1000, 32, 32, 3), np.uint8))(inputs)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from kagglekit.cli import main
-from kagglekit.compare import leaderboard_rank
+from kagglekit.kaggle.compare import leaderboard_rank
 from kagglekit.jsonfiles import write_json
-from kagglekit.submission import PREDICTION, RECORD
+from kagglekit.kaggle.submission import PREDICTION, RECORD
 
 SLUG = "cifar-10"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kagglekit import devices
-from kagglekit.backend import Machine
+from kagglekit.training import devices
+from kagglekit.training.backend import Machine
 from kagglekit.exceptions import HardwareError
 from kagglekit.paths import CompetitionPaths
 from test_backends import BACKENDS, ROOT, check

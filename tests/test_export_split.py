@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from kagglekit.paths import CompetitionPaths
-from kagglekit.pipeline import load_split
+from kagglekit.data.pipeline import load_split
 
 SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "export_split.py"
 

@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 
 from builders import raw_competition, write_labels
-from kagglekit import folders
+from kagglekit.data import folders
 from kagglekit.cli import main
 from kagglekit.exceptions import DataError, StageNotReadyError
-from kagglekit.folders import build_folders
+from kagglekit.data.folders import build_folders
 from kagglekit.paths import CompetitionPaths
-from kagglekit.pipeline import read_classes
-from kagglekit.synthetic import CompetitionFiles
-from kagglekit.unpack import unpack_competition
+from kagglekit.data.pipeline import read_classes
+from kagglekit.data.synthetic import CompetitionFiles
+from kagglekit.data.unpack import unpack_competition
 
 
 @pytest.fixture(scope="module")

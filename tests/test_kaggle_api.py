@@ -1,4 +1,4 @@
-"""kagglekit.kaggle_api through the real kaggle client, against the local Kaggle server."""
+"""kagglekit.kaggle.kaggle_api through the real kaggle client, against the local Kaggle server."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from kagglekit import kaggle_api
+from kagglekit.kaggle import kaggle_api
 from kagglekit.exceptions import CredentialsError, DataError, KaggleApiError, NetworkError, RateLimitedError
 from kagglekit.paths import COMPETITION_FILES
 

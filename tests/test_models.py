@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from kagglekit.exceptions import DataError, StageNotReadyError, UsageError
-from kagglekit.models import COMMON_DEFAULTS, MODEL_VERSIONS, get_version, recipe_hash, version_id
+from kagglekit.training.models import COMMON_DEFAULTS, MODEL_VERSIONS, get_version, recipe_hash, version_id
 from kagglekit.paths import CompetitionPaths
 from builders import copy_competition
 
@@ -99,7 +99,7 @@ def test_seed_task5_is_conv_bn_activation_blocks_then_flatten_softmax() -> None:
 def test_augmentation_is_identity_at_inference_and_exact_for_flips() -> None:
     import tensorflow as tf
 
-    from kagglekit.augment import RandomAffine
+    from kagglekit.training.augment import RandomAffine
 
     images = np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3)).astype(np.uint8)
     layer = RandomAffine(rotation=10, shift=0.3)
@@ -113,7 +113,7 @@ def test_augmentation_is_identity_at_inference_and_exact_for_flips() -> None:
 def test_augmentation_is_random_per_image_and_reproducible_per_seed() -> None:
     import tensorflow as tf
 
-    from kagglekit.augment import RandomAffine
+    from kagglekit.training.augment import RandomAffine
 
     images = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3)).astype(np.uint8)
     batch = np.stack([images[0]] * 8)
@@ -127,7 +127,7 @@ def test_augmentation_is_random_per_image_and_reproducible_per_seed() -> None:
 
 
 def test_keras_layer_stack_has_the_same_ranges() -> None:
-    from kagglekit.augment import keras_layers
+    from kagglekit.training.augment import keras_layers
 
     names = [type(layer).__name__ for layer in keras_layers(get_version("seed-task5").recipe())]
     assert names == ["RandomRotation", "RandomZoom", "RandomTranslation"]
@@ -136,7 +136,7 @@ def test_keras_layer_stack_has_the_same_ranges() -> None:
 # ---------------------------------------------------------------- pipeline
 
 def test_load_split_follows_split_csv_not_cache_order(prepared: CompetitionPaths) -> None:
-    from kagglekit.pipeline import load_split
+    from kagglekit.data.pipeline import load_split
 
     data = load_split(prepared)
     split = pd.read_csv(prepared.split_csv)
@@ -152,8 +152,8 @@ def test_load_split_follows_split_csv_not_cache_order(prepared: CompetitionPaths
 
 
 def test_train_dataset_batches_epochs_and_resumes_identically(tmp_path: Path) -> None:
-    from kagglekit.augment import RandomAffine
-    from kagglekit.pipeline import train_dataset
+    from kagglekit.training.augment import RandomAffine
+    from kagglekit.data.pipeline import train_dataset
 
     x = np.random.default_rng(0).integers(0, 256, (50, 32, 32, 3)).astype(np.uint8)
     y = np.arange(50, dtype=np.int32) % 10
@@ -170,14 +170,14 @@ def test_train_dataset_batches_epochs_and_resumes_identically(tmp_path: Path) ->
 
 
 def test_missing_split_names_the_folders_stage(tmp_path: Path) -> None:
-    from kagglekit.pipeline import load_split
+    from kagglekit.data.pipeline import load_split
 
     with pytest.raises(StageNotReadyError, match="kagglekit folders"):
         load_split(CompetitionPaths(tmp_path))
 
 
 def test_missing_cache_names_the_unpack_stage(prepared: CompetitionPaths, tmp_path: Path) -> None:
-    from kagglekit.pipeline import load_split
+    from kagglekit.data.pipeline import load_split
 
     paths = copy_competition(prepared, tmp_path / "data")
     paths.cache_images("train").unlink()
@@ -186,7 +186,7 @@ def test_missing_cache_names_the_unpack_stage(prepared: CompetitionPaths, tmp_pa
 
 
 def test_corrupt_cache_names_the_file(prepared: CompetitionPaths, tmp_path: Path) -> None:
-    from kagglekit.pipeline import load_split
+    from kagglekit.data.pipeline import load_split
 
     paths = copy_competition(prepared, tmp_path / "data")
     paths.cache_images("train").write_bytes(b"\x93NUMPY garbage")
@@ -195,7 +195,7 @@ def test_corrupt_cache_names_the_file(prepared: CompetitionPaths, tmp_path: Path
 
 
 def test_class_folders_are_read_when_there_is_no_cache_and_a_corrupt_png_is_named(prepared: CompetitionPaths, tmp_path: Path) -> None:
-    from kagglekit.pipeline import load_split
+    from kagglekit.data.pipeline import load_split
 
     paths = copy_competition(prepared, tmp_path / "data")
     expected = load_split(paths)

@@ -31,12 +31,12 @@ from typing import Iterator
 
 import pytest
 
-from kagglekit import kaggle_api
+from kagglekit.kaggle import kaggle_api
 from kagglekit.cli import main
-from kagglekit.compare import rank_label
+from kagglekit.kaggle.compare import rank_label
 from kagglekit.paths import COMPETITION_FILES
-from kagglekit.server import KaggleServer
-from kagglekit.synthetic import CompetitionFiles
+from kagglekit.kaggle.server import KaggleServer
+from kagglekit.data.synthetic import CompetitionFiles
 
 SLUG = "cifar-10"
 STUBS = Path(__file__).parent / "notebook_stubs"

@@ -14,13 +14,13 @@ from PIL import Image
 
 from builders import copy_competition, write_labels
 from kagglekit.cli import main
-from kagglekit.ensemble import build_ensemble, ensemble_id
+from kagglekit.training.ensemble import build_ensemble, ensemble_id
 from kagglekit.exceptions import DataError
 from kagglekit.paths import CompetitionPaths
-from kagglekit.predict import predict_submission
-from kagglekit.runs import load_run
-from kagglekit.submission import validate_csv
-from kagglekit.synthetic import CIFAR10_CLASSES
+from kagglekit.training.predict import predict_submission
+from kagglekit.training.runs import load_run
+from kagglekit.kaggle.submission import validate_csv
+from kagglekit.data.synthetic import CIFAR10_CLASSES
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -70,8 +70,8 @@ def test_batch_size_and_tta(prepared: CompetitionPaths, tiny_run: Path, tmp_path
 
 @pytest.mark.slow
 def test_predict_uses_the_tta_the_version_was_measured_with(prepared: CompetitionPaths, tmp_path: Path) -> None:
-    from kagglekit.pipeline import load_cache
-    from kagglekit.train import train
+    from kagglekit.data.pipeline import load_cache
+    from kagglekit.training.train import train
 
     fast = train("fast", {"epochs": 1, "batch_size": 32, "limit": 64}, prepared, tmp_path / "runs", log=lambda line: None)
     summary = predict_submission(fast, prepared, tmp_path / "subs", progress=False)

@@ -16,9 +16,9 @@ import pytest
 from builders import raw_competition
 from kagglekit.cli import main
 from kagglekit.paths import CompetitionPaths
-from kagglekit.submission import PREDICTION
-from kagglekit.synthetic import CompetitionFiles
-from kagglekit.unpack import unpack_competition
+from kagglekit.kaggle.submission import PREDICTION
+from kagglekit.data.synthetic import CompetitionFiles
+from kagglekit.data.unpack import unpack_competition
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

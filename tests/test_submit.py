@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kagglekit import kaggle_api
+from kagglekit.kaggle import kaggle_api
 from kagglekit.cli import main
-from kagglekit.competitions import CIFAR10_CLASSES
-from kagglekit.labels import read_id_label_csv
+from kagglekit.kaggle.competitions import CIFAR10_CLASSES
+from kagglekit.data.labels import read_id_label_csv
 from kagglekit.paths import CompetitionPaths
-from kagglekit.predict import write_submission
+from kagglekit.training.predict import write_submission
 from kagglekit.jsonfiles import read_json_if_present as read_record
-from kagglekit.submission import CSV, PREDICTION, RECORD, version_dir
+from kagglekit.kaggle.submission import CSV, PREDICTION, RECORD, version_dir
 
 SLUG = "cifar-10"
 CLASSES = list(CIFAR10_CLASSES)

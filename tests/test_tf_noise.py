@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kagglekit.tf_noise import is_noise, strip_noise
+from kagglekit.training.tf_noise import is_noise, strip_noise
 
 ROOT = Path(__file__).resolve().parents[1]
 # What `import tensorflow` and a device query printed on this project's CPU machine (TF 2.21).
@@ -26,7 +26,7 @@ REAL_LINES = (
 
 WRITER = """
 import os, sys
-from kagglekit.tf_noise import filtered_stderr
+from kagglekit.training.tf_noise import filtered_stderr
 with filtered_stderr():
     os.write(2, sys.stdin.buffer.read())   # as C++ writes: straight to file descriptor 2
     print("python line", file=sys.stderr)

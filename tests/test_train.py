@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kagglekit import runs
+from kagglekit.training import runs
 from kagglekit.exceptions import StageNotReadyError
-from kagglekit.train import train
+from kagglekit.training.train import train
 from test_models import ROOT
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' model.save
@@ -97,7 +97,7 @@ def test_latest_run_finds_the_newest_complete_run(trained: dict[str, Path], tmp_
 
 @pytest.mark.slow
 def test_evaluate_recomputes_accuracy(trained: dict[str, Path], prepared) -> None:
-    from kagglekit.evaluate import evaluate_run
+    from kagglekit.training.evaluate import evaluate_run
 
     run_dir = trained["seed-cifar10-modeling"]
     (run_dir / "confusion.png").unlink()
@@ -202,7 +202,7 @@ def test_a_kill_between_the_weights_and_the_state_file_resumes_consistently(
     prepared, fast_uninterrupted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Killed after epoch 2's weights are on disk but before state.json says so: the resume starts from epoch 1's pair."""
-    import kagglekit.train as training
+    import kagglekit.training.train as training
 
     real_write_json = training.write_json
 

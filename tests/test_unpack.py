@@ -15,12 +15,12 @@ from builders import (
     png_members, raw_competition, write_archive, write_archive_understating_its_size, write_archive_with_hostile_name,
     write_encrypted_archive, write_labels,
 )
-from kagglekit import unpack
+from kagglekit.data import unpack
 from kagglekit.cli import main
 from kagglekit.exceptions import DataError, StageNotReadyError, UnsafeArchiveError
 from kagglekit.paths import CompetitionPaths
-from kagglekit.synthetic import CompetitionFiles
-from kagglekit.unpack import unpack_competition, unpack_split
+from kagglekit.data.synthetic import CompetitionFiles
+from kagglekit.data.unpack import unpack_competition, unpack_split
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "cifar10"
 

@@ -24,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kagglekit.compare import build_comparison, text_table, write_reports
+    from kagglekit.kaggle.compare import build_comparison, text_table, write_reports
 
     comparison = build_comparison(args.submissions_dir, args.competition)
     print(text_table(comparison))

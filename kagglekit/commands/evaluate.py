@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from kagglekit.cli import add_competition_arguments, add_runs_dir_argument
-from kagglekit.runs import TTA_MODES
+from kagglekit.training.runs import TTA_MODES
 
 HELP = "recompute a saved run's validation accuracy and confusion matrix"
 DESCRIPTION = """\
@@ -25,8 +25,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kagglekit.evaluate import evaluate_run
+    from kagglekit.training.evaluate import evaluate_run
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.runs import resolve_run
+    from kagglekit.training.runs import resolve_run
 
     evaluate_run(resolve_run(args.run_dir, args.runs_dir), CompetitionPaths(args.data_dir, args.competition), tta=args.tta)

@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kagglekit.fetch import fetch
+    from kagglekit.data.fetch import fetch
 
     raw = fetch(CompetitionPaths(args.data_dir, args.competition), force=args.force)
     print(f"{args.competition}: {len(COMPETITION_FILES)} files in {raw}")

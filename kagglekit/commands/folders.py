@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kagglekit.folders import build_folders
+    from kagglekit.data.folders import build_folders
 
     paths = CompetitionPaths(args.data_dir, args.competition)
     summary = build_folders(paths, args.valid_fraction, args.seed, force=args.force)

@@ -15,7 +15,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kagglekit.models import MODEL_VERSIONS, version_id
+    from kagglekit.training.models import MODEL_VERSIONS, version_id
 
     width = max(len(name) for name in MODEL_VERSIONS)
     for name, version in MODEL_VERSIONS.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from kagglekit.cli import add_competition_arguments, add_runs_dir_argument, add_submissions_dir_argument
-from kagglekit.runs import TTA_MODES
+from kagglekit.training.runs import TTA_MODES
 
 HELP = "predict every test image with a trained run and write a validated submission CSV"
 DESCRIPTION = """\
@@ -34,8 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.predict import predict_submission
-    from kagglekit.runs import resolve_run
+    from kagglekit.training.predict import predict_submission
+    from kagglekit.training.runs import resolve_run
 
     summary = predict_submission(
         resolve_run(args.run, args.runs_dir), CompetitionPaths(args.data_dir, args.competition),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kagglekit.cli import add_competition_arguments
 from kagglekit.commands.train import parse_settings
-from kagglekit.runs import TTA_MODES
+from kagglekit.training.runs import TTA_MODES
 
 HELP = "train and predict on Kaggle's GPUs/TPUs from here: push a kernel, wait, pull the run"
 DESCRIPTION = """\
@@ -28,7 +28,7 @@ cancel a running kernel: do that on the kernel's page."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from kagglekit.remote import ACCELERATORS, DEFAULT_REMOTE_DIR
+    from kagglekit.kaggle.remote import ACCELERATORS, DEFAULT_REMOTE_DIR
 
     add_competition_arguments(parser)
     parser.add_argument("model", metavar="MODEL", help="model version to train (see `kagglekit models`)")
@@ -54,9 +54,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kagglekit.models import get_version
+    from kagglekit.training.models import get_version
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.remote import RemoteSpec, run_remote
+    from kagglekit.kaggle.remote import RemoteSpec, run_remote
 
     version = get_version(args.model)  # an unknown name or --set key fails here, before anything is pushed
     overrides = parse_settings(args.settings)

@@ -27,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.submit import collect_scores
+    from kagglekit.kaggle.submit import collect_scores
 
     collect_scores(CompetitionPaths(args.data_dir, args.competition), args.submissions_dir,
                    timeout=max(0.0, args.timeout), interval=max(0.0, args.interval))

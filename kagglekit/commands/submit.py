@@ -36,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.submit import submit_version
+    from kagglekit.kaggle.submit import submit_version
 
     submit_version(CompetitionPaths(args.data_dir, args.competition), args.submissions_dir, args.version,
                    args.message, force=args.force, skip_if_submitted=args.skip_if_submitted, wait=args.wait)

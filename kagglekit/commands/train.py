@@ -59,7 +59,7 @@ def parse_settings(settings: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kagglekit.models import get_version
+    from kagglekit.training.models import get_version
 
     version = get_version(args.model)  # an unknown name fails before TensorFlow loads
     overrides = parse_settings(args.settings)
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> None:
     version.recipe(overrides)  # unknown --set keys fail early too
 
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.train import train
+    from kagglekit.training.train import train
 
     train(args.model, overrides, CompetitionPaths(args.data_dir, args.competition), args.runs_dir,
           mixed_precision=not args.no_mixed_precision, reuse=args.reuse)

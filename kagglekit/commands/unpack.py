@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> None:
         import py7zr  # noqa: F401 - Kaggle's image ships the 7z binary but not this
     except ImportError:
         raise MissingPackageError(PY7ZR_MISSING) from None
-    from kagglekit.unpack import summaries_table, unpack_competition
+    from kagglekit.data.unpack import summaries_table, unpack_competition
 
     paths = CompetitionPaths(args.data_dir, args.competition)
     summaries = unpack_competition(

@@ -21,12 +21,12 @@ from tqdm import tqdm
 
 from kagglekit.exceptions import DataError, StageNotReadyError
 from kagglekit.jsonfiles import read_json_if_present, write_json
-from kagglekit.labels import read_id_label_csv
+from kagglekit.data.labels import read_id_label_csv
 from kagglekit.outputs import fresh_partial_dir
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook, kaggle_working
-from kagglekit.pipeline import load_cache
-from kagglekit.runs import TTA_VIEWS, Run, load_run
-from kagglekit.submission import (
+from kagglekit.data.pipeline import load_cache
+from kagglekit.training.runs import TTA_VIEWS, Run, load_run
+from kagglekit.kaggle.submission import (
     CSV, PREDICTION, PROBABILITIES, replace_keeping_records, sha256_of, validate_csv, version_dir, write_csv,
 )
 

@@ -17,7 +17,7 @@ import numpy as np
 import py7zr
 from PIL import Image
 
-from kagglekit.competitions import CIFAR10_CLASSES
+from kagglekit.kaggle.competitions import CIFAR10_CLASSES
 from kagglekit.paths import SAMPLE_SUBMISSION, TEST_ARCHIVE, TRAIN_ARCHIVE, TRAIN_LABELS
 
 IMAGE_SIZE = 32

@@ -116,9 +116,9 @@ class Run:
         if self._model is None:
             import keras
 
-            import kagglekit.augment  # noqa: F401  (registers RandomAffine for deserialisation)
-            import kagglekit.models.compile  # noqa: F401  (and the learning-rate schedules)
-            import kagglekit.models.layers  # noqa: F401  (and the airbench layers)
+            import kagglekit.training.augment  # noqa: F401  (registers RandomAffine for deserialisation)
+            import kagglekit.training.models.compile  # noqa: F401  (and the learning-rate schedules)
+            import kagglekit.training.models.layers  # noqa: F401  (and the airbench layers)
 
             self._model = keras.models.load_model(self.dir / BEST_MODEL, compile=False)
         return self._model
@@ -149,7 +149,7 @@ class Run:
         return outputs.astype(np.float32)
 
     def _predict(self, images: np.ndarray, batch_size: int, flip: bool, shift: int, callbacks: list[Any] | None) -> np.ndarray:
-        from kagglekit.pipeline import streamed_input
+        from kagglekit.data.pipeline import streamed_input
 
         model = self.model
         model.jit_compile = self._use_xla  # XLA predicts 1.7-1.9x faster on a CPU (bench/RESULTS.md)

@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kagglekit import kaggle_api, notebook
+from kagglekit.kaggle import kaggle_api, notebook
 from kagglekit.exceptions import (
     AlreadySubmittedError, CredentialsError, DataError, KaggleApiError, NoSubmissionsLeftError, NotebookOfflineError,
     StillPendingError, UsageError,
 )
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook, kaggle_working
-from kagglekit.records import (
+from kagglekit.kaggle.records import (
     COMPLETE, ERROR, PENDING, add_submission, all_submissions, needs_score, new_entry, refreshed,
     resolve_version, save_leaderboard, update_submission, uploads_of_csv,
 )
-from kagglekit.submission import CSV, sha256_of, validate_csv, version_dir
+from kagglekit.kaggle.submission import CSV, sha256_of, validate_csv, version_dir
 
 if TYPE_CHECKING:
     from kaggle.api.kaggle_api_extended import KaggleApi

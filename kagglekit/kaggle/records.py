@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 from kagglekit.exceptions import StageNotReadyError, UsageError
 from kagglekit.jsonfiles import read_json_if_present, write_json
-from kagglekit.submission import PREDICTION, RECORD, version_dir
+from kagglekit.kaggle.submission import PREDICTION, RECORD, version_dir
 
 SNAPSHOT = "leaderboard.json"
 PENDING, COMPLETE, ERROR = "pending", "complete", "error"

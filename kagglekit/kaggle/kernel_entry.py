@@ -66,7 +66,7 @@ def device_mismatch(requested: str | None, device: dict[str, Any]) -> str | None
 
 
 def main(spec: dict[str, Any]) -> int:
-    """Run fetch -> predict for ``spec`` (written by kagglekit.remote); 0 when the run archive is written."""
+    """Run fetch -> predict for ``spec`` (written by kagglekit.kaggle.remote); 0 when the run archive is written."""
     working, temp = kaggle_working(), kaggle_temp()
     device = probe_device()
     report = {"token": spec["token"], "requested": spec["machine_shape"], "device": device,

@@ -23,7 +23,7 @@ import pandas as pd
 
 from kagglekit.exceptions import DataError, StageNotReadyError
 from kagglekit.jsonfiles import read_json_if_present
-from kagglekit.labels import describe_ids, describe_rows, read_id_label_csv
+from kagglekit.data.labels import describe_ids, describe_rows, read_id_label_csv
 from kagglekit.outputs import move_into_place
 
 DEFAULT_SUBMISSIONS_DIR = Path("submissions")

@@ -63,7 +63,7 @@ def _fingerprint(paths: CompetitionPaths) -> str:
 
 def _download_missing(paths: CompetitionPaths, force: bool, progress: bool) -> str:
     """Download every file that is absent or the wrong size; returns where they came from."""
-    from kagglekit import kaggle_api
+    from kagglekit.kaggle import kaggle_api
 
     api = kaggle_api.authenticate()
     sizes = kaggle_api.list_files(paths.slug, api)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kagglekit.exceptions import StageNotReadyError
-from kagglekit.records import COMPLETE, PREDICT_HINT, load_leaderboard, predictions, submissions_of
+from kagglekit.kaggle.records import COMPLETE, PREDICT_HINT, load_leaderboard, predictions, submissions_of
 
 LEADERBOARD_MD = "leaderboard.md"
 COMPARE_PNG = "compare.png"

@@ -83,7 +83,7 @@ class ModelVersion:
         n_classes: int = 10, jit_compile: bool | str = "auto",
     ) -> Any:
         """The compiled model: architecture + optimizer, schedule, loss and metric of the recipe."""
-        from kagglekit.models.compile import compile_model
+        from kagglekit.training.models.compile import compile_model
 
         model = self.architecture(recipe, input_shape, n_classes)
         return compile_model(model, recipe, steps_per_epoch, jit_compile)
@@ -118,5 +118,5 @@ def version_id(recipe: dict[str, Any]) -> str:
 
 
 # Versions register themselves on import, in the order `models` lists them.
-from kagglekit.models import seeds  # noqa: E402,F401
-from kagglekit.models import airbench  # noqa: E402,F401
+from kagglekit.training.models import seeds  # noqa: E402,F401
+from kagglekit.training.models import airbench  # noqa: E402,F401

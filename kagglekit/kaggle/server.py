@@ -24,7 +24,7 @@ whose ``mountSlug`` is ``competitions/SLUG``, the mount path notebooks use today
 
 Run it for a CLI session with::
 
-    python -m kagglekit.server --competition-dir DIR --solution CSV [--port N]
+    python -m kagglekit.kaggle.server --competition-dir DIR --solution CSV [--port N]
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from kagglekit.kernel_server import OUTPUT_ROUTE as KERNEL_OUTPUT_ROUTE
-from kagglekit.kernel_server import KernelService
+from kagglekit.kaggle.kernel_server import OUTPUT_ROUTE as KERNEL_OUTPUT_ROUTE
+from kagglekit.kaggle.kernel_server import KernelService
 from kagglesdk.competitions.types.competition_api_service import (
     ApiCompetition,
     ApiCreateSubmissionRequest,
@@ -810,7 +810,7 @@ def kaggle_env(server: KaggleServer) -> Iterator[KaggleServer]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m kagglekit.server",
+        prog="python -m kagglekit.kaggle.server",
         description="Serve a competition directory as Kaggle's API on 127.0.0.1, for the real kaggle client.",
     )
     parser.add_argument("--competition-dir", type=Path, required=True, metavar="DIR",

@@ -37,7 +37,7 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from kagglekit.exceptions import DataError, StageNotReadyError, UnsafeArchiveError, first_line
-from kagglekit.labels import describe_ids, read_id_label_csv
+from kagglekit.data.labels import describe_ids, read_id_label_csv
 from kagglekit.markers import clear_complete, fingerprint, is_complete, mark_complete
 from kagglekit.outputs import move_into_place, partial_path, remove
 from kagglekit.paths import TEST_ARCHIVE, TRAIN_ARCHIVE, CompetitionPaths

@@ -6,7 +6,7 @@ training with one line that names it and says what to do.
 - TPU (Kaggle's v5e-8): JAX only, ``keras.distribution.DataParallel`` over all
   chips, bfloat16. TensorFlow on a TPU machine is refused (Kaggle's TPU image
   has no TensorFlow TPU runtime); kagglekit picks JAX there by itself unless
-  KERAS_BACKEND says otherwise (``kagglekit.backend``).
+  KERAS_BACKEND says otherwise (``kagglekit.training.backend``).
 - Several GPUs (Kaggle's 2xT4): MirroredStrategy on TensorFlow, DataParallel on
   JAX; float16 mixed precision on compute capability >= 7.0 (T4, V100, A100,
   H100), where tensor cores pay for it.
@@ -27,7 +27,7 @@ from typing import Any, ContextManager
 
 import keras
 
-from kagglekit.backend import Machine
+from kagglekit.training.backend import Machine
 from kagglekit.exceptions import HardwareError, UsageError
 
 # XLA on the CPU: measured by bench/train_speed.py on the seed-002 model (see

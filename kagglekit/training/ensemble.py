@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from kagglekit.exceptions import DataError, UsageError
-from kagglekit.labels import read_id_label_csv
+from kagglekit.data.labels import read_id_label_csv
 from kagglekit.paths import CompetitionPaths
-from kagglekit.predict import write_submission
-from kagglekit.submission import PROBABILITIES, require_prediction, version_dir
+from kagglekit.training.predict import write_submission
+from kagglekit.kaggle.submission import PROBABILITIES, require_prediction, version_dir
 
 
 def ensemble_id(version_ids: list[str]) -> str:

@@ -30,10 +30,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from kagglekit import kaggle_api
+from kagglekit.kaggle import kaggle_api
 from kagglekit.exceptions import DataError, KaggleApiError, StillPendingError, UsageError
 from kagglekit.jsonfiles import read_json, read_json_if_present, write_json
-from kagglekit.kernel_entry import DEVICE_REPORT, RUN_ARCHIVE, device_mismatch
+from kagglekit.kaggle.kernel_entry import DEVICE_REPORT, RUN_ARCHIVE, device_mismatch
 from kagglekit.outputs import fresh_partial_dir, move_into_place, remove
 from kagglekit.paths import KAGGLE_TEMP_ENV, SAMPLE_SUBMISSION, CompetitionPaths
 
@@ -195,14 +195,14 @@ PACKAGE = "{package}"
 source = os.path.join(os.environ.get("{temp_env}", "/kaggle/temp"), "kagglekit-src")
 zipfile.ZipFile(io.BytesIO(base64.b64decode(PACKAGE))).extractall(source)
 sys.path.insert(0, source)
-from kagglekit.kernel_entry import main
+from kagglekit.kaggle.kernel_entry import main
 sys.exit(main(SPEC))
 '''
 
 
 def package_base64() -> str:
     """Every .py file of the kagglekit package, zipped (deterministically) and base64-encoded."""
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parent.parent  # the kagglekit package
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for path in sorted(root.rglob("*.py")):
@@ -312,7 +312,7 @@ def ensure_sample_submission(paths: CompetitionPaths, api: "KaggleApi") -> Path:
 def record(api: "KaggleApi", state: dict[str, Any], report: dict[str, Any], folder: Path, paths: CompetitionPaths,
            runs_dir: Path, submissions_dir: Path, log: Log) -> RemoteResult:
     """Pull the run archive, check device and CSV, then put run and prediction where local ones go."""
-    from kagglekit.submission import CSV, PREDICTION, replace_keeping_records, validate_csv
+    from kagglekit.kaggle.submission import CSV, PREDICTION, replace_keeping_records, validate_csv
 
     files, _ = kaggle_api.kernel_output(api, state["ref"])
     if RUN_ARCHIVE not in files:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 import requests
 import urllib3
 
-from kagglekit import notebook
+from kagglekit.kaggle import notebook
 from kagglekit.exceptions import (
     CredentialsError,
     DataError,
@@ -90,7 +90,7 @@ def authenticate() -> "KaggleApi":
     session token, then KAGGLE_API_TOKEN or ~/.kaggle/access_token), a legacy
     key (KAGGLE_USERNAME/KAGGLE_KEY or kaggle.json) and OAuth credentials; its
     own help text and ``exit(1)`` are replaced by one line. In a Kaggle notebook
-    the notebook's secrets are loaded first (see :mod:`kagglekit.notebook`), and
+    the notebook's secrets are loaded first (see :mod:`kagglekit.kaggle.notebook`), and
     a network failure is a :class:`NotebookOfflineError`. The key itself is
     never printed or logged.
     """

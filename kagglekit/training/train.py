@@ -23,14 +23,14 @@ import keras
 import numpy as np
 import pandas as pd
 
-from kagglekit import augment, backend, devices, plots, runs
+from kagglekit.training import augment, backend, devices, plots, runs
 from kagglekit.jsonfiles import read_json, write_json
-from kagglekit.models import get_version, recipe_hash, version_id
+from kagglekit.training.models import get_version, recipe_hash, version_id
 from kagglekit.paths import CompetitionPaths
-from kagglekit.device_data import DeviceImages, index_batches, mirrored_first, validation_rows
-from kagglekit.pipeline import CPU_PIPELINE_THREADS, SplitData, eval_dataset, load_split, steps_per_epoch, train_dataset
-from kagglekit.step_weights import InStepModel
-from kagglekit.weight_callbacks import Lookahead, freezes
+from kagglekit.training.device_data import DeviceImages, index_batches, mirrored_first, validation_rows
+from kagglekit.data.pipeline import CPU_PIPELINE_THREADS, SplitData, eval_dataset, load_split, steps_per_epoch, train_dataset
+from kagglekit.training.step_weights import InStepModel
+from kagglekit.training.weight_callbacks import Lookahead, freezes
 
 Log = Callable[[str], None]
 STATE_WEIGHTS = "last.weights.h5"  # what runs saved before state.json named its files
@@ -40,7 +40,7 @@ STATE_WEIGHTS_KEY, STATE_SLOW_KEY = "weights_file", "lookahead_file"  # in state
 
 def git_commit() -> dict[str, Any]:
     """The code's commit and whether the tree had uncommitted changes."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
     try:
@@ -196,7 +196,7 @@ def build_models(recipe: dict[str, Any], data: SplitData, hardware: devices.Hard
                 model = InStepModel(inputs, core(augmenter(device_images(recipe, data)(inputs))), name="training")
             hardware.jit_compile = hardware.jit_compile or augmenter.supports_jit
         devices.synchronise_batch_norm(core, hardware)
-        from kagglekit.models.compile import compile_model
+        from kagglekit.training.models.compile import compile_model
         compile_model(model, recipe, steps, jit_compile=hardware.jit_compile)
         model.optimizer.build(model.trainable_variables)
         if version.prepare is not None:

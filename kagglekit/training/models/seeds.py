@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kagglekit.models import ModelVersion, register
+from kagglekit.training.models import ModelVersion, register
 
 # ---------------------------------------------------------------------------
 # seed-task5: shared/seeds/000 ("TASK 5"), a Sequential CNN of stacked

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from kagglekit.models import ModelVersion, register
+from kagglekit.training.models import ModelVersion, register
 
 WHITENING_SAMPLE = 5000  # training images whose 2x2 patches set the whitening filters (airbench: 5,000)
 
@@ -45,7 +45,7 @@ WHITENING_SAMPLE = 5000  # training images whose 2x2 patches set the whitening f
 def airbench_architecture(recipe: dict[str, Any], input_shape: tuple[int, int, int], n_classes: int) -> Any:
     from keras import Input, Model, layers
 
-    from kagglekit.models.layers import PatchWhitening, l2_regularizer
+    from kagglekit.training.models.layers import PatchWhitening, l2_regularizer
 
     inputs = Input(shape=input_shape, dtype="float32")
     x = PatchWhitening(l2=float(recipe["l2"]), name="whiten")(inputs)
@@ -76,7 +76,7 @@ def conv_group(x: Any, width: int, recipe: dict[str, Any], name: str) -> Any:
 def conv(x: Any, width: int, recipe: dict[str, Any], name: str) -> Any:
     from keras import layers
 
-    from kagglekit.models.layers import DiracInitializer, l2_regularizer
+    from kagglekit.training.models.layers import DiracInitializer, l2_regularizer
 
     return layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=DiracInitializer(),
                          kernel_regularizer=l2_regularizer(float(recipe["l2"])), name=name)(x)
@@ -85,7 +85,7 @@ def conv(x: Any, width: int, recipe: dict[str, Any], name: str) -> Any:
 def norm(x: Any, recipe: dict[str, Any], name: str) -> Any:
     from keras import layers
 
-    from kagglekit.models.layers import ScaledBias
+    from kagglekit.training.models.layers import ScaledBias
 
     x = layers.BatchNormalization(momentum=1.0 - float(recipe["bn_momentum"]), epsilon=1e-12,
                                   center=False, scale=False, name=name)(x)

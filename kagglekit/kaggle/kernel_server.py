@@ -40,11 +40,11 @@ from kagglesdk.kernels.types.kernels_api_service import (
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
-from kagglekit.fetch import CACHE_MOUNT_ENV
+from kagglekit.data.fetch import CACHE_MOUNT_ENV
 from kagglekit.paths import KAGGLE_TEMP_ENV, KAGGLE_WORKING_ENV
 
 if TYPE_CHECKING:
-    from kagglekit.server import KaggleServer
+    from kagglekit.kaggle.server import KaggleServer
 
 SERVICE = "kernels.KernelsApiService"
 MAX_CODE_BYTES = 1_000_000  # Kaggle refuses a kernel's source past 1 MB
@@ -79,7 +79,7 @@ class KernelVersion:
 
 
 class KernelService:
-    """The Kernels endpoints of :class:`~kagglekit.server.KaggleServer`, one instance per server."""
+    """The Kernels endpoints of :class:`~kagglekit.kaggle.server.KaggleServer`, one instance per server."""
 
     def __init__(self, server: "KaggleServer", workdir: Path) -> None:
         self.server = server
@@ -218,7 +218,7 @@ class KernelService:
         return _json({"quotaRefreshTime": refresh, "gpuQuota": quota("gpu"), "tpuQuota": quota("tpu")})
 
     def _version(self, owner: str, slug: str) -> KernelVersion:
-        from kagglekit.server import ApiError
+        from kagglekit.kaggle.server import ApiError
 
         version = self.latest(owner, slug)
         if version is None:

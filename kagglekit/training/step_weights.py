@@ -17,7 +17,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from kagglekit.weight_callbacks import Lookahead
+from kagglekit.training.weight_callbacks import Lookahead
 
 
 class InStepModel(keras.Model):

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 from typing import TYPE_CHECKING
 
-from kagglekit.competitions import known_classes
+from kagglekit.kaggle.competitions import known_classes
 from kagglekit.exceptions import DataError, StageNotReadyError, UsageError
-from kagglekit.labels import describe_ids, describe_rows, raise_if_problems, read_id_label_rows
+from kagglekit.data.labels import describe_ids, describe_rows, raise_if_problems, read_id_label_rows
 from kagglekit.markers import clear_complete, fingerprint, is_complete, mark_complete
 from kagglekit.outputs import fresh_partial_dir, move_into_place
 from kagglekit.paths import DEFAULT_SPLIT_SEED, DEFAULT_VALID_FRACTION, CompetitionPaths

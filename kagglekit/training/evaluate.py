@@ -7,9 +7,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from kagglekit import plots, runs
+from kagglekit.training import plots, runs
 from kagglekit.paths import CompetitionPaths
-from kagglekit.pipeline import load_split
+from kagglekit.data.pipeline import load_split
 
 
 def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: str | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Models, training, evaluation and prediction, on whichever Keras backend and accelerator is here."""
