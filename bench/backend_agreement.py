@@ -30,19 +30,9 @@ BACKENDS = ("tensorflow", "jax")
 
 def prepared_data(shared: Path, out: Path) -> Path:
     """The real train set unpacked and split once, as the data stages leave it (cached under ``out``)."""
-    from kagglekit.data.folders import build_folders
-    from kagglekit.paths import CompetitionPaths
-    from kagglekit.data.unpack import unpack_split
+    from shared_data import prepared_real_train
 
-    paths = CompetitionPaths(out / "agreement-data")
-    if not paths.split_csv.exists():
-        paths.raw.mkdir(parents=True, exist_ok=True)
-        for name in ("train.7z", "trainLabels.csv"):
-            if not (paths.raw / name).exists():
-                (paths.raw / name).symlink_to((shared / name).resolve())
-        unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, True, progress=False)
-        build_folders(paths)
-    return paths.data_dir
+    return prepared_real_train(shared, out / "agreement-data").data_dir
 
 
 def train(backend: str, seed: int, args: argparse.Namespace, data_dir: Path) -> dict:

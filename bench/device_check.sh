@@ -3,7 +3,7 @@
 # `KERAS_BACKEND=jax python -m kagglekit train | evaluate | predict`, printing images/s and accuracy.
 #
 #   bench/device_check.sh stage [PYTHON]  here: wheels the GPU machine may lack -> .whl/ (its Python
-#                                         version, default this venv's), the real subset -> bench/out/device/
+#                                         version, default 3.12 as there), the real subset -> bench/out/device/
 #   bench/device_check.sh install         there, 1st call, carry .whl: pip-installs what is missing into .devdeps/
 #   bench/device_check.sh run             there, 2nd call, carry bench/out/device: data, fast + best, evaluate, predict
 #   bench/device_check.sh dry-run         here, on the CPU: `run`'s commands on a tiny random set, 1 epoch each
@@ -11,7 +11,8 @@
 #
 # Two calls because the device machine takes 64 MiB a call: ~45 MiB of wheels (keras, h5py, pandas,
 # matplotlib, ...: the machine has JAX, numpy and PyTorch, no TensorFlow, no Keras) and a 53 MiB real subset
-# do not fit together; .devdeps/ stays on the warm machine between calls. What it measures on:
+# do not fit together; .devdeps/ stays on the warm machine between calls, which is held only ~30 s after a
+# call: make the second call at once. What it measures on:
 #   speed    fast (10 epochs) and best (31) on 45,000 random-pixel images (+5,000 validation): full size,
 #            content does not change the arithmetic;
 #   accuracy fast on the first 15,000 training and 5,000 validation images of kagglekit's split of the real
@@ -29,7 +30,7 @@ MODULES="keras h5py optree rich absl namex pandas dateutil pytz matplotlib PIL t
 say() { printf '\n### %s\n' "$*"; }
 
 stage() {
-    local version=${1:-$(.venv/bin/python -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')}
+    local version=${1:-3.12}  # the lent machines' python3 (KINDS.md: Python 3.12.3, /opt/torch/.venv)
     rm -rf .whl && mkdir -p .whl "$OUT"
     # shellcheck disable=SC2086
     .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: -d .whl --python-version "$version" \

@@ -29,24 +29,17 @@ from unpack_speed import build_test_standin  # noqa: E402
 
 def benchmark_run(shared: Path, out: Path) -> Path:
     """A seed-cifar10-modeling run on the real train set (1 epoch on 2,000 images); cached."""
-    from kagglekit.data.folders import build_folders
-    from kagglekit.paths import CompetitionPaths
+    from shared_data import prepared_real_train
+
     from kagglekit.training.runs import latest_run
     from kagglekit.training.train import train
-    from kagglekit.data.unpack import unpack_split
 
     runs_dir = out / "predict-runs"
     try:
         return latest_run(runs_dir, "seed-cifar10-modeling")
     except Exception:
         pass
-    paths = CompetitionPaths(out / "predict-data")
-    paths.raw.mkdir(parents=True, exist_ok=True)
-    for name in ("train.7z", "trainLabels.csv"):
-        if not (paths.raw / name).exists():
-            (paths.raw / name).symlink_to((shared / name).resolve())
-    unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, True, progress=False)
-    build_folders(paths)
+    paths = prepared_real_train(shared, out / "predict-data")
     return train("seed-cifar10-modeling", {"epochs": 1, "limit": 2000}, paths, runs_dir, log=lambda line: None)
 
 

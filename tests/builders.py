@@ -73,6 +73,11 @@ def write_archive_with_hostile_name(path: Path, members: dict[str, bytes], hosti
     raw = bytearray(path.read_bytes())
     old, new = placeholder.encode("utf-16-le"), hostile_name.encode("utf-16-le")
     assert raw.count(old) == 1, "placeholder must be unique in the archive"
+    return _patch_plain_header(path, raw, old, new)
+
+
+def _patch_plain_header(path: Path, raw: bytearray, old: bytes, new: bytes) -> Path:
+    """Replace ``old`` by ``new`` (same length) in a 7z's plain header and fix both header CRCs, as a forger would."""
     raw[raw.index(old): raw.index(old) + len(old)] = new
     next_offset, next_size = struct.unpack_from("<QQ", raw, 12)
     header_start = 32 + next_offset
@@ -124,10 +129,4 @@ def write_archive_understating_its_size(path: Path, members: dict[str, bytes], u
 
     old, new = field(total), field(total - understate_by)
     assert len(old) == len(new) and raw.count(old) == 1, "the unpack size must be unique and keep its length"
-    raw[raw.index(old): raw.index(old) + len(old)] = new
-    next_offset, next_size = struct.unpack_from("<QQ", raw, 12)
-    header_start = 32 + next_offset
-    struct.pack_into("<I", raw, 28, zlib.crc32(raw[header_start: header_start + next_size]))
-    struct.pack_into("<I", raw, 8, zlib.crc32(raw[12:32]))
-    path.write_bytes(bytes(raw))
-    return path
+    return _patch_plain_header(path, raw, old, new)
