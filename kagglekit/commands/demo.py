@@ -23,7 +23,8 @@ the stages already complete."""
 
 def configure(parser: argparse.ArgumentParser) -> None:
     defaults = DemoConfig()
-    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, metavar="DIR", help="where the demo writes (default: demo/)")
+    parser.add_argument("--dir", type=Path, metavar="DIR",
+                        help=f"where the demo writes (default: {DEFAULT_DIR}/, or {DEFAULT_DIR}/kaggle/ with --where kaggle)")
     parser.add_argument("--model", default=defaults.model, metavar="NAME", help=f"model version (default: {defaults.model})")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, metavar="N", help=f"training epochs (default: {defaults.epochs})")
     parser.add_argument("--train-images", type=int, default=defaults.train_images, metavar="N",
@@ -39,5 +40,6 @@ def run(args: argparse.Namespace) -> int:
     from kagglekit.cli import main
     from kagglekit.demo import run_demo
 
-    config = DemoConfig(args.dir, args.model, args.epochs, args.train_images, args.test_images, where=args.where)
+    directory = args.dir or (DEFAULT_DIR / "kaggle" if args.where == "kaggle" else DEFAULT_DIR)
+    config = DemoConfig(directory, args.model, args.epochs, args.train_images, args.test_images, where=args.where)
     return run_demo(config, main)
