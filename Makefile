@@ -79,7 +79,7 @@ scores: install
 compare: install
 	$(KK) compare $(ON) --submissions-dir $(SUBS)
 
-demo: install  ## the whole chain against a local Kaggle API server: no account, no network (writes demo/)
+demo: install  ## the whole chain against a local Kaggle API server: no account, no network (writes demo/; WHERE=kaggle: demo/kaggle/)
 	$(KK) demo --where $(WHERE)
 
 bench: install  ## the speed benchmarks (need ../shared/cifar10); results go in bench/RESULTS.md
