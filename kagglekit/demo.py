@@ -82,5 +82,5 @@ def run_demo(config: DemoConfig, run_stage: Callable[[list[str]], int]) -> int:
             if code:
                 return code
     print(f"\ndemo: done in {time.perf_counter() - started:.0f} s. Everything it made is under {config.directory}/; "
-          "`make submit` does the same against Kaggle.")
+          f"`make submit{' WHERE=kaggle' if config.where == 'kaggle' else ''}` does the same against Kaggle.")
     return 0
