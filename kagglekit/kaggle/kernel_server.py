@@ -41,6 +41,7 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from kagglekit.data.fetch import CACHE_MOUNT_ENV
+from kagglekit.kaggle.server import ApiError, json_response, sdk_response
 from kagglekit.paths import KAGGLE_TEMP_ENV, KAGGLE_WORKING_ENV
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ class KernelService:
         problem = self._refusal(body, owner, user)
         if problem:
             response.error = problem
-            return _sdk(response)
+            return sdk_response(response)
         unknown = [s for s in body.competition_data_sources or [] if s not in self.server.competitions]
         if unknown:
             response.invalid_competition_sources = unknown
@@ -144,7 +145,7 @@ class KernelService:
         response.url = f"https://www.kaggle.com/code/{owner}/{slug}"
         response.version_number = version.number
         response.kernel_id = 1000 + next(self._counter)
-        return _sdk(response)
+        return sdk_response(response)
 
     def _refusal(self, body: ApiSaveKernelRequest, owner: str, user: str) -> str | None:
         """Why Kaggle would refuse this push (errors come back with HTTP 200, in ``error``)."""
@@ -173,7 +174,7 @@ class KernelService:
         payload = {"status": status}
         if version.failure_message and status == version.status:
             payload["failureMessage"] = version.failure_message
-        return _json(payload)
+        return json_response(payload)
 
     def _list_output(self, request: Request) -> Response:
         self.server._user(request)
@@ -186,13 +187,17 @@ class KernelService:
         response.log = json.dumps(version.log)
         if start + size < len(names):
             response.next_page_token = str(start + size)
-        return _sdk(response)
+        return sdk_response(response)
 
     def _output_file(self, version: KernelVersion, name: str) -> ApiKernelSessionOutputFile:
         item = ApiKernelSessionOutputFile()
         item.file_name = name
         item.url = f"http://localhost{OUTPUT_ROUTE}{version.owner}/{version.slug}/{version.number}/{name}"
         return item
+
+    def serves(self, path: str) -> bool:
+        """Whether ``path`` is one of the output file URLs this service hands out."""
+        return path.startswith(OUTPUT_ROUTE)
 
     def send_output(self, request: Request) -> Response:
         """GET of an output file's URL (signed, so no auth): 500 for a file set to break."""
@@ -203,7 +208,7 @@ class KernelService:
         if name in self.broken_outputs:
             return Response("<html>backend error</html>", status=500, content_type="text/html")
         if path is None or not path.is_file() or version.working not in path.resolve().parents:
-            return Response("not found", status=404)
+            raise ApiError(404, f"no output file {name!r}")
         return send_file(path, request.environ, mimetype="application/octet-stream", max_age=None)
 
     def _quota(self, request: Request) -> Response:
@@ -215,11 +220,9 @@ class KernelService:
             return {"timeUsed": f"{int(self.quota_used_hours[kind] * 3600)}s",
                     "totalTimeAllowed": f"{int(QUOTA_HOURS[kind] * 3600)}s", "hasEverRun": True}
 
-        return _json({"quotaRefreshTime": refresh, "gpuQuota": quota("gpu"), "tpuQuota": quota("tpu")})
+        return json_response({"quotaRefreshTime": refresh, "gpuQuota": quota("gpu"), "tpuQuota": quota("tpu")})
 
     def _version(self, owner: str, slug: str) -> KernelVersion:
-        from kagglekit.kaggle.server import ApiError
-
         version = self.latest(owner, slug)
         if version is None:
             raise ApiError(404, f"Kernel {owner}/{slug} not found")
@@ -282,11 +285,3 @@ class KernelService:
                 text = text.decode(errors="replace")
             for line in (text or "").splitlines():
                 version.log.append({"stream_name": stream, "time": elapsed, "data": line + "\n"})
-
-
-def _json(payload: dict) -> Response:
-    return Response(json.dumps(payload), status=200, content_type="application/json")
-
-
-def _sdk(obj: object) -> Response:
-    return _json(type(obj).to_dict(obj))

@@ -49,8 +49,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from kagglekit.kaggle.kernel_server import OUTPUT_ROUTE as KERNEL_OUTPUT_ROUTE
-from kagglekit.kaggle.kernel_server import KernelService
 from kagglesdk.competitions.types.competition_api_service import (
     ApiCompetition,
     ApiCreateSubmissionRequest,
@@ -198,6 +196,8 @@ class KaggleServer:
         self._workdir = tempfile.TemporaryDirectory(prefix="kagglekit-server-")
         self._http = None
         self._thread: threading.Thread | None = None
+        from kagglekit.kaggle.kernel_server import KernelService  # it builds on this module's helpers
+
         self.kernels = KernelService(self, Path(self._workdir.name))
 
     # -- lifecycle ------------------------------------------------------------
@@ -348,7 +348,7 @@ class KaggleServer:
                 raise ApiError(fault.status, fault.message, headers)
             response = self._route(request)
         except ApiError as error:
-            response = _json_response({"code": error.status, "message": error.message}, error.status)
+            response = json_response({"code": error.status, "message": error.message}, error.status)
             response.headers.update(error.headers)
         return response(environ, start_response)
 
@@ -364,7 +364,7 @@ class KaggleServer:
             return self._send_file(request)
         if request.method == "PUT" and path.startswith("/upload/"):
             return self._receive_upload(request)
-        if request.method in ("GET", "HEAD") and path.startswith(KERNEL_OUTPUT_ROUTE):
+        if request.method in ("GET", "HEAD") and self.kernels.serves(path):
             return self.kernels.send_output(request)
         if request.method == "POST" and path == SECRETS_PATH:
             return self._get_secret(request)
@@ -419,8 +419,8 @@ class KaggleServer:
         """A notebook's UserSecretsClient.get_secret, for the kaggle_secrets stand-in the tests put on sys.path."""
         label = (request.get_json(force=True) or {}).get("Label", "")
         if label not in self.secrets:
-            return _json_response({"wasSuccessful": False, "errors": [f"No user secrets exist for label {label!r}"]})
-        return _json_response({"wasSuccessful": True, "result": {"secret": self.secrets[label]}})
+            return json_response({"wasSuccessful": False, "errors": [f"No user secrets exist for label {label!r}"]})
+        return json_response({"wasSuccessful": True, "result": {"secret": self.secrets[label]}})
 
     def _attach_datasource(self, request: Request) -> Response:
         """The data proxy's answer to kagglehub.competition_download: where under the mount root it appears."""
@@ -430,7 +430,7 @@ class KaggleServer:
         self._competition(slug)
         with self._lock:
             self.attached.append(slug)
-        return _json_response({"wasSuccessful": True, "result": {"mountSlug": f"competitions/{slug}"}})
+        return json_response({"wasSuccessful": True, "result": {"mountSlug": f"competitions/{slug}"}})
 
     def _competition(self, slug: str, need_rules: bool = False) -> Competition:
         competition = self.competitions.get(slug)
@@ -449,12 +449,12 @@ class KaggleServer:
         response = ApiListCompetitionsResponse()
         response.competitions = [_competition_view(c) for c in self.competitions.values()
                                  if term in c.slug.lower()]
-        return _sdk_response(response)
+        return sdk_response(response)
 
     def _get_competition(self, request: Request) -> Response:
         self._user(request)
         body = ApiGetCompetitionRequest.from_dict(request.get_json(force=True))
-        return _sdk_response(_competition_view(self._competition(body.competition_name)))
+        return sdk_response(_competition_view(self._competition(body.competition_name)))
 
     # -- data files -----------------------------------------------------------
 
@@ -470,7 +470,7 @@ class KaggleServer:
         response.files = [_data_file(f, competition.created) for f in page]
         if start + size < len(files):
             response.next_page_token = str(start + size)
-        return _sdk_response(response)
+        return sdk_response(response)
 
     def _download_data_file(self, request: Request) -> Response:
         self._user(request)
@@ -523,7 +523,7 @@ class KaggleServer:
         response = ApiStartSubmissionUploadResponse()
         response.token = token
         response.create_url = f"{PUBLIC_HOST}/upload/{token}"
-        return _sdk_response(response)
+        return sdk_response(response)
 
     def _receive_upload(self, request: Request) -> Response:
         token = request.path.rsplit("/", 1)[-1]
@@ -552,7 +552,7 @@ class KaggleServer:
         response = ApiCreateSubmissionResponse()
         response.ref = submission.ref
         response.message = f"Successfully submitted to {competition.slug}"
-        return _sdk_response(response)
+        return sdk_response(response)
 
     def _list_submissions(self, request: Request) -> Response:
         user = self._user(request)
@@ -563,7 +563,7 @@ class KaggleServer:
             mine.sort(key=lambda s: s.date, reverse=True)
             response = ApiListSubmissionsResponse()
             response.submissions = [self._view(s) for s in mine]
-        return _sdk_response(response)
+        return sdk_response(response)
 
     def _get_submission(self, request: Request) -> Response:
         user = self._user(request)
@@ -572,7 +572,7 @@ class KaggleServer:
             found = next((s for s in self._submissions if s.ref == body.ref and s.team == user), None)
             if found is None:
                 raise ApiError(404, f"Submission {body.ref} not found")
-            return _sdk_response(self._view(found))
+            return sdk_response(self._view(found))
 
     def _view(self, submission: Submission) -> ApiSubmission:
         """One poll: a pending submission gets one view closer to being scored."""
@@ -607,13 +607,13 @@ class KaggleServer:
         ranked = sorted(best.values(), key=lambda s: s.public_score, reverse=True)
         response = ApiGetLeaderboardResponse()
         response.submissions = [_leaderboard_row(i, s) for i, s in enumerate(ranked, start=1)]
-        return _sdk_response(response)
+        return sdk_response(response)
 
     def _get_submission_limits(self, request: Request) -> Response:
         user = self._user(request)
         body = ApiGetSubmissionLimitsRequest.from_dict(request.get_json(force=True))
         with self._lock:
-            return _sdk_response(self._limits(self._competition(body.competition_name), user))
+            return sdk_response(self._limits(self._competition(body.competition_name), user))
 
     def _limits(self, competition: Competition, user: str) -> ApiSubmissionLimits:
         today = datetime.now(timezone.utc).date()
@@ -632,7 +632,7 @@ class KaggleServer:
         if body.token in self.tokens:
             response.active = True
             response.username = self.tokens[body.token]
-        return _sdk_response(response)
+        return sdk_response(response)
 
 
 # -- helpers -------------------------------------------------------------------
@@ -645,12 +645,12 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def _json_response(payload: Any, status: int = 200) -> Response:
+def json_response(payload: Any, status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, content_type="application/json")
 
 
-def _sdk_response(obj: Any) -> Response:
-    return _json_response(type(obj).to_dict(obj))
+def sdk_response(obj: Any) -> Response:
+    return json_response(type(obj).to_dict(obj))
 
 
 def _redirect(url: str) -> Response:
