@@ -43,6 +43,7 @@ from kagglekit.exceptions import (
     NotebookOfflineError,
     RateLimitedError,
 )
+from kagglekit.outputs import partial_path
 from kagglekit.paths import in_kaggle_notebook
 
 if TYPE_CHECKING:
@@ -530,7 +531,7 @@ def download_output(url: str, target: Path) -> Path:
     page could become submission.csv; this checks first, and writes under a
     partial name until the file is whole.
     """
-    partial = target.with_name(target.name + ".partial")
+    partial = partial_path(target)
     try:
         with requests.get(url, stream=True, timeout=60) as response:
             if response.status_code != 200:

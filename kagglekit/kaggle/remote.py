@@ -157,14 +157,9 @@ def check_quota(api: "KaggleApi", spec: RemoteSpec, log: Log) -> None:
 
 
 def build_kernel_folder(folder: Path, spec: RemoteSpec, owner: str, token: str) -> Path:
-    """kernel-metadata.json and one self-contained script; refuses a script Kaggle would refuse."""
-    script = kernel_script(spec, token)
-    size = len(script.encode())
-    if size > MAX_CODE_BYTES:
-        raise DataError(f"the kernel script would be {size:,} bytes, over Kaggle's 1 MB limit; "
-                        "remove large files from the kagglekit package")
+    """kernel-metadata.json and one self-contained script (push_folder refuses one Kaggle would refuse)."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "kagglekit_run.py").write_text(script)
+    (folder / "kagglekit_run.py").write_text(kernel_script(spec, token))
     title = spec.kernel_slug.replace("-", " ")
     write_json(folder / "kernel-metadata.json", {
         "id": f"{owner}/{spec.kernel_slug}", "title": title, "code_file": "kagglekit_run.py",
@@ -241,7 +236,7 @@ def wait_for_output(api: "KaggleApi", state: dict[str, Any], folder: Path, wait:
             log(f"remote: {ref} version {version}: {status} ({_elapsed(time.monotonic() - started)})")
             shown = status
         if status == "COMPLETE":
-            report = fetch_device_report(api, ref, folder)
+            report = fetch_device_report(kaggle_api.kernel_output(api, ref)[0], folder)
             if report.get("token") == state["token"]:
                 return report
             status = "COMPLETE (of an earlier version)"
@@ -261,8 +256,9 @@ def wait_for_output(api: "KaggleApi", state: dict[str, Any], folder: Path, wait:
 
 def kernel_failed(api: "KaggleApi", state: dict[str, Any], folder: Path, failure: str | None) -> KaggleApiError:
     """ERROR, as one line: the wrong device if that was it, else Kaggle's message and the log's last lines."""
-    log_path = save_log(api, state["ref"], folder)
-    report = fetch_device_report(api, state["ref"], folder)
+    files, log_text = kaggle_api.kernel_output(api, state["ref"])
+    log_path = save_log(log_text, folder)
+    report = fetch_device_report(files, folder)
     mismatch = device_mismatch(state["machine_shape"], report["device"]) if report.get("device") else None
     if mismatch:
         return KaggleApiError(f"{state['ref']} version {state['version']}: {mismatch}, so it stopped before training; "
@@ -276,8 +272,8 @@ def kernel_failed(api: "KaggleApi", state: dict[str, Any], folder: Path, failure
 # -- pull ----------------------------------------------------------------------------
 
 
-def fetch_device_report(api: "KaggleApi", ref: str, folder: Path) -> dict[str, Any]:
-    files, _ = kaggle_api.kernel_output(api, ref)
+def fetch_device_report(files: dict[str, str], folder: Path) -> dict[str, Any]:
+    """The kernel's own report of its device and token, from its output ``files`` ({name: URL}); {} if absent."""
     if DEVICE_REPORT not in files:
         return {}
     try:
@@ -286,9 +282,8 @@ def fetch_device_report(api: "KaggleApi", ref: str, folder: Path) -> dict[str, A
         return {}
 
 
-def save_log(api: "KaggleApi", ref: str, folder: Path) -> Path:
+def save_log(log_text: str, folder: Path) -> Path:
     """The kernel's log as plain lines (Kaggle serves a JSON list of stream events)."""
-    _, log_text = kaggle_api.kernel_output(api, ref)
     try:
         text = "".join(event.get("data", "") for event in json.loads(log_text or "[]"))
     except (ValueError, AttributeError):
@@ -314,12 +309,12 @@ def record(api: "KaggleApi", state: dict[str, Any], report: dict[str, Any], fold
     """Pull the run archive, check device and CSV, then put run and prediction where local ones go."""
     from kagglekit.kaggle.submission import CSV, PREDICTION, replace_keeping_records, validate_csv
 
-    files, _ = kaggle_api.kernel_output(api, state["ref"])
+    files, log_text = kaggle_api.kernel_output(api, state["ref"])
     if RUN_ARCHIVE not in files:
         raise KaggleApiError(f"{state['ref']} version {state['version']} completed without {RUN_ARCHIVE}; "
                              f"see its log at https://www.kaggle.com/code/{state['ref']}")
     archive = kaggle_api.download_output(files[RUN_ARCHIVE], folder / RUN_ARCHIVE)
-    log_path = save_log(api, state["ref"], folder)
+    log_path = save_log(log_text, folder)
     mismatch = device_mismatch(state["machine_shape"], report["trained_on"])
     if mismatch:
         raise KaggleApiError(f"{state['ref']} version {state['version']}: {mismatch.replace('kernel ran', 'run trained')}; "
