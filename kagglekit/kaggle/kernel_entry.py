@@ -22,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from kagglekit.jsonfiles import read_json, write_json
+from kagglekit.kaggle.submission import PREDICTION
 from kagglekit.paths import kaggle_temp, kaggle_working
+from kagglekit.training.backend import Machine
+from kagglekit.training.runs import METRICS
 
 DEVICE_REPORT = "kagglekit-device.json"
 RUN_ARCHIVE = "kagglekit-run.tar.gz"
@@ -37,7 +40,7 @@ def probe_device() -> dict[str, Any]:
     gpus = _nvidia_gpus()
     if gpus:
         return {"kind": "GPU", "name": f"{len(gpus)}x {gpus[0]}" if len(gpus) > 1 else gpus[0], "count": len(gpus)}
-    if os.environ.get("ISTPUVM") or os.environ.get("TPU_ACCELERATOR_TYPE") or Path("/dev/vfio").is_dir():
+    if Machine().tpu_signs():
         return {"kind": "TPU", "name": f"TPU {os.environ.get('TPU_ACCELERATOR_TYPE', '')}".strip(), "count": 1}
     return {"kind": "CPU", "name": f"CPU ({os.cpu_count()} cores, {platform.machine()})", "count": 1}
 
@@ -107,12 +110,12 @@ def stage_commands(spec: dict[str, Any], where: list[str], runs: Path, subs: Pat
 
 def archive_run(subs: Path, working: Path, report: dict[str, Any]) -> int:
     """One tar of the run folder and the prediction, written under a temporary name and renamed."""
-    predictions = sorted(subs.glob("*/prediction.json"), key=lambda p: p.stat().st_mtime)
+    predictions = sorted(subs.glob(f"*/{PREDICTION}"), key=lambda p: p.stat().st_mtime)
     prediction = read_json(predictions[-1])
     run_dir = Path(prediction["run_dir"])
     report["version_id"] = prediction["version_id"]
     report["run"] = run_dir.name
-    metrics = read_json(run_dir / "metrics.json")
+    metrics = read_json(run_dir / METRICS)
     report["trained_on"] = {"kind": metrics.get("device_kind"), "name": metrics.get("device"),
                             "count": metrics.get("replicas")}
     write_json(working / DEVICE_REPORT, report)
