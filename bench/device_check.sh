@@ -35,8 +35,8 @@ stage() {
     # shellcheck disable=SC2086
     .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: -d .whl --python-version "$version" \
         --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 $WHEELS
-    [ -f "$OUT/real.npz" ] || .venv/bin/python bench/device_data.py export --data-dir "${DATA:-bench/out/agreement-data}" \
-        --train 15000 --valid 5000 --out "$OUT/real.npz"
+    [ -f "$OUT/real.npz" ] || .venv/bin/python bench/export_split.py --data-dir "${DATA:-bench/out/agreement-data}" \
+        --train 15000 --valid 5000 --compress --out "$OUT/real.npz"
     local tree wheels data
     tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
     wheels=$(du -sb .whl | cut -f1)
@@ -103,7 +103,7 @@ case "${1:-}" in
         trap 'rm -rf "$OUT"' EXIT
         install
         $PY bench/device_data.py build --random 300 --out "$OUT/source"  # stands in for the real data here
-        $PY bench/device_data.py export --data-dir "$OUT/source" --train 200 --valid 50 --out "$OUT/real.npz"
+        $PY bench/export_split.py --data-dir "$OUT/source" --train 200 --valid 50 --compress --out "$OUT/real.npz"
         run 400 --epochs 1 --batch-size 64 --set 'widths=[8,16,16]' 
         ;;
     *) sed -n '2,19p' "$0"; exit 2 ;;

@@ -1,6 +1,6 @@
 """Data for bench/device_check.sh, laid out as `kagglekit unpack` + `folders` leave it, so the real CLI trains on it.
 
-    python bench/device_data.py export --data-dir DATA --train 16000 --valid 5000 --out bench/device/real.npz
+    python bench/export_split.py --data-dir DATA --train 15000 --valid 5000 --compress --out bench/device/real.npz
     python bench/device_data.py build --real bench/device/real.npz --out DIR/real
     python bench/device_data.py build --random 50000 --out DIR/speed
 
@@ -26,21 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kagglekit.kaggle.competitions import CIFAR10_CLASSES  # noqa: E402
 from kagglekit.jsonfiles import write_json  # noqa: E402
-from kagglekit.outputs import move_into_place, partial_path  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
-from kagglekit.data.pipeline import load_split  # noqa: E402
-
-
-def export(data_dir: Path, n_train: int, n_valid: int, out: Path) -> None:
-    """The first images of each subset of the split, uint8, compressed (the carried real subset)."""
-    data = load_split(CompetitionPaths(data_dir))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = partial_path(out)
-    with open(partial, "wb") as file:
-        np.savez_compressed(file, x_train=data.x_train[:n_train], y_train=data.y_train[:n_train],
-                            x_valid=data.x_valid[:n_valid], y_valid=data.y_valid[:n_valid], classes=np.asarray(data.classes))
-    move_into_place(partial, out)
-    print(f"wrote {out}: {n_train} train + {n_valid} valid images, {out.stat().st_size / 2**20:.1f} MiB")
 
 
 def build(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, y_valid: np.ndarray,
@@ -67,20 +53,13 @@ def build(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, y_valid
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    ex = commands.add_parser("export", help="write the real subset (here, where the data stages ran)")
-    ex.add_argument("--data-dir", type=Path, required=True, help="a data directory `folders` has split")
-    ex.add_argument("--train", type=int, default=16000, help="training images to carry")
-    ex.add_argument("--valid", type=int, default=5000, help="validation images to carry")
-    ex.add_argument("--out", type=Path, required=True, help="the .npz to write")
-    bd = commands.add_parser("build", help="lay out a data directory for the CLI (there)")
+    bd = commands.add_parser("build", help="lay out a data directory for the CLI (there; bench/export_split.py writes --real here)")
     source = bd.add_mutually_exclusive_group(required=True)
     source.add_argument("--real", type=Path, help="an exported .npz")
     source.add_argument("--random", type=int, metavar="N", help="N random-pixel images (90 %% train), for speed only")
     bd.add_argument("--out", type=Path, required=True, help="the data directory to lay out")
     args = parser.parse_args()
-    if args.command == "export":
-        export(args.data_dir, args.train, args.valid, args.out)
-    elif args.real:
+    if args.real:
         with np.load(args.real) as real:
             build(real["x_train"], real["y_train"], real["x_valid"], real["y_valid"], [str(c) for c in real["classes"]], args.out)
     else:

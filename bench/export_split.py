@@ -1,6 +1,7 @@
 """Write kagglekit's train/validation split as one .npz, so outside code trains on exactly the same images.
 
     python bench/export_split.py --data-dir data --out bench/out/split.npz
+    python bench/export_split.py --data-dir DATA --train 15000 --valid 5000 --compress --out real.npz  # bench/device_check.sh
 
 Why: to tell a porting slip from a property of the data, airbench's own
 PyTorch script was run on the split that ``fast`` is measured on
@@ -33,6 +34,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="holds COMPETITION/cache and COMPETITION/folders")
     parser.add_argument("--competition", default="cifar-10", help="Kaggle slug under --data-dir")
     parser.add_argument("--out", type=Path, default=Path("bench/out/split.npz"), help="the .npz to write")
+    parser.add_argument("--train", type=int, metavar="N", help="only the first N training images (default: all)")
+    parser.add_argument("--valid", type=int, metavar="N", help="only the first N validation images (default: all)")
+    parser.add_argument("--compress", action="store_true", help="zlib-compress the arrays (for carrying them)")
     args = parser.parse_args()
     try:
         data = load_split(CompetitionPaths(args.data_dir, args.competition))
@@ -40,11 +44,14 @@ def main() -> None:
         sys.exit(f"export_split: {error}")
     partial = partial_path(args.out)
     partial.parent.mkdir(parents=True, exist_ok=True)
+    train, valid = slice(args.train), slice(args.valid)
+    save = np.savez_compressed if args.compress else np.savez
     with open(partial, "wb") as file:  # a file object, so numpy does not append ".npz" to the partial name
-        np.savez(file, x_train=data.x_train, y_train=data.y_train, x_valid=data.x_valid, y_valid=data.y_valid,
-                 classes=np.array(data.classes))
+        save(file, x_train=data.x_train[train], y_train=data.y_train[train], x_valid=data.x_valid[valid],
+             y_valid=data.y_valid[valid], classes=np.array(data.classes))
     move_into_place(partial, args.out)
-    print(f"{args.out}: {len(data.x_train):,} train and {len(data.x_valid):,} validation images, {len(data.classes)} classes")
+    print(f"{args.out}: {len(data.x_train[train]):,} train and {len(data.x_valid[valid]):,} validation images, "
+          f"{len(data.classes)} classes")
 
 
 if __name__ == "__main__":

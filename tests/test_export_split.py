@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,8 @@ from kagglekit.data.pipeline import load_split
 SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "export_split.py"
 
 
-def export(data_dir: Path, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), "--data-dir", str(data_dir), "--out", str(out)],
+def export(data_dir: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), "--data-dir", str(data_dir), "--out", str(out), *extra],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -31,6 +32,17 @@ def test_export_holds_the_split_that_training_reads(prepared: CompetitionPaths, 
     assert exported["x_train"].dtype == np.uint8 and exported["x_train"].shape == (n_train, 32, 32, 3)
     assert list(exported["classes"]) == expected.classes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["split.npz"]  # no partial file left
+
+
+def test_a_compressed_subset_holds_the_first_images_of_each_subset(prepared: CompetitionPaths, tmp_path: Path) -> None:
+    """What bench/device_check.sh carries to the GPU machine."""
+    result = export(prepared.data_dir, tmp_path / "real.npz", "--train", "30", "--valid", "7", "--compress")
+    assert result.returncode == 0, result.stderr
+    exported, expected = np.load(tmp_path / "real.npz"), load_split(prepared)
+    np.testing.assert_array_equal(exported["x_train"], expected.x_train[:30])
+    np.testing.assert_array_equal(exported["y_valid"], expected.y_valid[:7])
+    assert exported["x_valid"].shape == (7, 32, 32, 3)
+    assert exported.zip.getinfo("x_train.npy").compress_type == zipfile.ZIP_DEFLATED
 
 
 def test_export_without_a_split_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
