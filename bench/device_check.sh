@@ -1,31 +1,30 @@
 #!/usr/bin/env bash
 # kagglekit's own training on a lent GPU (H100/H200): the real CLI on Keras' JAX backend,
-# `KERAS_BACKEND=jax python -m kagglekit train | evaluate | predict`, printing images/s and accuracy.
+# `KERAS_BACKEND=jax python -m kagglekit train`, on the whole real split, printing one RESULT line per run.
 #
-#   bench/device_check.sh stage [PYTHON]  here: wheels the GPU machine may lack -> .whl/ (its Python
-#                                         version, default 3.12 as there), the real subset -> bench/out/device/
-#   bench/device_check.sh install         there, 1st call, carry .whl: pip-installs what is missing into .devdeps/
-#   bench/device_check.sh run             there, 2nd call, carry bench/out/device: data, fast + best, evaluate, predict
-#   bench/device_check.sh dry-run         here, on the CPU: `run`'s commands on a tiny random set, 1 epoch each
-#                                         (MODELS=fast: fast alone; `run` trains MODELS, default "fast best")
+#   bench/device_check.sh stage [PYTHON]  here: the wheels the GPU machine lacks -> .whl/ (its Python version,
+#                                         default 3.12 as there); the real split -> bench/out/device/part1, part2
+#   bench/device_check.sh receive         there, 1st call, carry .whl bench/out/device/part1: installs the
+#                                         wheels and keeps part 1 in $KEEP (the machine stays warm ~30 s)
+#   bench/device_check.sh run             there, 2nd call at once, carry bench/out/device/part2: joins the
+#                                         parts, lays the data out, trains each of $RUNS in order
+#   bench/device_check.sh dry-run         here, on the CPU: receive and run on a tiny random split, tiny widths
 #
-# Two calls because the device machine takes 64 MiB a call: ~45 MiB of wheels (keras, h5py, pandas,
-# matplotlib, ...: the machine has JAX, numpy and PyTorch, no TensorFlow, no Keras) and a 53 MiB real subset
-# do not fit together; .devdeps/ stays on the warm machine between calls, which is held only ~30 s after a
-# call: make the second call at once. What it measures on:
-#   speed    fast (10 epochs) and best (31) on 45,000 random-pixel images (+5,000 validation): full size,
-#            content does not change the arithmetic;
-#   accuracy fast on the first 15,000 training and 5,000 validation images of kagglekit's split of the real
-#            CIFAR-10 (../shared/cifar10), not the full 45,000: compare it with a CPU run on the same subset.
+# RUNS is a list of MODEL:EPOCHS:SEED:PRECISION (precision as `train --precision`), run in order, so put
+# first what matters most: a call stopped at its limit still returns the RESULT lines printed so far.
+# The real split is kagglekit's 45,000 / 5,000 of ../shared/cifar10 (bench/export_split.py --xz, ~100 MB),
+# so its accuracy figures compare with the CPU's. The machine has JAX, numpy, pandas, h5py, matplotlib and
+# PyTorch but no Keras: keras, optree and namex travel as wheels (KINDS.md lists what is there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=${OUT:-$ROOT/bench/out/device}
+KEEP=${KEEP:-/tmp/kagglekit-device}
 PY=${PYTHON_BIN:-python3}
-export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 PYTHONPATH=$ROOT:$ROOT/.devdeps${PYTHONPATH:+:$PYTHONPATH}
-WHEELS="keras==3.15.1 absl-py rich markdown-it-py mdurl pygments namex h5py optree packaging
-pandas<3 python-dateutil pytz tzdata six matplotlib<4 contourpy cycler fonttools kiwisolver pyparsing pillow<13 tqdm"
-MODULES="keras h5py optree rich absl namex pandas dateutil pytz matplotlib PIL tqdm six"
+RUNS=${RUNS:-"best:31:0:auto fast:10:0:auto"}
+export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 PYTHONPATH=$ROOT:$KEEP/site${PYTHONPATH:+:$PYTHONPATH}
+export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$KEEP/jax-cache}  # runs of one shape compile once
+WHEELS="keras==3.15.1 optree namex"
 
 say() { printf '\n### %s\n' "$*"; }
 
@@ -35,76 +34,75 @@ stage() {
     # shellcheck disable=SC2086
     .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: -d .whl --python-version "$version" \
         --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 $WHEELS
-    [ -f "$OUT/real.npz" ] || .venv/bin/python bench/export_split.py --data-dir "${DATA:-bench/out/agreement-data}" \
-        --train 15000 --valid 5000 --compress --out "$OUT/real.npz"
-    local tree wheels data
+    [ -f "$OUT/real.npz.xz" ] || .venv/bin/python bench/export_split.py --data-dir "${DATA:-bench/out/real-data}" \
+        --xz --out "$OUT/real.npz.xz"
+    split_in_two "$OUT/real.npz.xz" "$OUT/part"
+    local tree wheels part1 part2
     tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
     wheels=$(du -sb .whl | cut -f1)
-    data=$(du -sb "$OUT" | cut -f1)
-    echo "per call, MiB: tree $((tree >> 20)) + wheels $((wheels >> 20)) (call 1) | tree + data $((data >> 20)) (call 2)"
-    [ $(((tree + wheels) >> 20)) -lt 64 ] && [ $(((tree + data) >> 20)) -lt 64 ] || { echo "over 64 MiB" >&2; exit 1; }
+    part1=$(stat -c %s "$OUT/part1") part2=$(stat -c %s "$OUT/part2")
+    echo "per call, MiB: tree $((tree >> 20)) + wheels $((wheels >> 20)) + part 1 $((part1 >> 20)) | tree + part 2 $((part2 >> 20))"
+    [ $(((tree + wheels + part1) >> 20)) -lt 64 ] && [ $(((tree + part2) >> 20)) -lt 64 ] || { echo "over 64 MiB" >&2; exit 1; }
 }
 
-install() {
-    local missing=()
-    for module in $MODULES; do
-        $PY -c "import $module" 2>/dev/null || missing+=("$module")
-    done
-    echo "missing: ${missing[*]:-nothing}"
-    # Everything in .whl goes into .devdeps (no index, no network); modules the machine has are found first
-    # only if they come earlier on sys.path, so install only when something is missing.
-    [ ${#missing[@]} -eq 0 ] || $PY -m pip install --quiet --no-index --no-deps --target .devdeps .whl/*.whl
+split_in_two() {  # FILE PREFIX -> PREFIX1 PREFIX2
+    local size half
+    size=$(stat -c %s "$1")
+    half=$(((size + 1) / 2))
+    head -c "$half" "$1" >"${2}1"
+    tail -c +"$((half + 1))" "$1" >"${2}2"
+}
+
+receive() {
+    mkdir -p "$KEEP"
+    $PY -c "import keras" 2>/dev/null || $PY -m pip install --quiet --no-index --no-deps --target "$KEEP/site" .whl/*.whl
+    cp "$OUT/part1" "$KEEP/part1"
     $PY -c "import keras, jax; print('keras', keras.__version__, 'on', keras.backend.backend(), 'jax', jax.__version__, jax.devices())"
+    nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || true
 }
 
-train_and_report() {  # DATA_DIR RUNS MODEL [train flags...]
-    local data=$1 runs=$2 model=$3
-    shift 3
-    $PY -m kagglekit train --model "$model" --data-dir "$data" --runs-dir "$runs" "$@"
-    $PY -m kagglekit evaluate "$model" --data-dir "$data" --runs-dir "$runs"
-    $PY -m kagglekit predict "$model" --data-dir "$data" --runs-dir "$runs" --submissions-dir "$runs/submissions"
-    $PY - "$runs" "$model" <<'EOF'
+train_and_report() {  # DATA_DIR RUNS_DIR MODEL EPOCHS SEED PRECISION [train flags...]
+    local data=$1 runs=$2 model=$3 epochs=$4 seed=$5 precision=$6
+    shift 6
+    $PY -m kagglekit train --model "$model" --epochs "$epochs" --seed "$seed" --precision "$precision" \
+        --data-dir "$data" --runs-dir "$runs" "$@" || return 0  # a failed run: its message is above; on to the next
+    $PY - "$runs" "$model" "$seed" "$precision" <<'EOF'
 import json, sys
 from kagglekit.training.runs import latest_run
 run = latest_run(sys.argv[1], sys.argv[2])
 m = json.loads((run / "metrics.json").read_text())
-print(f"RESULT {sys.argv[2]:5s} | {m['device']} x{m['replicas']} | {m['mixed_precision']} | {m['epochs']} epochs | "
-      f"{m['images_per_second']:.0f} img/s over all epochs (compilation included) | {m['training_seconds']:.1f} s | "
-      f"val acc {m['best_val_accuracy']:.4f} | with TTA {m.get('val_accuracy_tta', float('nan')):.4f} | {run}")
+steady = sorted(float(line.split(",")[6]) for line in (run / "history.csv").read_text().splitlines()[2:])
+print(f"RESULT {sys.argv[2]:5s} | seed {sys.argv[3]} | {sys.argv[4]}: {m['mixed_precision']} | {m['device']} | {m['epochs']} epochs | "
+      f"{m['training_seconds']:.1f} s (compilation included) | steady {steady[len(steady) // 2] if steady else 0:.0f} img/s | "
+      f"val acc {m['best_val_accuracy']:.4f} | with TTA {m.get('val_accuracy_tta', float('nan')):.4f}")
 EOF
 }
 
-run() {  # SPEED_IMAGES EPOCH_FLAGS...
-    local n=${1:-50000}
-    shift || true
+run() {  # [train flags...]
     say "data"
-    $PY bench/device_data.py build --random "$n" --out "$OUT/speed"
-    if [ -f "$OUT/real.npz" ]; then $PY bench/device_data.py build --real "$OUT/real.npz" --out "$OUT/real"; fi
-    for model in ${MODELS:-fast best}; do
-        say "speed: $model on $n random-pixel images"
-        train_and_report "$OUT/speed" "$OUT/runs-speed" "$model" "$@"
+    cat "$KEEP/part1" "$OUT/part2" >"$KEEP/real.npz.xz"
+    $PY bench/device_data.py build --real "$KEEP/real.npz.xz" --out "$KEEP/real"
+    for spec in $RUNS; do
+        IFS=: read -r model epochs seed precision <<<"$spec"
+        say "$model, $epochs epochs, seed $seed, precision $precision"
+        train_and_report "$KEEP/real" "$KEEP/runs" "$model" "$epochs" "$seed" "$precision" "$@" | tee -a "$KEEP/log"
     done
-    if [ -d "$OUT/real" ]; then
-        say "accuracy: fast on the real subset"
-        train_and_report "$OUT/real" "$OUT/runs-real" fast "$@"
-    fi
-    say "steady rates (per epoch, img/s)"
-    for history in "$OUT"/runs-*/*/history.csv; do
-        echo "$history: $(tail -n +2 "$history" | cut -d, -f7 | cut -d. -f1 | tr '\n' ' ')"
-    done
+    say "results"
+    grep '^RESULT ' "$KEEP/log" || true
 }
 
 case "${1:-}" in
     stage) stage "${2:-}" ;;
-    install) install ;;
-    run) time run 50000 ;;
+    receive) receive ;;
+    run) time run ;;
     dry-run)
-        PY=.venv/bin/python OUT=$(mktemp -d)
-        trap 'rm -rf "$OUT"' EXIT
-        install
+        PY=.venv/bin/python OUT=$(mktemp -d) KEEP=$(mktemp -d) RUNS=${RUNS:-"fast:1:0:auto fast:1:1:float32"}
+        trap 'rm -rf "$OUT" "$KEEP"' EXIT
         $PY bench/device_data.py build --random 300 --out "$OUT/source"  # stands in for the real data here
-        $PY bench/export_split.py --data-dir "$OUT/source" --train 200 --valid 50 --compress --out "$OUT/real.npz"
-        run 400 --epochs 1 --batch-size 64 --set 'widths=[8,16,16]' 
+        $PY bench/export_split.py --data-dir "$OUT/source" --xz --out "$OUT/real.npz.xz"
+        split_in_two "$OUT/real.npz.xz" "$OUT/part"
+        receive
+        run --batch-size 64 --set 'widths=[8,16,16]'
         ;;
-    *) sed -n '2,19p' "$0"; exit 2 ;;
+    *) sed -n '2,17p' "$0"; exit 2 ;;
 esac

@@ -57,6 +57,22 @@ def add_runs_dir_argument(parser: argparse.ArgumentParser, purpose: str) -> None
                         help=f"{purpose} (default: {_shown(default_runs_dir())})")
 
 
+def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+    """--precision; its choices are spelled here so that --help does not import Keras."""
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16", "float16"), default="auto",
+                        help="compute precision: auto = bfloat16 on CPUs with AVX512_BF16 or AMX, float32 on other "
+                             "CPUs, float16 on GPUs with tensor cores, bfloat16 on TPUs (default: auto)")
+
+
+def add_unsure_argument(parser: argparse.ArgumentParser) -> None:
+    """--tta-unsure-below: TTA's extra views only where the first view is unsure (predict's default, measured)."""
+    from kagglekit.training.runs import DEFAULT_UNSURE_BELOW
+
+    parser.add_argument("--tta-unsure-below", type=float, default=DEFAULT_UNSURE_BELOW, metavar="P",
+                        help="spend the TTA views after the first only on images whose first-view top probability is "
+                             f"below P (0-1); 1 = every view on every image (default: {DEFAULT_UNSURE_BELOW})")
+
+
 def add_submissions_dir_argument(parser: argparse.ArgumentParser, purpose: str) -> None:
     """--submissions-dir; in a Kaggle notebook it defaults to /kaggle/working/submissions."""
     parser.add_argument("--submissions-dir", type=Path, default=default_submissions_dir(), metavar="DIR",

@@ -18,6 +18,7 @@ from pathlib import Path
 
 DEFAULT_COMPETITION = "cifar-10"
 DEFAULT_DATA_DIR = Path("data")
+DEFAULT_REMOTE_DIR = Path("remote")  # `remote`: kernel folders, push records, pulled output
 DEFAULT_VALID_FRACTION = 0.1  # share of each class that `folders` holds out for validation
 DEFAULT_SPLIT_SEED = 0        # picks which images those are
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kagglekit.cli import add_competition_arguments, add_runs_dir_argument
+from kagglekit.cli import add_competition_arguments, add_precision_argument, add_runs_dir_argument, add_unsure_argument
 from kagglekit.training.runs import TTA_MODES
 
 HELP = "recompute a saved run's validation accuracy and confusion matrix"
@@ -22,6 +22,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_runs_dir_argument(parser, "where to look up a version name")
     parser.add_argument("--tta", choices=TTA_MODES, default=None,
                         help="test-time augmentation (see predict --help); default: what the run's recipe was measured with")
+    add_unsure_argument(parser)
+    add_precision_argument(parser)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -29,4 +31,5 @@ def run(args: argparse.Namespace) -> None:
     from kagglekit.paths import CompetitionPaths
     from kagglekit.training.runs import resolve_run
 
-    evaluate_run(resolve_run(args.run_dir, args.runs_dir), CompetitionPaths(args.data_dir, args.competition), tta=args.tta)
+    evaluate_run(resolve_run(args.run_dir, args.runs_dir), CompetitionPaths(args.data_dir, args.competition), tta=args.tta,
+                 precision=args.precision, unsure_below=args.tta_unsure_below)

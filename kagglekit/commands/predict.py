@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from kagglekit.cli import add_competition_arguments, add_runs_dir_argument, add_submissions_dir_argument
+from kagglekit.cli import (
+    add_competition_arguments, add_precision_argument, add_runs_dir_argument, add_submissions_dir_argument, add_unsure_argument,
+)
 from kagglekit.training.runs import TTA_MODES
 
 HELP = "predict every test image with a trained run and write a validated submission CSV"
@@ -28,6 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tta", choices=TTA_MODES, default=None,
                         help="test-time augmentation: 'flip' averages with the mirrored view (2x the time), 'flip-translate' "
                              "also with both moved a pixel (6x); default: what the run's recipe was measured with")
+    add_unsure_argument(parser)
+    add_precision_argument(parser)
     parser.add_argument("--batch-size", type=int, default=512, metavar="N", help="images per model step (default: 512)")
     parser.add_argument("--force", action="store_true", help="predict again even if this run's prediction is complete")
 
@@ -40,6 +44,7 @@ def run(args: argparse.Namespace) -> None:
     summary = predict_submission(
         resolve_run(args.run, args.runs_dir), CompetitionPaths(args.data_dir, args.competition),
         args.submissions_dir, tta=args.tta, batch_size=args.batch_size, force=args.force,
+        precision=args.precision, unsure_below=args.tta_unsure_below,
     )
     if summary.skipped:
         print(f"predict: {summary.csv}  already predicted by this run ({summary.rows:,} rows); --force to redo")

@@ -28,7 +28,8 @@ cancel a running kernel: do that on the kernel's page."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from kagglekit.kaggle.remote import ACCELERATORS, DEFAULT_REMOTE_DIR
+    from kagglekit.kaggle.accelerators import ACCELERATORS
+    from kagglekit.paths import DEFAULT_REMOTE_DIR
 
     add_competition_arguments(parser)
     parser.add_argument("model", metavar="MODEL", help="model version to train (see `kagglekit models`)")

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from kagglekit.cli import add_competition_arguments, add_runs_dir_argument
+from kagglekit.cli import add_competition_arguments, add_precision_argument, add_runs_dir_argument
 from kagglekit.exceptions import UsageError
 
 HELP = "train a model version into runs/<version>-<hash>-<time>/ (rerun to resume)"
@@ -42,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_runs_dir_argument(parser, "where run directories go")
     parser.add_argument("--reuse", action="store_true",
                         help="if a finished run of the same version id on the same data exists, use it instead of training")
-    parser.add_argument("--no-mixed-precision", action="store_true", help="train in float32 even on GPUs that gain from float16")
+    add_precision_argument(parser)
 
 
 def parse_settings(settings: list[str]) -> dict[str, Any]:
@@ -72,4 +72,4 @@ def run(args: argparse.Namespace) -> None:
     from kagglekit.training.train import train
 
     train(args.model, overrides, CompetitionPaths(args.data_dir, args.competition), args.runs_dir,
-          mixed_precision=not args.no_mixed_precision, reuse=args.reuse)
+          precision=args.precision, reuse=args.reuse)

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from kagglekit.kaggle import kaggle_api
+from kagglekit.kaggle.accelerators import ACCELERATORS, QUOTA_KIND
+from kagglekit.paths import DEFAULT_REMOTE_DIR
 from kagglekit.exceptions import DataError, KaggleApiError, StillPendingError, UsageError
 from kagglekit.jsonfiles import read_json, read_json_if_present, write_json
 from kagglekit.kaggle.kernel_entry import DEVICE_REPORT, RUN_ARCHIVE, device_mismatch
@@ -41,11 +43,7 @@ if TYPE_CHECKING:
     from kaggle.api.kaggle_api_extended import KaggleApi
 
 Log = Callable[[str], None]
-DEFAULT_REMOTE_DIR = Path("remote")
 MAX_CODE_BYTES = 1_000_000  # Kaggle refuses a kernel whose source is larger
-# --accelerator choices -> Kaggle's machine shapes (None: no accelerator, the CPU image).
-ACCELERATORS: dict[str, str | None] = {"t4x2": "NvidiaTeslaT4", "p100": "NvidiaTeslaP100", "tpu": "TpuV5E8", "cpu": None}
-QUOTA_KIND = {"NvidiaTeslaT4": "gpu", "NvidiaTeslaP100": "gpu", "TpuV5E8": "tpu"}
 WAITING = ("QUEUED", "RUNNING", "NEW_SCRIPT")
 CANCELLED = ("CANCEL_REQUESTED", "CANCEL_ACKNOWLEDGED")
 LOG_TAIL_LINES = 3

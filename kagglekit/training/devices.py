@@ -10,8 +10,11 @@ training with one line that names it and says what to do.
 - Several GPUs (Kaggle's 2xT4): MirroredStrategy on TensorFlow, DataParallel on
   JAX; float16 mixed precision on compute capability >= 7.0 (T4, V100, A100,
   H100), where tensor cores pay for it.
-- CPU: float32. On TensorFlow, augmentation runs in tf.data and XLA compiles
-  the model (measured fastest, bench/RESULTS.md). Several CPU devices (TF's
+- CPU: bfloat16 where the CPU has AVX512_BF16 or AMX, else float32
+  (``kagglekit.training.precision``). On TensorFlow, augmentation runs in
+  tf.data; XLA compiles the model in float32 where the version gains from it
+  (the seeds' dense-heavy networks; not airbench's convolutions, which
+  oneDNN runs faster: bench/RESULTS.md), never in bfloat16. Several CPU devices (TF's
   logical devices, JAX's ``--xla_force_host_platform_device_count``) are used
   like several GPUs, which is how the multi-device code is tested on a CPU.
 - On JAX augmentation always runs inside the compiled training step.
@@ -27,6 +30,7 @@ from typing import Any, ContextManager
 
 import keras
 
+from kagglekit.training import precision
 from kagglekit.training.backend import Machine
 from kagglekit.exceptions import HardwareError, UsageError
 
@@ -46,6 +50,7 @@ class Hardware:
     mixed_precision: str      # Keras dtype policy name
     jit_compile: bool
     augment_on_device: bool
+    precision_reason: str = ""
 
     def scope(self) -> ContextManager[Any]:
         """Build, train and save inside this: the strategy's or distribution's scope."""
@@ -61,17 +66,20 @@ class Hardware:
 
     def describe(self) -> str:
         return (f"{self.name} | Keras on {self.backend} | {self.distribution_name}, {self.replicas} "
-                f"replica{'s' * (self.replicas > 1)} | {self.mixed_precision} | XLA {'on' if self.jit_compile else 'off'} | "
+                f"replica{'s' * (self.replicas > 1)} | {self.mixed_precision}{f' ({self.precision_reason})' if self.precision_reason else ''} | XLA {'on' if self.jit_compile else 'off'} | "
                 f"augmentation on {'device' if self.augment_on_device else 'host (tf.data)'}")
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "replicas": self.replicas, "backend": self.backend,
                 "strategy": self.distribution_name, "mixed_precision": self.mixed_precision,
-                "jit_compile": self.jit_compile, "augment_on_device": self.augment_on_device}
+                "precision_reason": self.precision_reason, "jit_compile": self.jit_compile, "augment_on_device": self.augment_on_device}
 
 
-def detect(mixed_precision: bool = True, machine: Machine | None = None) -> Hardware:
-    """The hardware of this process; ``mixed_precision=False`` forces float32 everywhere."""
+def detect(requested_precision: str = "auto", machine: Machine | None = None, cpu_xla: bool = True) -> Hardware:
+    """The hardware of this process and the precision to compute in (``precision.CHOICES``).
+
+    ``cpu_xla``: whether the model version gains from XLA on a CPU in float32.
+    """
     machine = machine or Machine()
     backend = keras.backend.backend()
     if backend == "jax":
@@ -80,8 +88,10 @@ def detect(mixed_precision: bool = True, machine: Machine | None = None) -> Hard
         hardware = _tensorflow(machine)
     else:
         raise UsageError(f"Keras runs on {backend!r}; kagglekit trains on tensorflow or jax: set KERAS_BACKEND=jax")
-    if not mixed_precision:
-        hardware.mixed_precision = "float32"
+    chosen = precision.choose(requested_precision, hardware.kind, backend, hardware.mixed_precision)
+    hardware.mixed_precision, hardware.precision_reason = chosen.policy, chosen.reason
+    if hardware.kind == "CPU" and backend == "tensorflow" and hardware.jit_compile:
+        hardware.jit_compile = cpu_xla and not chosen.is_bfloat16
     return hardware
 
 

@@ -12,12 +12,14 @@ from kagglekit.paths import CompetitionPaths
 from kagglekit.data.pipeline import load_split
 
 
-def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: str | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: str | None = None, log: Callable[[str], None] = print,
+                 precision: str = "auto", unsure_below: float | None = None) -> dict[str, Any]:
     """The run's recorded data directory is the truth (same split); ``fallback`` if it moved.
 
-    ``tta`` None = the test-time augmentation the run's recipe names.
+    ``tta`` None = the test-time augmentation the run's recipe names; ``precision``
+    and ``unsure_below`` as predict's, so that what predict will score can be checked here.
     """
-    run = runs.load_run(run_dir)
+    run = runs.load_run(run_dir, precision)
     tta = run.tta_or_default(tta)
     shown = "" if tta == "none" else f" with {tta} TTA"
     data_info = run.config["data"]
@@ -27,7 +29,7 @@ def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: str | None = No
     data = load_split(paths, run.config["recipe"].get("limit"))
     if data.classes != run.classes:
         log(f"warning: {paths.classes_json} lists other classes than the run was trained on")
-    probabilities = run.predict_proba(data.x_valid, tta=tta)
+    probabilities = run.predict_proba(data.x_valid, tta=tta, unsure_below=unsure_below)
     predicted = probabilities.argmax(axis=1)
     matrix = plots.confusion_matrix(data.y_valid.astype(np.int64), predicted, data.n_classes)
     accuracy = float(np.trace(matrix) / matrix.sum())
@@ -35,7 +37,7 @@ def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: str | None = No
     recorded = run.metrics.get("val_accuracy_tta" if tta != "none" and tta == run.tta else "best_val_accuracy")
     log(f"{run.version_id} | {run.dir}")
     note = f" (recorded at training: {recorded:.4f})" if recorded is not None else ""
-    log(f"validation accuracy {accuracy:.4f} on {len(predicted)} images{shown}{note}")
+    log(f"validation accuracy {accuracy:.4f} on {len(predicted)} images{shown}{note} | {run.compute_precision().policy}")
     totals = matrix.sum(axis=1)
     for i, name in enumerate(data.classes):
         log(f"  {name:<12} {matrix[i, i] / max(1, totals[i]):7.2%}  ({matrix[i, i]}/{totals[i]})")

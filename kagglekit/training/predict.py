@@ -25,7 +25,7 @@ from kagglekit.data.labels import read_id_label_csv
 from kagglekit.outputs import fresh_partial_dir
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook, kaggle_working
 from kagglekit.data.pipeline import load_cache
-from kagglekit.training.runs import TTA_VIEWS, Run, load_run
+from kagglekit.training.runs import DEFAULT_UNSURE_BELOW, Run, load_run
 from kagglekit.kaggle.submission import (
     CSV, PREDICTION, PROBABILITIES, replace_keeping_records, sha256_of, validate_csv, version_dir, write_csv,
 )
@@ -60,30 +60,37 @@ def rows_in_sample_order(cache_ids: np.ndarray, sample_ids: np.ndarray) -> np.nd
     return positions
 
 
-def predict_probabilities(run: Run, pixels: np.ndarray, tta: str, batch_size: int, progress: bool) -> np.ndarray:
+def predict_probabilities(run: Run, pixels: np.ndarray, tta: str, batch_size: int, progress: bool,
+                          unsure_below: float | None = None) -> np.ndarray:
     """float16 (N, classes) in cache order; the memory map is read one batch at a time."""
     import keras
 
-    passes = len(TTA_VIEWS[tta])
-    bar = tqdm(total=len(pixels) * passes, unit="img", desc=f"predict {run.version_id}", disable=not progress, mininterval=0.5)
+    bar = tqdm(total=0, unit="img", desc=f"predict {run.version_id}", disable=not progress, mininterval=0.5)
+
+    def planned(images: int) -> None:
+        bar.total += images
+        bar.refresh()
 
     class Progress(keras.callbacks.Callback):
         def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
             bar.update(min(batch_size, bar.total - bar.n))
 
     with bar:
-        return run.predict_proba(pixels, tta=tta, batch_size=batch_size, callbacks=[Progress()]).astype(np.float16)
+        return run.predict_proba(pixels, tta=tta, batch_size=batch_size, callbacks=[Progress()], unsure_below=unsure_below,
+                                 on_view=planned).astype(np.float16)
 
 
 def predict_submission(
     run_dir: Path, paths: CompetitionPaths, submissions_dir: Path,
     tta: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True, force: bool = False,
+    precision: str = "auto", unsure_below: float | None = DEFAULT_UNSURE_BELOW,
 ) -> PredictionSummary:
-    """``tta`` None = the test-time augmentation the run's recipe was measured with."""
+    """``tta`` None = the test-time augmentation the run's recipe was measured with; ``unsure_below`` see Run.predict_proba."""
     started = time.perf_counter()
-    run = load_run(run_dir)
+    run = load_run(run_dir, precision)
     tta = run.tta_or_default(tta)
-    existing = _existing_prediction(version_dir(submissions_dir, run.version_id), run, tta, paths)
+    unsure_below = None if tta == "none" or unsure_below is None or unsure_below >= 1 else unsure_below
+    existing = _existing_prediction(version_dir(submissions_dir, run.version_id), run, tta, unsure_below, paths)
     if existing and not force:
         return existing
     pixels, cache_ids = test_pixels(paths)
@@ -91,11 +98,12 @@ def predict_submission(
     targets = rows_in_sample_order(cache_ids, sample_ids)
 
     probabilities = np.empty((len(sample_ids), len(run.classes)), dtype=np.float16)
-    probabilities[targets] = predict_probabilities(run, pixels, tta, batch_size, progress)
+    probabilities[targets] = predict_probabilities(run, pixels, tta, batch_size, progress, unsure_below)
     seconds = time.perf_counter() - started
     record = {
         "version": run.version, "version_id": run.version_id, "run_dir": str(run.dir),
-        "competition": paths.slug, "tta": recorded_tta(tta),
+        "competition": paths.slug, "tta": recorded_tta(tta), "tta_unsure_below": unsure_below,
+        "precision": run.compute_precision().policy,
         "parameters": int(run.model.count_params()), "epochs": run.metrics.get("epochs"),
         "training_seconds": run.metrics.get("training_seconds"),
         "val_accuracy": run.metrics.get("best_val_accuracy"), "device": run.metrics.get("device"),
@@ -111,10 +119,12 @@ def recorded_tta(tta: str) -> str | None:
     return None if tta == "none" else tta
 
 
-def _existing_prediction(target: Path, run: Run, tta: str, paths: CompetitionPaths) -> PredictionSummary | None:
+def _existing_prediction(target: Path, run: Run, tta: str, unsure_below: float | None,
+                         paths: CompetitionPaths) -> PredictionSummary | None:
     """The finished prediction of this very run, TTA and test set, if there is one."""
     record = read_json_if_present(target / PREDICTION)
     same = (record.get("run_dir") == str(run.dir) and record.get("tta") == recorded_tta(tta)
+            and record.get("tta_unsure_below") == unsure_below
             and paths.sample_submission.is_file()  # else not this test set: the stages below say what to run
             and record.get("sample_submission_sha256") == sha256_of(paths.sample_submission)
             and (target / CSV).is_file() and sha256_of(target / CSV) == record.get("csv_sha256"))

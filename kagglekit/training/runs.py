@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -37,6 +37,8 @@ TTA_VIEWS: dict[str, tuple[tuple[float, bool, int], ...]] = {
                        (0.125, False, 1), (0.125, True, 1)),
 }
 TTA_MODES = tuple(TTA_VIEWS)
+# predict's default for Run.predict_proba's ``unsure_below``: 1 spends every view on every image.
+DEFAULT_UNSURE_BELOW = 1.0
 
 
 def check_tta(mode: str) -> str:
@@ -90,11 +92,18 @@ def latest_run(runs_dir: Path = DEFAULT_RUNS_DIR, version: str | None = None) ->
 
 @dataclass
 class Run:
-    """A finished training run, as prediction needs it."""
+    """A finished training run, as prediction needs it.
+
+    ``precision`` is predict's and evaluate's ``--precision``: on a CPU the
+    model is rebuilt in the policy this CPU runs fastest (bfloat16 with
+    AVX512_BF16/AMX, else float32) whatever it was trained in; on an
+    accelerator it keeps the trained policy unless told otherwise.
+    """
 
     dir: Path
     config: dict[str, Any]
     metrics: dict[str, Any]
+    precision: str = "auto"
     _model: Any = field(default=None, repr=False)
     _use_xla: bool = field(default=True, repr=False)
 
@@ -111,8 +120,12 @@ class Run:
         return list(self.config["classes"])
 
     @property
+    def trained_policy(self) -> str:
+        return str(self.config.get("device", {}).get("mixed_precision", "float32"))
+
+    @property
     def model(self) -> Any:
-        """The best model, loaded on first use (Keras is imported only then)."""
+        """The best model in the chosen precision, loaded on first use (Keras is imported only then)."""
         if self._model is None:
             import keras
 
@@ -120,8 +133,50 @@ class Run:
             import kagglekit.training.models.compile  # noqa: F401  (and the learning-rate schedules)
             import kagglekit.training.models.layers  # noqa: F401  (and the airbench layers)
 
-            self._model = keras.models.load_model(self.dir / BEST_MODEL, compile=False)
+            saved = keras.models.load_model(self.dir / BEST_MODEL, compile=False)
+            chosen = self.compute_precision()
+            self._model = saved if chosen.policy == self.trained_policy else self._rebuilt(saved, chosen.policy)
+            self._use_xla = self._xla_pays(chosen)
         return self._model
+
+    def compute_precision(self) -> Any:
+        """``precision.Precision`` for predicting here (see the class docstring)."""
+        import keras
+
+        from kagglekit.training import precision
+        from kagglekit.training.backend import Machine
+
+        machine = Machine()
+        if machine.gpu_signs() or machine.tpu_signs():
+            if self.precision == "auto":
+                return precision.Precision(self.trained_policy, "as trained")
+            return precision.choose(self.precision, "GPU", keras.backend.backend())
+        return precision.choose(self.precision, "CPU", keras.backend.backend())
+
+    def _xla_pays(self, chosen: Any) -> bool:
+        """XLA predicts faster on a CPU for the seeds' dense nets, slower for airbench's (bench/RESULTS.md)."""
+        import keras
+
+        from kagglekit.training.backend import Machine
+        from kagglekit.training.models import get_version
+
+        if keras.backend.backend() != "tensorflow" or Machine().gpu_signs():
+            return True
+        return get_version(self.version).cpu_xla and not chosen.is_bfloat16
+
+    def _rebuilt(self, saved: Any, policy: str) -> Any:
+        """The same architecture built under ``policy``, holding the saved weights (variables stay float32)."""
+        import keras
+
+        from kagglekit.training.models import get_version
+
+        keras.mixed_precision.set_global_policy(policy)
+        try:
+            model = get_version(self.version).architecture(self.config["recipe"], tuple(saved.input_shape[1:]), len(self.classes))
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+        model.set_weights(saved.get_weights())
+        return model
 
     @property
     def tta(self) -> str:
@@ -133,26 +188,53 @@ class Run:
         return check_tta(tta or self.tta)
 
     def predict_proba(self, images: np.ndarray, tta: str = "none", batch_size: int = 500,
-                      callbacks: list[Any] | None = None) -> np.ndarray:
+                      callbacks: list[Any] | None = None, unsure_below: float | None = None,
+                      on_view: Callable[[int], None] | None = None) -> np.ndarray:
         """Class probabilities (N, n_classes) float32 for uint8 images (N,H,W,3).
 
         ``images`` may be a memory map of any size: it is read one batch at a
         time, so only a batch is ever in memory as float32. ``tta`` names the
         views averaged (``TTA_VIEWS``); a logits model's logits are averaged
-        before the softmax, as airbench does.
+        before the softmax, as airbench does. With ``unsure_below``, the views
+        after the first are spent only on images whose first-view top
+        probability is below it (the others keep the first view's answer):
+        most images are already certain, so most of TTA's time buys nothing.
+        ``on_view(n)`` is told each view's image count before it runs.
         """
-        outputs = sum(weight * self._predict(images, batch_size, flip, shift, callbacks)
-                      for weight, flip, shift in TTA_VIEWS[check_tta(tta)])
+        views = TTA_VIEWS[check_tta(tta)]
+        first = self._view(images, batch_size, views[0], callbacks, on_view)
+        if len(views) == 1:
+            return self._probabilities(first)
+        unsure = np.arange(len(images))
+        if unsure_below is not None and unsure_below < 1:
+            unsure = np.flatnonzero(self._probabilities(first).max(axis=1) < unsure_below)
+        subset = images if len(unsure) == len(images) else images[unsure]
+        outputs = first.copy()
+        outputs[unsure] = views[0][0] * first[unsure] + sum(
+            view[0] * self._view(subset, batch_size, view, callbacks, on_view) for view in views[1:])
+        return self._probabilities(outputs)
+
+    def _view(self, images: np.ndarray, batch_size: int, view: tuple[float, bool, int],
+              callbacks: list[Any] | None, on_view: Callable[[int], None] | None) -> np.ndarray:
+        """One view's raw outputs, unweighted."""
+        _, flip, shift = view
+        if on_view is not None:
+            on_view(len(images))
+        if len(images) == 0:
+            return np.zeros((0, len(self.classes)), np.float32)
+        return self._predict(images, batch_size, flip, shift, callbacks)
+
+    def _probabilities(self, outputs: np.ndarray) -> np.ndarray:
         if self.config["recipe"].get("from_logits"):
             outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-            outputs /= outputs.sum(axis=1, keepdims=True)
+            outputs = outputs / outputs.sum(axis=1, keepdims=True)
         return outputs.astype(np.float32)
 
     def _predict(self, images: np.ndarray, batch_size: int, flip: bool, shift: int, callbacks: list[Any] | None) -> np.ndarray:
         from kagglekit.data.pipeline import streamed_input
 
         model = self.model
-        model.jit_compile = self._use_xla  # XLA predicts 1.7-1.9x faster on a CPU (bench/RESULTS.md)
+        model.jit_compile = self._use_xla
         try:
             outputs = model.predict(streamed_input(images, batch_size, flip, shift), verbose=0, callbacks=callbacks)
         except Exception as error:  # a layer with an op XLA cannot compile (TensorFlow): predict without XLA
@@ -163,7 +245,7 @@ class Run:
         return np.asarray(outputs, dtype=np.float32)
 
 
-def load_run(run_dir: Path) -> Run:
+def load_run(run_dir: Path, precision: str = "auto") -> Run:
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG).is_file():
         raise UsageError(f"{run_dir} is not a run directory (no {CONFIG})")
@@ -171,7 +253,7 @@ def load_run(run_dir: Path) -> Run:
         raise StageNotReadyError(f"run {run_dir} is incomplete (no {METRICS}); rerun its train command to resume it")
     if not (run_dir / BEST_MODEL).is_file():
         raise StageNotReadyError(f"run {run_dir} has no {BEST_MODEL}")
-    return Run(dir=run_dir, config=read_json(run_dir / CONFIG), metrics=read_json(run_dir / METRICS))
+    return Run(dir=run_dir, config=read_json(run_dir / CONFIG), metrics=read_json(run_dir / METRICS), precision=precision)
 
 
 def resolve_run(run: str | Path | None, runs_dir: Path = DEFAULT_RUNS_DIR) -> Path:

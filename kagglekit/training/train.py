@@ -256,7 +256,7 @@ def input_data(recipe: dict[str, Any], data: SplitData, hardware: devices.Hardwa
 def train(
     model: str, overrides: dict[str, Any] | None = None, paths: CompetitionPaths | None = None,
     runs_dir: Path = runs.DEFAULT_RUNS_DIR, log: Log = print, callbacks: Iterable[keras.callbacks.Callback] = (),
-    mixed_precision: bool = True, reuse: bool = False,
+    precision: str = "auto", reuse: bool = False,
 ) -> Path:
     """Train (or resume) one version; returns the run directory. ``callbacks`` are extra, run after ours.
 
@@ -266,7 +266,7 @@ def train(
     recipe = version.recipe(overrides)
     paths = paths or CompetitionPaths(Path("data"))
     vid = version_id(recipe)
-    hardware = devices.detect(mixed_precision)  # an unusable accelerator stops us before the data loads
+    hardware = devices.detect(precision, cpu_xla=version.cpu_xla)  # an unusable accelerator stops us before the data loads
     data = load_split(paths, recipe["limit"])
     data_info = {"root": str(Path(paths.root).resolve()), "data_dir": str(paths.data_dir), "competition": paths.slug,
                  "source": data.source, "n_train": len(data.x_train), "n_valid": len(data.x_valid)}

@@ -58,6 +58,8 @@ class ModelVersion:
     add keys of their own (an architecture's widths, say), overridable like the
     common ones. ``prepare(model, x_train, seed)``, if given, sets weights that
     come from the data (airbench's whitening filters) before a fresh run trains.
+    ``cpu_xla`` is how the version runs fastest on a CPU in float32, measured
+    (bench/RESULTS.md), and not part of the recipe: it changes speed, not results.
     """
 
     name: str
@@ -65,6 +67,7 @@ class ModelVersion:
     defaults: dict[str, Any]
     architecture: Callable[..., Any] = field(repr=False)
     prepare: Callable[..., None] | None = field(default=None, repr=False)
+    cpu_xla: bool = True  # XLA on a CPU in float32: faster for dense-heavy nets, slower than oneDNN for airbench's convolutions
 
     def recipe(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """Defaults overridden; unknown keys are a usage error, not silently ignored."""

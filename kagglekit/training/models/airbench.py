@@ -121,7 +121,7 @@ def prepare_whitening(model: Any, x_train: np.ndarray, seed: int) -> None:
 # The target was 0.93: not reached on this data (bench/RESULTS.md says why).
 # ---------------------------------------------------------------------------
 AIRBENCH94 = {
-    "epochs": 10,
+    "epochs": 18,                # airbench94's 10, stretched to fill a 2-core CPU hour in bfloat16
     "batch_size": 1024,
     "optimizer": "sgd",
     "momentum": 0.85,
@@ -161,7 +161,7 @@ AIRBENCH94 = {
 # ---------------------------------------------------------------------------
 AIRBENCH96 = {
     **AIRBENCH94,
-    "epochs": 31,
+    "epochs": 40,               # airbench96's 31 reach 0.9560 here; 40 reach 0.9607 (bench/RESULTS.md)
     "lr": 1.17,                 # airbench96's 9.0, translated as for fast
     "l2": 1.33e-3,              # airbench96's 0.012, translated as for fast
     "warmup_fraction": 0.1,     # triangle: share of the steps spent rising to lr
@@ -179,6 +179,7 @@ register(ModelVersion(
     defaults=AIRBENCH94,
     architecture=airbench_architecture,
     prepare=prepare_whitening,
+    cpu_xla=False,
 ))
 register(ModelVersion(
     name="best",
@@ -186,4 +187,5 @@ register(ModelVersion(
     defaults=AIRBENCH96,
     architecture=airbench_architecture,
     prepare=prepare_whitening,
+    cpu_xla=False,
 ))
