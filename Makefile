@@ -3,6 +3,7 @@
 #   make submit MODEL=seed-task5 EPOCHS=10
 # COMPETITION: Kaggle slug.  DATA: DATA/SLUG/{raw,cache,images,folders}.  MODEL: see `make models`.
 # EPOCHS, SEED: empty means the version's own (seed 0).  RUNS: training runs.  SUBS: submission records (commit it).
+# ALL_DATA=1: train on every labelled image, validation split included (the final submission, once the recipe is fixed).
 # TTA: test-time augmentation in predict, none | flip | flip-translate; empty means what the version was measured with.
 # WHERE: local (train and predict here) | kaggle (in a kernel on Kaggle's ACCELERATOR: t4x2 | p100 | tpu | cpu).
 PYTHON      ?= python3
@@ -12,6 +13,7 @@ DATA        ?= data
 MODEL       ?= fast
 EPOCHS      ?=
 SEED        ?=
+ALL_DATA    ?=
 RUNS        ?= runs
 SUBS        ?= submissions
 TTA         ?=
@@ -60,7 +62,7 @@ models: install
 	$(KK) models
 
 train: folders  ## train MODEL (reuses a finished run of the same recipe; `kagglekit train` alone always trains)
-	$(KK) train $(ON) --model $(MODEL) --runs-dir $(RUNS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SEED),--seed $(SEED)) --reuse
+	$(KK) train $(ON) --model $(MODEL) --runs-dir $(RUNS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SEED),--seed $(SEED)) $(if $(ALL_DATA),--all-data) --reuse
 
 predict: train
 	$(KK) predict $(MODEL) $(ON) --runs-dir $(RUNS) --submissions-dir $(SUBS) $(if $(TTA),--tta $(TTA))

@@ -22,6 +22,7 @@ import platform
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import py7zr
@@ -34,22 +35,54 @@ TEST_IMAGES = 300_000
 def build_test_standin(shared: Path, out: Path) -> Path:
     """test.7z with 300,000 real PNGs (each train image 6 times, shuffled ids); cached."""
     archive = out / "standin" / "test.7z"
-    if archive.is_file():
-        return archive
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    pngs: list[bytes] = []
+    if not archive.is_file():
+        blobs = train_pngs(shared)
+        write_standin([blobs[f"train/{n}.png"] for n in range(1, len(blobs) + 1)], archive)
+    return archive
+
+
+def build_validation_standin(shared: Path, split_csv: Path, out: Path) -> Path:
+    """A Kaggle-sized competition folder whose test.7z is the 5,000 validation images of kagglekit's split, each
+    60 times under shuffled ids (300,000 PNGs of real photographs, as unsure as real test images), beside the real
+    train.7z and trainLabels.csv and a solution.csv to score against: `make submit` end to end, at full size."""
+    import pandas as pd
+
+    folder = out / "validation-standin"
+    if (folder / "solution.csv").is_file():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    split = pd.read_csv(split_csv)
+    valid = split[split["subset"] == "valid"].reset_index(drop=True)
+    blobs = train_pngs(shared)
+    ids = write_standin([blobs[f"train/{n}.png"] for n in valid["id"]], folder / "test.7z")
+    position_of_id = np.empty(TEST_IMAGES, dtype=np.int64)
+    position_of_id[ids - 1] = np.arange(TEST_IMAGES)
+    labels = valid["label"].to_numpy()[position_of_id % len(valid)]
+    pd.DataFrame({"id": np.arange(1, TEST_IMAGES + 1), "label": labels}).to_csv(folder / "solution.csv", index=False)
+    for name in ("train.7z", "trainLabels.csv"):
+        if not (folder / name).exists():
+            (folder / name).symlink_to((shared / name).resolve())
+    return folder
+
+
+def train_pngs(shared: Path) -> dict[str, bytes]:
+    """Every PNG of the real train.7z by its name in the archive, as bytes."""
+    pngs: dict[str, Any] = {}
 
     class Collect(py7zr.io.WriterFactory):
         def create(self, filename: str) -> py7zr.io.Py7zIO:
-            buffer = py7zr.io.Py7zBytesIO(filename, limit=1 << 20)
-            pngs.append(buffer)
-            return buffer
+            pngs[filename] = py7zr.io.Py7zBytesIO(filename, limit=1 << 20)
+            return pngs[filename]
 
     with py7zr.SevenZipFile(shared / "train.7z") as seven_zip:
         seven_zip.extractall(factory=Collect())
-    blobs = [b.read() if hasattr(b, "read") else bytes(b) for b in pngs]
-    rng = np.random.default_rng(0)
-    ids = rng.permutation(TEST_IMAGES) + 1
+    return {name: b.read() if hasattr(b, "read") else bytes(b) for name, b in pngs.items()}
+
+
+def write_standin(blobs: list[bytes], archive: Path) -> np.ndarray:
+    """test.7z of TEST_IMAGES PNGs, the blobs in turn under shuffled ids, and its sampleSubmission.csv; returns the ids."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    ids = np.random.default_rng(0).permutation(TEST_IMAGES) + 1
     partial = archive.with_suffix(".partial")
     with py7zr.SevenZipFile(partial, "w") as seven_zip:
         for position, image_id in enumerate(ids):
@@ -57,7 +90,7 @@ def build_test_standin(shared: Path, out: Path) -> Path:
     (archive.parent / "sampleSubmission.csv").write_text(
         "id,label\n" + "".join(f"{i},cat\n" for i in range(1, TEST_IMAGES + 1)))
     os.replace(partial, archive)
-    return archive
+    return ids
 
 
 # ---- the four variants, each run in its own child process ------------------------------------

@@ -72,6 +72,19 @@ print(sorted(name for name in ("tensorflow", "keras", "jax") if name in sys.modu
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_the_cli_parser_builds_without_the_kaggle_client() -> None:
+    """A GPU machine or a notebook may lack kaggle/kagglesdk: train, evaluate and predict still parse and start."""
+    code = """
+import sys
+sys.modules["kaggle"] = sys.modules["kagglesdk"] = None  # importing either now fails
+from kagglekit.cli import build_parser
+print(build_parser().parse_args(["train", "--model", "fast", "--precision", "float32"]).precision)
+"""
+    result = run_python(["-c", code], None)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "float32"
+
+
 # ---------------------------------------------------------------- the training set on the device
 
 def device_epochs(images: np.ndarray, epochs: int, first_epoch: int = 0, seed: int = 5, multiple: int = 1) -> list[list]:

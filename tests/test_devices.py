@@ -55,10 +55,13 @@ def test_an_unusable_gpu_is_named_not_skipped(tmp_path: Path) -> None:
     assert hardware.kind == "CPU" and hardware.replicas == 1
 
 
-def test_this_cpu_trains_on_one_device_with_xla(tmp_path: Path) -> None:
-    hardware = devices.detect(machine=Machine({}, tmp_path))
+def test_this_cpu_trains_on_one_device_with_xla_only_in_float32_and_where_it_pays(tmp_path: Path) -> None:
+    hardware = devices.detect("float32", machine=Machine({}, tmp_path))
     assert (hardware.kind, hardware.replicas, hardware.backend, hardware.jit_compile) == ("CPU", 1, "tensorflow", True)
     assert hardware.distribution is None and hardware.mixed_precision == "float32"
+    assert devices.detect("float32", Machine({}, tmp_path), cpu_xla=False).jit_compile is False  # airbench's versions
+    bf16 = devices.detect("bfloat16", Machine({}, tmp_path))
+    assert (bf16.mixed_precision, bf16.jit_compile, bf16.precision_reason) == ("mixed_bfloat16", False, "--precision bfloat16")
 
 
 def test_jax_on_a_kaggle_tpu_runs_data_parallel_over_all_chips_in_bfloat16() -> None:

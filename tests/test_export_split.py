@@ -50,3 +50,16 @@ def test_export_without_a_split_is_one_line_and_writes_nothing(tmp_path: Path) -
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "kagglekit folders" in result.stderr
     assert not (tmp_path / "split.npz").exists()
+
+
+def test_an_xz_export_holds_the_same_arrays(prepared: CompetitionPaths, tmp_path: Path) -> None:
+    """bench/device_check.sh carries the whole split this way, split in two for the device machine's 64 MiB calls."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    from export_split import load_npz
+
+    result = export(prepared.data_dir, tmp_path / "real.npz.xz", "--xz")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "real.npz.xz").read_bytes()[:6] == b"\xfd7zXZ\x00"
+    exported, expected = load_npz(tmp_path / "real.npz.xz"), load_split(prepared)
+    for name in ("x_train", "y_train", "x_valid", "y_valid"):
+        np.testing.assert_array_equal(exported[name], getattr(expected, name))

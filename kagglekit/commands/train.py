@@ -42,6 +42,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_runs_dir_argument(parser, "where run directories go")
     parser.add_argument("--reuse", action="store_true",
                         help="if a finished run of the same version id on the same data exists, use it instead of training")
+    parser.add_argument("--all-data", action="store_true",
+                        help="train on every labelled image, the validation split too: the final submission's run, once "
+                             "the recipe and epochs are fixed on the split (no validation accuracy; its own version id)")
     add_precision_argument(parser)
 
 
@@ -72,4 +75,4 @@ def run(args: argparse.Namespace) -> None:
     from kagglekit.training.train import train
 
     train(args.model, overrides, CompetitionPaths(args.data_dir, args.competition), args.runs_dir,
-          precision=args.precision, reuse=args.reuse)
+          precision=args.precision, reuse=args.reuse, all_data=args.all_data)

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from kagglekit.exceptions import UsageError
 from kagglekit.training import plots, runs
 from kagglekit.paths import CompetitionPaths
 from kagglekit.data.pipeline import load_split
@@ -20,6 +21,9 @@ def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: str | None = No
     and ``unsure_below`` as predict's, so that what predict will score can be checked here.
     """
     run = runs.load_run(run_dir, precision)
+    if run.config["recipe"].get("all_data"):
+        raise UsageError(f"{run.dir} trained on every labelled image (--all-data): nothing was held out to evaluate it on; "
+                         "evaluate the run of the same recipe on the split instead")
     tta = run.tta_or_default(tta)
     shown = "" if tta == "none" else f" with {tta} TTA"
     data_info = run.config["data"]

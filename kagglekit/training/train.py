@@ -36,6 +36,9 @@ Log = Callable[[str], None]
 STATE_WEIGHTS = "last.weights.h5"  # what runs saved before state.json named its files
 STATE_JSON = "state.json"
 STATE_WEIGHTS_KEY, STATE_SLOW_KEY = "weights_file", "lookahead_file"  # in state.json: this epoch's files
+# A final run on every labelled image carries this recipe key (only then, so other runs' ids do not change):
+# its own version id, so its prediction never replaces the measured run's.
+ALL_DATA = "all_data"
 
 
 def git_commit() -> dict[str, Any]:
@@ -54,9 +57,9 @@ def rerun_command(recipe: dict[str, Any], paths: CompetitionPaths, runs_dir: Pat
              "--data-dir", str(paths.data_dir), "--competition", paths.slug, "--runs-dir", str(runs_dir)]
     defaults = get_version(recipe["model"]).recipe()
     for key, value in recipe.items():
-        if key != "model" and value != defaults[key]:
+        if key not in ("model", ALL_DATA) and value != defaults[key]:
             parts += ["--set", f"{key}={value}"]
-    return shlex.join(parts)
+    return shlex.join(parts + (["--all-data"] if recipe.get(ALL_DATA) else []))
 
 
 class Progress(keras.callbacks.Callback):
@@ -104,23 +107,25 @@ class Checkpointer(keras.callbacks.Callback):
         state["train_seconds"] += train_seconds
         state["seconds"] += epoch_seconds
         state["images"] += self.progress.n_train
-        value = float(logs[self.monitor])
-        better = self.improved(value)
+        held_out = self.monitor in logs  # not in an --all-data run: then the latest model is the one kept
+        value = float(logs[self.monitor]) if held_out else None
+        better = self.improved(value) if held_out else True
         if better:
-            state.update(best=value, best_epoch=epoch, wait=0,
-                         best_val_accuracy=float(logs["val_accuracy"]), best_val_loss=float(logs["val_loss"]))
+            state.update(best=value, best_epoch=epoch, wait=0, best_val_accuracy=_maybe(logs.get("val_accuracy")),
+                         best_val_loss=_maybe(logs.get("val_loss")))
             save_keras(self.save_model, self.run_dir / runs.BEST_MODEL)
         else:
             state["wait"] += 1
         state["epoch"] = epoch + 1
         rate = self.progress.n_train / max(train_seconds, 1e-9)
-        row = {"epoch": epoch, "loss": logs["loss"], "accuracy": logs["accuracy"], "val_loss": logs["val_loss"],
-               "val_accuracy": logs["val_accuracy"], "lr": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+        row = {"epoch": epoch, "loss": logs["loss"], "accuracy": logs["accuracy"], "val_loss": logs.get("val_loss", np.nan),
+               "val_accuracy": logs.get("val_accuracy", np.nan), "lr": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
                "images_per_second": rate, "seconds": epoch_seconds}
         append_history(self.run_dir / runs.HISTORY, row)
         self.save_state()
-        self.log(f"{epoch + 1:5d} | {logs['loss']:10.4f} | {logs['accuracy']:9.4f} | {logs['val_loss']:8.4f} | "
-                 f"{logs['val_accuracy']:7.4f} | {rate:7.0f} | {epoch_seconds:6.1f}s{'  *best' if better else ''}")
+        marker = "  *best" if better and held_out else ""
+        self.log(f"{epoch + 1:5d} | {logs['loss']:10.4f} | {logs['accuracy']:9.4f} | {_shown(row['val_loss'], 8)} | "
+                 f"{_shown(row['val_accuracy'], 7)} | {rate:7.0f} | {epoch_seconds:6.1f}s{marker}")
         patience = int(self.recipe["early_stopping"])
         if patience and state["wait"] >= patience:
             state["stopped_early"] = True
@@ -144,6 +149,21 @@ class Checkpointer(keras.callbacks.Callback):
         for old in state_dir.iterdir():  # the previous epoch's files, now that nothing names them
             if old.name not in {STATE_JSON, *files.values()}:
                 old.unlink()
+
+
+def _maybe(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _shown(value: float, width: int) -> str:
+    """A table cell: the figure, or a dash where nothing was held out to measure it."""
+    return f"{'-':>{width}}" if value is None or np.isnan(value) else f"{value:{width}.4f}"
+
+
+def all_images(data: SplitData) -> SplitData:
+    """Training and validation images as one training set, nothing held out (a final submission's run)."""
+    return SplitData(np.concatenate([data.x_train, data.x_valid]), np.concatenate([data.y_train, data.y_valid]),
+                     data.x_valid[:0], data.y_valid[:0], data.classes, data.source)
 
 
 def save_keras(model: keras.Model, path: Path) -> None:
@@ -236,40 +256,50 @@ def weight_callbacks(recipe: dict[str, Any], train_model: keras.Model, save_mode
 
 def input_data(recipe: dict[str, Any], data: SplitData, hardware: devices.Hardware, global_batch: int,
                first_epoch: int) -> tuple[Any, Any]:
-    """(training batches, validation data): tf.data on TensorFlow; on JAX, rows of ``device_images``."""
+    """(training batches, validation data or None): tf.data on TensorFlow; on JAX, rows of ``device_images``."""
     one_hot = data.n_classes if recipe["loss"] == "categorical_crossentropy" else None
     seed, epochs = int(recipe["seed"]), int(recipe["epochs"])
+    validate = len(data.x_valid) > 0  # not in an --all-data run
     if hardware.backend != "tensorflow":
         def targets(labels: np.ndarray) -> np.ndarray:
             return np.eye(one_hot, dtype=np.float32)[labels] if one_hot else labels
+        batches = index_batches(len(data.x_train), targets(data.y_train), global_batch, seed, first_epoch, hardware.replicas)
+        if not validate:
+            return batches, None
         rows = validation_rows(len(data.x_train), len(data.x_valid), hardware.replicas)
-        return (index_batches(len(data.x_train), targets(data.y_train), global_batch, seed, first_epoch, hardware.replicas),
-                (rows, targets(data.y_valid[:len(rows)])))
+        return batches, (rows, targets(data.y_valid[:len(rows)]))
     alternating = augment.flip_mode(recipe) == augment.ALTERNATING
     host_augment = None if hardware.augment_on_device else augment.from_recipe(recipe, seed)
     threads = CPU_PIPELINE_THREADS if hardware.kind == "CPU" else None
     train_data = train_dataset(data.x_train, data.y_train, global_batch, seed, first_epoch, epochs,
                                host_augment, one_hot, threads, alternating_flip=alternating)
-    return train_data, eval_dataset(data.x_valid, data.y_valid, max(global_batch, 256), one_hot)
+    return train_data, eval_dataset(data.x_valid, data.y_valid, max(global_batch, 256), one_hot) if validate else None
 
 
 def train(
     model: str, overrides: dict[str, Any] | None = None, paths: CompetitionPaths | None = None,
     runs_dir: Path = runs.DEFAULT_RUNS_DIR, log: Log = print, callbacks: Iterable[keras.callbacks.Callback] = (),
-    precision: str = "auto", reuse: bool = False,
+    precision: str = "auto", reuse: bool = False, all_data: bool = False,
 ) -> Path:
     """Train (or resume) one version; returns the run directory. ``callbacks`` are extra, run after ours.
 
     ``reuse`` returns the newest finished run of the same version id on the same data instead of training again.
+    ``all_data`` trains on the validation images too, for a final submission once the recipe is fixed: no
+    validation accuracy exists for such a run, and its version id differs from the measured run's.
     """
     version = get_version(model)
     recipe = version.recipe(overrides)
+    if all_data:
+        recipe[ALL_DATA] = True
     paths = paths or CompetitionPaths(Path("data"))
     vid = version_id(recipe)
     hardware = devices.detect(precision, cpu_xla=version.cpu_xla)  # an unusable accelerator stops us before the data loads
     data = load_split(paths, recipe["limit"])
+    if all_data:
+        data = all_images(data)
     data_info = {"root": str(Path(paths.root).resolve()), "data_dir": str(paths.data_dir), "competition": paths.slug,
-                 "source": data.source, "n_train": len(data.x_train), "n_valid": len(data.x_valid)}
+                 "source": data.source, "n_train": len(data.x_train), "n_valid": len(data.x_valid),
+                 "held_out": "nothing: trained on every labelled image (--all-data)" if all_data else "the folders stage's validation split"}
 
     if reuse:
         finished = runs.find_resumable(runs_dir, vid, data_info, complete=True)
@@ -304,7 +334,8 @@ def train(
         log(f"run {run_dir} | {len(data.x_train)} train / {len(data.x_valid)} valid images | "
             f"batch {global_batch} | {epochs} epochs | {steps} steps/epoch")
         if resuming:
-            log(f"resuming from epoch {state['epoch'] + 1} (best {recipe['monitor']} {state['best']:.4f} at epoch {state['best_epoch'] + 1})")
+            best = f"best {recipe['monitor']} {state['best']:.4f} at epoch {state['best_epoch'] + 1}" if state["best"] is not None else "nothing held out"
+            log(f"resuming from epoch {state['epoch'] + 1} ({best})")
         if state["epoch"] >= epochs or state.get("stopped_early"):
             log("training already finished; writing results")
         else:
@@ -325,13 +356,6 @@ def finish(run_dir: Path, data: SplitData, hardware: devices.Hardware, state: di
     config = read_json(run_dir / runs.CONFIG)
     history = pd.read_csv(run_dir / runs.HISTORY)
     plots.curves(history, run_dir / runs.CURVES, config["version_id"])
-    best = runs.Run(run_dir, config, {})
-    matrix = evaluate_confusion(best, data)
-    plots.confusion(matrix, data.classes, run_dir / runs.CONFUSION, config["version_id"])
-    tta = {}
-    if best.tta != "none":  # the figure predict will reproduce, since it uses the same views by default
-        tta_matrix = evaluate_confusion(best, data, best.tta)
-        tta = {"tta": best.tta, "val_accuracy_tta": float(np.trace(tta_matrix) / tta_matrix.sum())}
     metrics = {
         "best_val_accuracy": state["best_val_accuracy"], "best_val_loss": state["best_val_loss"],
         "best_epoch": state["best_epoch"] + 1, "epochs": state["epoch"], "stopped_early": state["stopped_early"],
@@ -339,14 +363,28 @@ def finish(run_dir: Path, data: SplitData, hardware: devices.Hardware, state: di
         "images_per_second": round(state["images"] / max(state["train_seconds"], 1e-9), 1),
         "device": hardware.name, "device_kind": hardware.kind, "replicas": hardware.replicas,
         "mixed_precision": hardware.mixed_precision, "jit_compile": hardware.jit_compile,
-        "recomputed_val_accuracy": float(np.trace(matrix) / matrix.sum()), **tta,
+        **(validation_metrics(runs.Run(run_dir, config, {}), data, run_dir) if len(data.x_valid) else {ALL_DATA: True}),
     }
     write_json(run_dir / runs.METRICS, metrics)
-    with_tta = f" | with {tta['tta']} TTA {tta['val_accuracy_tta']:.4f}" if tta else ""
-    log(f"best val accuracy {metrics['best_val_accuracy']:.4f} (epoch {metrics['best_epoch']}/{metrics['epochs']}){with_tta} | "
-        f"{metrics['training_seconds']:.1f} s | {metrics['images_per_second']:.0f} img/s | {hardware.name}")
+    if len(data.x_valid):
+        with_tta = f" | with {metrics['tta']} TTA {metrics['val_accuracy_tta']:.4f}" if "tta" in metrics else ""
+        scored = f"best val accuracy {metrics['best_val_accuracy']:.4f} (epoch {metrics['best_epoch']}/{metrics['epochs']}){with_tta}"
+    else:
+        scored = f"trained on all {len(data.x_train):,} images, nothing held out: no validation accuracy"
+    log(f"{scored} | {metrics['training_seconds']:.1f} s | {metrics['images_per_second']:.0f} img/s | {hardware.name}")
     log(f"wrote {run_dir}")
     return run_dir
+
+
+def validation_metrics(best: runs.Run, data: SplitData, run_dir: Path) -> dict[str, Any]:
+    """The best model's validation accuracy, plain and with its TTA (the figure predict will reproduce), and confusion.png."""
+    matrix = evaluate_confusion(best, data)
+    plots.confusion(matrix, data.classes, run_dir / runs.CONFUSION, best.version_id)
+    metrics = {"recomputed_val_accuracy": float(np.trace(matrix) / matrix.sum())}
+    if best.tta != "none":
+        tta_matrix = evaluate_confusion(best, data, best.tta)
+        metrics |= {"tta": best.tta, "val_accuracy_tta": float(np.trace(tta_matrix) / tta_matrix.sum())}
+    return metrics
 
 
 def evaluate_confusion(run: runs.Run, data: SplitData, tta: str = "none") -> np.ndarray:
