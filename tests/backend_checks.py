@@ -83,7 +83,7 @@ def probabilities(out: str, *run_dirs: str) -> None:
     from kagglekit.data.pipeline import load_split
 
     for index, run_dir in enumerate(run_dirs):
-        run = runs.load_run(Path(run_dir))
+        run = runs.load_run(Path(run_dir), "float32")  # the same arithmetic on both: auto may pick bfloat16 on one
         data = load_split(CompetitionPaths(Path(run.config["data"]["root"]).parent), run.config["recipe"]["limit"])
         for tta in ("none", "flip-translate"):
             np.save(Path(out) / f"run{index}-{tta}-{keras.backend.backend()}.npy", run.predict_proba(data.x_valid, tta=tta))

@@ -198,6 +198,6 @@ def test_a_run_trained_on_one_backend_predicts_the_same_on_the_other(runs_by_bac
 
 @pytest.mark.slow
 def test_evaluate_reads_a_jax_run_on_tensorflow(runs_by_backend: dict[str, Path]) -> None:
-    result = run_python(["-m", "kagglekit", "evaluate", str(runs_by_backend["jax"])], "tensorflow")
+    result = run_python(["-m", "kagglekit", "evaluate", str(runs_by_backend["jax"]), "--precision", "float32"], "tensorflow")
     recorded = json.loads((runs_by_backend["jax"] / "metrics.json").read_text())["best_val_accuracy"]
     assert f"validation accuracy {recorded:.4f} on 40 images" in result.stdout

@@ -18,7 +18,7 @@ from kagglekit.training.ensemble import build_ensemble, ensemble_id
 from kagglekit.exceptions import DataError
 from kagglekit.paths import CompetitionPaths
 from kagglekit.training.predict import predict_submission
-from kagglekit.training.runs import load_run
+from kagglekit.training.runs import DEFAULT_UNSURE_BELOW, load_run
 from kagglekit.kaggle.submission import validate_csv
 from kagglekit.data.synthetic import CIFAR10_CLASSES
 
@@ -63,7 +63,8 @@ def test_batch_size_and_tta(prepared: CompetitionPaths, tiny_run: Path, tmp_path
     large = predict_submission(tiny_run, prepared, tmp_path / "b", batch_size=4096, progress=False)
     np.testing.assert_allclose(np.load(small.csv.parent / "probabilities.npy").astype(np.float32),
                                np.load(large.csv.parent / "probabilities.npy").astype(np.float32), atol=2e-3)
-    flipped = predict_submission(tiny_run, prepared, tmp_path / "c", tta="flip", progress=False)
+    # every view on every image (this barely trained model is sure of most: the default would skip them)
+    flipped = predict_submission(tiny_run, prepared, tmp_path / "c", tta="flip", progress=False, unsure_below=1.0)
     assert json.loads((flipped.csv.parent / "prediction.json").read_text())["tta"] == "flip"
     assert not np.allclose(np.load(flipped.csv.parent / "probabilities.npy"), np.load(large.csv.parent / "probabilities.npy"))
 
@@ -77,9 +78,10 @@ def test_predict_uses_the_tta_the_version_was_measured_with(prepared: Competitio
     summary = predict_submission(fast, prepared, tmp_path / "subs", progress=False)
     record = json.loads((summary.csv.parent / "prediction.json").read_text())
     assert record["tta"] == "flip-translate" and record["rows"] == 40
+    assert record["tta_unsure_below"] == DEFAULT_UNSURE_BELOW and record["precision"] in ("float32", "mixed_bfloat16")
     pixels, ids = load_cache(prepared, "test")
     sample_ids = pd.read_csv(prepared.sample_submission)["id"].to_numpy()
-    expected = load_run(fast).predict_proba(np.asarray(pixels), tta="flip-translate")
+    expected = load_run(fast).predict_proba(np.asarray(pixels), tta="flip-translate", unsure_below=DEFAULT_UNSURE_BELOW)
     stored = np.load(summary.csv.parent / "probabilities.npy").astype(np.float32)
     rows = pd.Index(sample_ids).get_indexer(ids)
     np.testing.assert_allclose(stored[rows], expected, atol=2e-3)
