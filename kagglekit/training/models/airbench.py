@@ -106,19 +106,16 @@ def prepare_whitening(model: Any, x_train: np.ndarray, seed: int) -> None:
 
 
 # ---------------------------------------------------------------------------
-# fast = airbench94's network and hyperparameters, 10 epochs of 45,000 images
-# (airbench94 trains 9.9 of 50,000). Measured on ../shared/cifar10 (45,000
-# train / 5,000 validation, split seed 0), seeds 0 and 1, bench/RESULTS.md:
-#   2 AMD EPYC cores (AVX-512), TF 2.21 CPU, XLA, float32: validation accuracy
-#     0.9007 +- 0.0027 with flip-translate TTA (0.8936 +- 0.0028 without), 41.3 minutes of
-#     training each at 188 img/s. A 2-core EPYC with AVX2 only trains at ~136
-#     img/s: ~57 minutes for the 10 epochs.
-#   1 H200, Keras 3.15 on JAX, float16 mixed precision (bench/best_gpu.py, since replaced
-#     by `KERAS_BACKEND=jax python -m kagglekit train`, bench/device_check.sh):
-#     0.9027 +- 0.0010 with TTA (0.8932 +- 0.0034 without) in 38-41 s.
-#   airbench94's own PyTorch code on the same split and cores: 0.9022 +- 0.0011
-#     with TTA, so the port loses nothing; this JPEG-damaged data caps it at ~0.90.
-# The target was 0.93: not reached on this data (bench/RESULTS.md says why).
+# fast = airbench94's network and hyperparameters, 18 epochs of 45,000 images
+# (airbench94 trains 9.9 of 50,000). Measured on the lossless ../shared/cifar10
+# (45,000 train / 5,000 validation, split seed 0; bench/RESULTS.md, issue 12):
+#   2 AMD EPYC cores with AVX512_BF16, TF 2.21, bfloat16 without XLA (kagglekit's
+#     choice there): FAST_TTA with flip-translate TTA over seeds 0 and 1
+#     (FAST_PLAIN without), 40 minutes of training at ~355 img/s.
+#   1 H100, Keras on JAX: 16 epochs 0.9404 +- 0.0024 with TTA in bfloat16 and
+#     0.9416 +- 0.0017 in float32 over 4 seeds; 10 epochs 0.9347.
+# Without bfloat16 instructions a CPU trains in float32, ~1.4x slower on AVX-512
+# cores and ~2.6x on AVX2 ones: there `--epochs 10` is the hour.
 # ---------------------------------------------------------------------------
 AIRBENCH94 = {
     "epochs": 18,                # airbench94's 10, stretched to fill a 2-core CPU hour in bfloat16
