@@ -110,8 +110,8 @@ def prepare_whitening(model: Any, x_train: np.ndarray, seed: int) -> None:
 # (airbench94 trains 9.9 of 50,000). Measured on the lossless ../shared/cifar10
 # (45,000 train / 5,000 validation, split seed 0; bench/RESULTS.md, issue 12):
 #   2 AMD EPYC cores with AVX512_BF16, TF 2.21, bfloat16 without XLA (kagglekit's
-#     choice there): FAST_TTA with flip-translate TTA over seeds 0 and 1
-#     (FAST_PLAIN without), 40 minutes of training at ~355 img/s.
+#     choice there): 0.9420 +- 0.0025 with flip-translate TTA over seeds 0 and 1
+#     (0.9335 +- 0.0013 without), 40 minutes of training at ~355 img/s.
 #   1 H100, Keras on JAX: 16 epochs 0.9404 +- 0.0024 with TTA in bfloat16 and
 #     0.9416 +- 0.0017 in float32 over 4 seeds; 10 epochs 0.9347.
 # Without bfloat16 instructions a CPU trains in float32, ~1.4x slower on AVX-512
