@@ -58,8 +58,10 @@ def add_runs_dir_argument(parser: argparse.ArgumentParser, purpose: str) -> None
 
 
 def add_precision_argument(parser: argparse.ArgumentParser) -> None:
-    """--precision; its choices are spelled here so that --help does not import Keras."""
-    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16", "float16"), default="auto",
+    """--precision (``kagglekit.training.precision`` imports no Keras, so --help stays instant)."""
+    from kagglekit.training.precision import CHOICES
+
+    parser.add_argument("--precision", choices=CHOICES, default="auto",
                         help="compute precision: auto = bfloat16 on CPUs with AVX512_BF16 or AMX, float32 on other "
                              "CPUs, float16 on GPUs with tensor cores, bfloat16 on TPUs (default: auto)")
 

@@ -91,7 +91,7 @@ def detect(requested_precision: str = "auto", machine: Machine | None = None, cp
     chosen = precision.choose(requested_precision, hardware.kind, backend, hardware.mixed_precision)
     hardware.mixed_precision, hardware.precision_reason = chosen.policy, chosen.reason
     if hardware.kind == "CPU" and backend == "tensorflow" and hardware.jit_compile:
-        hardware.jit_compile = cpu_xla and not chosen.is_bfloat16
+        hardware.jit_compile = precision.xla_on_cpu(cpu_xla, chosen)
     return hardware
 
 

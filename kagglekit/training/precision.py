@@ -54,6 +54,11 @@ def choose(requested: str, kind: str, backend: str, accelerator_policy: str = "f
     return Precision("float32", "CPU without AVX512_BF16/AMX")
 
 
+def xla_on_cpu(version_gains: bool, chosen: Precision) -> bool:
+    """XLA on a TensorFlow CPU: only in float32, and only for versions it speeds up (``ModelVersion.cpu_xla``)."""
+    return version_gains and not chosen.is_bfloat16
+
+
 def _cpuinfo() -> str:
     try:
         return CPUINFO.read_text()

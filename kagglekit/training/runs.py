@@ -37,6 +37,9 @@ TTA_VIEWS: dict[str, tuple[tuple[float, bool, int], ...]] = {
                        (0.125, False, 1), (0.125, True, 1)),
 }
 TTA_MODES = tuple(TTA_VIEWS)
+# A final run on every labelled image carries this recipe key (only then, so other runs' ids do not change):
+# its own version id, so its prediction never replaces the measured run's. metrics.json repeats it.
+ALL_DATA = "all_data"
 # predict's default for Run.predict_proba's ``unsure_below``. Measured on `fast` (bench/RESULTS.md, issue 12):
 # 16 % of the validation images fall below 0.6, so 1.81 views an image instead of 6 score 0.9442 against full
 # TTA's 0.9438 (0.5: 1.54 views, 0.9428; the plain view alone 0.9344). 1 spends every view on every image.
@@ -108,6 +111,7 @@ class Run:
     precision: str = "auto"
     _model: Any = field(default=None, repr=False)
     _use_xla: bool = field(default=True, repr=False)
+    _chosen: Any = field(default=None, repr=False)  # compute_precision's answer, once asked
 
     @property
     def version(self) -> str:
@@ -135,36 +139,43 @@ class Run:
             import kagglekit.training.models.compile  # noqa: F401  (and the learning-rate schedules)
             import kagglekit.training.models.layers  # noqa: F401  (and the airbench layers)
 
+            from kagglekit.training.backend import Machine
+
+            machine = Machine()
             saved = keras.models.load_model(self.dir / BEST_MODEL, compile=False)
-            chosen = self.compute_precision()
+            chosen = self.compute_precision(machine)
             self._model = saved if chosen.policy == self.trained_policy else self._rebuilt(saved, chosen.policy)
-            self._use_xla = self._xla_pays(chosen)
+            self._use_xla = self._xla_pays(chosen, machine)
         return self._model
 
-    def compute_precision(self) -> Any:
-        """``precision.Precision`` for predicting here (see the class docstring)."""
-        import keras
+    def compute_precision(self, machine: Any = None) -> Any:
+        """``precision.Precision`` for predicting here (see the class docstring), chosen once."""
+        if self._chosen is None:
+            import keras
 
-        from kagglekit.training import precision
-        from kagglekit.training.backend import Machine
+            from kagglekit.training import precision
+            from kagglekit.training.backend import Machine
 
-        machine = Machine()
-        if machine.gpu_signs() or machine.tpu_signs():
-            if self.precision == "auto":
-                return precision.Precision(self.trained_policy, "as trained")
-            return precision.choose(self.precision, "GPU", keras.backend.backend())
-        return precision.choose(self.precision, "CPU", keras.backend.backend())
+            machine = machine or Machine()
+            backend = keras.backend.backend()
+            if not (machine.gpu_signs() or machine.tpu_signs()):
+                self._chosen = precision.choose(self.precision, "CPU", backend)
+            elif self.precision == "auto":
+                self._chosen = precision.Precision(self.trained_policy, "as trained")
+            else:
+                self._chosen = precision.choose(self.precision, "GPU", backend)
+        return self._chosen
 
-    def _xla_pays(self, chosen: Any) -> bool:
+    def _xla_pays(self, chosen: Any, machine: Any) -> bool:
         """XLA predicts faster on a CPU for the seeds' dense nets, slower for airbench's (bench/RESULTS.md)."""
         import keras
 
-        from kagglekit.training.backend import Machine
         from kagglekit.training.models import get_version
+        from kagglekit.training.precision import xla_on_cpu
 
-        if keras.backend.backend() != "tensorflow" or Machine().gpu_signs():
+        if keras.backend.backend() != "tensorflow" or machine.gpu_signs():
             return True
-        return get_version(self.version).cpu_xla and not chosen.is_bfloat16
+        return xla_on_cpu(get_version(self.version).cpu_xla, chosen)
 
     def _rebuilt(self, saved: Any, policy: str) -> Any:
         """The same architecture built under ``policy``, holding the saved weights (variables stay float32)."""

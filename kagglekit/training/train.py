@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from kagglekit.training import augment, backend, devices, plots, runs
+from kagglekit.training.runs import ALL_DATA
 from kagglekit.jsonfiles import read_json, write_json
 from kagglekit.training.models import get_version, recipe_hash, version_id
 from kagglekit.paths import CompetitionPaths
@@ -36,9 +37,6 @@ Log = Callable[[str], None]
 STATE_WEIGHTS = "last.weights.h5"  # what runs saved before state.json named its files
 STATE_JSON = "state.json"
 STATE_WEIGHTS_KEY, STATE_SLOW_KEY = "weights_file", "lookahead_file"  # in state.json: this epoch's files
-# A final run on every labelled image carries this recipe key (only then, so other runs' ids do not change):
-# its own version id, so its prediction never replaces the measured run's.
-ALL_DATA = "all_data"
 
 
 def git_commit() -> dict[str, Any]:
