@@ -1,0 +1,73 @@
+"""argparse types that check a number where it is parsed, so a bad one never reaches a stage.
+
+Each is a ``type=`` callable: it returns the parsed value or raises
+``argparse.ArgumentTypeError`` with what was wanted, which the CLI prints as one
+line (exit 2) before anything is created. NaN and infinities are refused
+everywhere: ``float("nan")`` compares false with every bound, so a range check
+alone would let it through and silently switch a feature off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def _number(text: str, kind: type) -> float | int:
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        wanted = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A count or a size: 1 or more."""
+    value = int(_number(text, int))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """A seed or an index: 0 or more."""
+    value = int(_number(text, int))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A rate or a size in real units: more than 0, finite."""
+    value = float(_number(text, float))
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A duration in seconds: 0 or more, finite."""
+    value = float(_number(text, float))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def probability(text: str) -> float:
+    """A threshold on a probability: from 0 to 1."""
+    value = float(_number(text, float))
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be from 0 to 1")
+    return value
+
+
+def open_fraction(text: str) -> float:
+    """A share that must leave something on both sides: more than 0, less than 1."""
+    value = float(_number(text, float))
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 and less than 1")
+    return value
+
