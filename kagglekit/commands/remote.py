@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kagglekit.arguments import non_negative_float, positive_float
 from kagglekit.cli import add_competition_arguments
-from kagglekit.commands.train import parse_settings
+from kagglekit.commands.recipe import add_recipe_arguments, recipe_choice
 from kagglekit.training.runs import TTA_MODES
 
 HELP = "train and predict on Kaggle's GPUs/TPUs from here: push a kernel, wait, pull the run"
 DESCRIPTION = """\
-Run train and predict for MODEL inside a Kaggle kernel, on Kaggle's accelerators
+Run train and predict for the version --model (and its recipe flags) names inside a Kaggle kernel, on Kaggle's accelerators
 and your weekly quota, then bring the run back as if it had trained here:
   1. check the quota and say what the run may use of it;
   2. build REMOTE/<kernel>/ (kernel-metadata.json and one script with kagglekit
@@ -32,18 +33,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from kagglekit.paths import DEFAULT_REMOTE_DIR
 
     add_competition_arguments(parser)
-    parser.add_argument("model", metavar="MODEL", help="model version to train (see `kagglekit models`)")
+    add_recipe_arguments(parser, required=True, training=True)
     parser.add_argument("--accelerator", choices=sorted(ACCELERATORS), default="t4x2",
                         help="t4x2: two T4 GPUs; p100: one P100; tpu: TPU v5e-8; cpu: none (default: t4x2)")
-    parser.add_argument("--epochs", type=int, metavar="N", help="passes over the training split (default: the version's)")
-    parser.add_argument("--seed", type=int, metavar="N", help="fixes shuffling, augmentation and initialisation (default: 0)")
-    parser.add_argument("--limit", type=int, metavar="N", help="train on the first N training images (quick runs)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
-                        help="override any recipe key, as in `kagglekit train`")
     parser.add_argument("--tta", choices=TTA_MODES, default=None, help="test-time augmentation for predict (default: the version's)")
-    parser.add_argument("--wait", type=float, default=6 * 3600, metavar="SECONDS",
+    parser.add_argument("--wait", type=non_negative_float, default=6 * 3600, metavar="SECONDS",
                         help="how long to wait for the kernel before leaving it running (default: 21600 = 6 h)")
-    parser.add_argument("--interval", type=float, default=30.0, metavar="SECONDS",
+    parser.add_argument("--interval", type=positive_float, default=30.0, metavar="SECONDS",
                         help="seconds between status polls (default: 30)")
     parser.add_argument("--push-again", action="store_true",
                         help="push a new kernel version even if one for the same recipe was pushed before")
@@ -55,16 +51,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kagglekit.training.models import get_version
     from kagglekit.paths import CompetitionPaths
     from kagglekit.kaggle.remote import RemoteSpec, run_remote
 
-    version = get_version(args.model)  # an unknown name or --set key fails here, before anything is pushed
-    overrides = parse_settings(args.settings)
-    for key in ("epochs", "seed", "limit"):
-        if getattr(args, key) is not None:
-            overrides[key] = getattr(args, key)
-    version.recipe(overrides)
-    spec = RemoteSpec(args.competition, args.model, overrides, args.accelerator, args.tta)
+    choice = recipe_choice(args)  # an unknown name or key, or a bad value, fails here, before anything is pushed
+    spec = RemoteSpec(args.competition, choice.model, choice.overrides, args.accelerator, args.tta, all_data=choice.all_data)
     run_remote(spec, CompetitionPaths(args.data_dir, args.competition), args.runs_dir, args.submissions_dir,
                args.remote_dir, wait=args.wait, interval=args.interval, push_again=args.push_again)

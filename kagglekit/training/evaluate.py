@@ -9,6 +9,7 @@ import numpy as np
 
 from kagglekit.exceptions import UsageError
 from kagglekit.training import plots, runs
+from kagglekit.training.models import ALL_DATA
 from kagglekit.paths import CompetitionPaths
 from kagglekit.data.pipeline import load_split
 
@@ -21,7 +22,7 @@ def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: str | None = No
     and ``unsure_below`` as predict's, so that what predict will score can be checked here.
     """
     run = runs.load_run(run_dir, precision)
-    if run.config["recipe"].get(runs.ALL_DATA):
+    if run.config["recipe"].get(ALL_DATA):
         raise UsageError(f"{run.dir} trained on every labelled image (--all-data): nothing was held out to evaluate it on; "
                          "evaluate the run of the same recipe on the split instead")
     tta = run.tta_or_default(tta)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -47,6 +48,18 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "seed": 0,                 # fixes split order, shuffling, augmentation, initialisation
     "limit": None,             # train on the first N training images (and at most N valid)
 }
+# A final run on every labelled image carries this recipe key (only then, so other runs' ids do not change):
+# its own version id, so its prediction never replaces the measured run's. metrics.json repeats it.
+ALL_DATA = "all_data"
+# Keys whose value may take more than one type; every other key takes its default's type.
+UNION_TYPES: dict[str, tuple[type, ...]] = {"flip": (bool, str), "limit": (int, type(None))}
+# Where a number makes no sense outside a range, the recipe says so before anything is built or created.
+AT_LEAST: dict[str, float] = {"epochs": 1, "batch_size": 1, "seed": 0, "limit": 1, "early_stopping": 0,
+                              "translate": 0, "cutout": 0, "warmup_epochs": 0, "weight_decay": 0, "label_smoothing": 0,
+                              "rotation": 0, "zoom": 0, "shift": 0}
+ABOVE: dict[str, float] = {"lr": 0}
+TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "text", list: "a JSON list",
+              dict: "a JSON object", type(None): "null"}
 
 
 @dataclass(frozen=True)
@@ -69,17 +82,36 @@ class ModelVersion:
     prepare: Callable[..., None] | None = field(default=None, repr=False)
     cpu_xla: bool = True  # XLA on a CPU in float32: faster for dense-heavy nets, slower than oneDNN for airbench's convolutions
 
-    def recipe(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Defaults overridden; unknown keys are a usage error, not silently ignored."""
+    def recipe(self, overrides: dict[str, Any] | None = None, all_data: bool = False) -> dict[str, Any]:
+        """Defaults overridden, each override checked for its type and range (unknown keys are a usage error).
+
+        ``all_data`` marks the final run on every labelled image (``ALL_DATA``). Values are stored in the
+        default's type (``--lr 1`` is 1.0), so the same recipe always hashes to the same version id.
+        """
         recipe = {**COMMON_DEFAULTS, **self.defaults, "model": self.name}
         for key, value in (overrides or {}).items():
             if value is None and key != "limit":
                 continue
-            if key not in recipe:
-                known = ", ".join(sorted(k for k in recipe if k != "model"))
-                raise UsageError(f"unknown recipe key {key!r} for {self.name}; known keys: {known}")
-            recipe[key] = value
+            self._check_known(key, recipe)
+            recipe[key] = checked_value(key, value, wanted_types(key, recipe[key]))
+        if all_data:
+            recipe[ALL_DATA] = True
         return recipe
+
+    def parse_setting(self, setting: str) -> tuple[str, Any]:
+        """``KEY=VALUE`` from the command line, VALUE read as the key's type (JSON, or a bare string)."""
+        key, sep, text = setting.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise UsageError(f"--set expects KEY=VALUE, got {setting!r}")
+        defaults = self.recipe()
+        self._check_known(key, defaults)
+        return key, checked_value(key, literal(text), wanted_types(key, defaults[key]), text)
+
+    def _check_known(self, key: str, recipe: dict[str, Any]) -> None:
+        if key not in recipe or key in ("model", ALL_DATA):
+            known = ", ".join(sorted(k for k in recipe if k not in ("model", ALL_DATA)))
+            raise UsageError(f"unknown recipe key {key!r} for {self.name}; known keys: {known}")
 
     def build(
         self, recipe: dict[str, Any], steps_per_epoch: int, input_shape: tuple[int, int, int] = (32, 32, 3),
@@ -90,6 +122,39 @@ class ModelVersion:
 
         model = self.architecture(recipe, input_shape, n_classes)
         return compile_model(model, recipe, steps_per_epoch, jit_compile)
+
+
+def literal(text: str) -> Any:
+    """A command-line value: JSON where it parses (true, 0.1, [1, 2], {"a": 1}), True/False as Python writes them,
+    else the bare string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"True": True, "False": False}.get(text.strip(), text)
+
+
+def wanted_types(key: str, default: Any) -> tuple[type, ...]:
+    return UNION_TYPES.get(key, (type(default),))
+
+
+def checked_value(key: str, value: Any, wanted: tuple[type, ...], text: str | None = None) -> Any:
+    """``value`` in one of the ``wanted`` types and the key's range, or one line naming key, value and type."""
+    shown = text if text is not None else json.dumps(value, default=str)
+    if str in wanted and not isinstance(value, str) and text is not None and type(value) not in wanted:
+        value = text  # a bare word that happens to parse as JSON, for a text key
+    if float in wanted and type(value) is int:
+        value = float(value)
+    if type(value) not in wanted:
+        names = " or ".join(TYPE_NAMES.get(kind, kind.__name__) for kind in wanted)
+        raise UsageError(f"recipe key {key} wants {names}, got {shown!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"recipe key {key} wants a finite number, got {shown!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if key in AT_LEAST and value < AT_LEAST[key]:
+            raise UsageError(f"recipe key {key} must be {AT_LEAST[key]:g} or more, got {shown!r}")
+        if key in ABOVE and value <= ABOVE[key]:
+            raise UsageError(f"recipe key {key} must be more than {ABOVE[key]:g}, got {shown!r}")
+    return value
 
 
 MODEL_VERSIONS: dict[str, ModelVersion] = {}
