@@ -4,8 +4,12 @@
 # COMPETITION: Kaggle slug.  DATA: DATA/SLUG/{raw,cache,images,folders}.  MODEL: see `make models`.
 # EPOCHS, SEED: empty means the version's own (seed 0).  RUNS: training runs.  SUBS: submission records (commit it).
 # ALL_DATA=1: train on every labelled image, validation split included (the final submission, once the recipe is fixed).
+# SET: recipe overrides, KEY=VALUE separated by spaces, VALUE as JSON or a bare word: SET='lookahead=false rotation=15'.
+# train, predict, remote and submit all get the same recipe flags (RECIPE), so each stage takes the very run
+# the one before it trained: never "the newest run of that name".
 # TTA: test-time augmentation in predict, none | flip | flip-translate; empty means what the version was measured with.
 # WHERE: local (train and predict here) | kaggle (in a kernel on Kaggle's ACCELERATOR: t4x2 | p100 | tpu | cpu).
+# REMOTE: kernel folders and push records.  REMOTE_FLAGS: more `kagglekit remote` flags, e.g. '--wait 3600 --interval 60'.
 PYTHON      ?= python3
 VENV        ?= .venv
 COMPETITION ?= cifar-10
@@ -14,15 +18,20 @@ MODEL       ?= fast
 EPOCHS      ?=
 SEED        ?=
 ALL_DATA    ?=
+SET         ?=
 RUNS        ?= runs
 SUBS        ?= submissions
 TTA         ?=
 WHERE       ?= local
 ACCELERATOR ?= t4x2
+REMOTE      ?= remote
+REMOTE_FLAGS ?=
 
 PY    := $(VENV)/bin/python
 KK    := $(PY) -m kagglekit
 ON    := --competition $(COMPETITION) --data-dir $(DATA)
+RECIPE = --model $(MODEL) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SEED),--seed $(SEED)) $(if $(ALL_DATA),--all-data) \
+         $(foreach setting,$(SET),--set '$(setting)')
 
 .PHONY: wheelhouse install test test-fast fetch unpack folders models train predict remote submit scores compare demo bench clean
 
@@ -61,17 +70,18 @@ folders: unpack
 models: install
 	$(KK) models
 
-train: folders  ## train MODEL (reuses a finished run of the same recipe; `kagglekit train` alone always trains)
-	$(KK) train $(ON) --model $(MODEL) --runs-dir $(RUNS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SEED),--seed $(SEED)) $(if $(ALL_DATA),--all-data) --reuse
+train: folders  ## train MODEL (reuses a finished run of the same recipe on the same data; `kagglekit train` alone always trains)
+	$(KK) train $(ON) $(RECIPE) --runs-dir $(RUNS) --reuse
 
-predict: train
-	$(KK) predict $(MODEL) $(ON) --runs-dir $(RUNS) --submissions-dir $(SUBS) $(if $(TTA),--tta $(TTA))
+predict: train  ## predict the test set with the very run `make train` trained or reused
+	$(KK) predict $(ON) $(RECIPE) --runs-dir $(RUNS) --submissions-dir $(SUBS) $(if $(TTA),--tta $(TTA))
 
 remote: install  ## train and predict MODEL in a kernel on Kaggle's ACCELERATOR, then record the run here
-	$(KK) remote $(MODEL) $(ON) --accelerator $(ACCELERATOR) --runs-dir $(RUNS) --submissions-dir $(SUBS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SEED),--seed $(SEED)) $(if $(TTA),--tta $(TTA))
+	$(KK) remote $(ON) $(RECIPE) --accelerator $(ACCELERATOR) --runs-dir $(RUNS) --submissions-dir $(SUBS) \
+	  --remote-dir $(REMOTE) $(if $(TTA),--tta $(TTA)) $(REMOTE_FLAGS)
 
 submit: $(PREDICTED)  ## the main job: fetch -> unpack -> folders -> train -> predict (WHERE=kaggle: remote) -> submit -> scores -> compare
-	$(KK) submit $(MODEL) $(ON) --submissions-dir $(SUBS) --skip-if-submitted
+	$(KK) submit $(ON) $(RECIPE) --submissions-dir $(SUBS) --skip-if-submitted
 	$(KK) scores $(ON) --submissions-dir $(SUBS)
 	$(KK) compare $(ON) --submissions-dir $(SUBS)
 

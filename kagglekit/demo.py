@@ -46,21 +46,21 @@ def stage_commands(config: DemoConfig) -> list[list[str]]:
     where = ["--data-dir", str(config.directory / "data")]
     runs = ["--runs-dir", str(config.directory / "runs")]
     subs = ["--submissions-dir", str(config.directory / "submissions")]
-    recipe = ["--epochs", str(config.epochs), "--seed", str(config.seed)]
+    recipe = ["--model", config.model, "--epochs", str(config.epochs), "--seed", str(config.seed)]
     if config.where == "kaggle":
-        produce = [["remote", config.model, *where, *runs, *subs, *recipe, "--accelerator", "cpu",
+        produce = [["remote", *where, *runs, *subs, *recipe, "--accelerator", "cpu",
                     "--remote-dir", str(config.directory / "remote"), "--interval", "1", "--wait", "1200"]]
     else:
         produce = [
             ["fetch", *where],
             ["unpack", *where],
             ["folders", *where],
-            ["train", *where, *runs, "--model", config.model, *recipe, "--reuse"],
-            ["predict", config.model, *where, *runs, *subs],
+            ["train", *where, *runs, *recipe, "--reuse"],
+            ["predict", *where, *runs, *subs, *recipe],
         ]
     return [
         *produce,
-        ["submit", config.model, *where, *subs, "--skip-if-submitted"],
+        ["submit", *where, *subs, *recipe, "--skip-if-submitted"],
         ["scores", *where, *subs, "--interval", "1", "--timeout", "60"],
         ["compare", *where, *subs],
     ]

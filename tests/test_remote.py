@@ -26,7 +26,7 @@ MODEL = "seed-cifar10-modeling"
 
 
 def remote_cli(tmp_path: Path, *extra: str) -> int:
-    return main(["remote", MODEL, "--data-dir", str(tmp_path / "data"), "--runs-dir", str(tmp_path / "runs"),
+    return main(["remote", "--model", MODEL, "--data-dir", str(tmp_path / "data"), "--runs-dir", str(tmp_path / "runs"),
                  "--submissions-dir", str(tmp_path / "subs"), "--remote-dir", str(tmp_path / "remote"),
                  "--epochs", "1", "--interval", "0.2", *extra])
 

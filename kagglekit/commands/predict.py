@@ -7,6 +7,8 @@ import argparse
 from kagglekit.cli import (
     add_competition_arguments, add_precision_argument, add_runs_dir_argument, add_submissions_dir_argument, add_unsure_argument,
 )
+from kagglekit.commands.recipe import add_recipe_arguments, recipe_choice
+from kagglekit.exceptions import UsageError
 from kagglekit.training.runs import TTA_MODES
 
 HELP = "predict every test image with a trained run and write a validated submission CSV"
@@ -18,13 +20,21 @@ in batches (memory stays bounded whatever the test set's size), and write
   SUBMISSIONS/<version-id>/prediction.json    the run, model size, validation accuracy, TTA
 The CSV is checked against sampleSubmission.csv (rows, ids, order, labels)
 before it replaces anything. In a Kaggle notebook it is also copied to
-/kaggle/working/submission.csv. RUN is a run directory, or a model version
-name or id meaning its newest complete run (default: the newest run of all)."""
+/kaggle/working/submission.csv.
+Which run: --model NAME with the recipe flags train was given (--epochs,
+--seed, --set, --all-data) takes exactly the run `train` trained or reused:
+that version, finished, on the data in DATA today (what `make predict` does).
+RUN instead is a run directory, or a model version name or id meaning its
+newest complete run (default: the newest run of all); predict then says which
+run it took."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
-    parser.add_argument("run", nargs="?", metavar="RUN", help="run directory, or a model version name/id (default: newest run)")
+    parser.add_argument("run", nargs="?", metavar="RUN",
+                        help="run directory, or a model version name/id (its newest run); default: the run --model names, "
+                             "else the newest run")
+    add_recipe_arguments(parser, required=False, training=False)
     add_runs_dir_argument(parser, "where runs live")
     add_submissions_dir_argument(parser, "where submission folders go")
     parser.add_argument("--tta", choices=TTA_MODES, default=None,
@@ -39,10 +49,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from kagglekit.paths import CompetitionPaths
     from kagglekit.training.predict import predict_submission
-    from kagglekit.training.runs import resolve_run
+    from kagglekit.training.runs import resolve_run, run_of_choice
 
+    choice = recipe_choice(args)
+    paths = CompetitionPaths(args.data_dir, args.competition)
+    if choice is not None and args.run is not None:
+        raise UsageError("give RUN or --model with its recipe flags, not both")
+    run_dir = (run_of_choice(choice, paths, args.runs_dir) if choice is not None
+               else resolve_run(args.run, args.runs_dir, say=lambda line: print(f"predict: {line}")))
     summary = predict_submission(
-        resolve_run(args.run, args.runs_dir), CompetitionPaths(args.data_dir, args.competition),
+        run_dir, paths,
         args.submissions_dir, tta=args.tta, batch_size=args.batch_size, force=args.force,
         precision=args.precision, unsure_below=args.tta_unsure_below,
     )

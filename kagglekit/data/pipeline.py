@@ -11,6 +11,7 @@ numpy views below serve prediction on any backend.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,23 @@ def load_split(paths: CompetitionPaths, limit: int | None = None) -> SplitData:
             raise DataError(f"{paths.split_csv} has no {subset!r} rows; rerun `python -m kagglekit folders --force`")
         arrays += [np.ascontiguousarray(images[index[rows]]), labels.to_numpy()[rows].astype(np.int32)]
     return SplitData(*arrays, classes=classes, source=source)
+
+
+def data_fingerprint(paths: CompetitionPaths) -> dict[str, str]:
+    """What a run trains and validates on, by content, so that a run is reused or resumed only on the same data.
+
+    The split part hashes split.csv and classes.json (which image is in which subset, under which label:
+    a new `folders --valid-fraction/--seed` or new labels change it); the images part hashes every
+    training image with its id (a new train archive changes it, an identical re-download does not).
+    ~0.2 s for cifar-10's 150 MB cache, read through the page cache.
+    """
+    split = hashlib.sha256(paths.split_csv.read_bytes() + paths.classes_json.read_bytes()).hexdigest()
+    images, ids, _ = load_images(paths, read_classes(paths))
+    digest = hashlib.sha256(str(images.shape).encode())
+    for array in (ids, images):
+        digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    combined = hashlib.sha256(f"{split}:{digest.hexdigest()}".encode()).hexdigest()
+    return {"fingerprint": combined[:16], "split_sha256": split, "images_sha256": digest.hexdigest()}
 
 
 CPU_PIPELINE_THREADS = 1  # see train_dataset: on a CPU the model needs the cores, not the pipeline

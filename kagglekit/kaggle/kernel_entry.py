@@ -25,6 +25,7 @@ from kagglekit.jsonfiles import read_json, write_json
 from kagglekit.kaggle.submission import PREDICTION
 from kagglekit.paths import kaggle_temp, kaggle_working
 from kagglekit.training.backend import Machine
+from kagglekit.training.recipes import RecipeChoice
 from kagglekit.training.runs import METRICS
 
 DEVICE_REPORT = "kagglekit-device.json"
@@ -101,11 +102,12 @@ def install_missing() -> None:
 
 
 def stage_commands(spec: dict[str, Any], where: list[str], runs: Path, subs: Path) -> list[list[str]]:
-    settings = [arg for key, value in spec["overrides"].items() for arg in ("--set", f"{key}={value}")]
+    """train and predict get the same recipe flags (overrides as JSON, types kept), so predict takes train's run."""
+    recipe = RecipeChoice(spec["model"], spec["overrides"], bool(spec.get("all_data"))).flags()
     tta = ["--tta", spec["tta"]] if spec.get("tta") else []
     return [["fetch", *where], ["unpack", *where], ["folders", *where],
-            ["train", *where, "--model", spec["model"], "--runs-dir", str(runs), *settings],
-            ["predict", spec["model"], *where, "--runs-dir", str(runs), "--submissions-dir", str(subs), *tta]]
+            ["train", *where, *recipe, "--runs-dir", str(runs)],
+            ["predict", *where, *recipe, "--runs-dir", str(runs), "--submissions-dir", str(subs), *tta]]
 
 
 def archive_run(subs: Path, working: Path, report: dict[str, Any]) -> int:

@@ -58,6 +58,7 @@ class RemoteSpec:
     overrides: dict[str, Any] = field(default_factory=dict)
     accelerator: str = "t4x2"
     tta: str | None = None
+    all_data: bool = False  # the final run on every labelled image (train --all-data)
     timeout_seconds: int = 9 * 3600  # Kaggle stops a session after 12 hours; keep margin
 
     @property
@@ -71,7 +72,7 @@ class RemoteSpec:
     def digest(self) -> str:
         """Changes when anything that shapes the run changes: then a rerun pushes anew."""
         fields = {"competition": self.competition, "model": self.model, "overrides": self.overrides,
-                  "accelerator": self.accelerator, "tta": self.tta}
+                  "accelerator": self.accelerator, "tta": self.tta, **({"all_data": True} if self.all_data else {})}
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -173,7 +174,7 @@ def build_kernel_folder(folder: Path, spec: RemoteSpec, owner: str, token: str) 
 def kernel_script(spec: RemoteSpec, token: str) -> str:
     """The pushed script: the spec, kagglekit zipped in base64, and a call of kernel_entry.main."""
     payload = {"competition": spec.competition, "model": spec.model, "overrides": spec.overrides,
-               "machine_shape": spec.machine_shape, "tta": spec.tta, "token": token}
+               "all_data": spec.all_data, "machine_shape": spec.machine_shape, "tta": spec.tta, "token": token}
     return SCRIPT_TEMPLATE.format(model=spec.model, competition=spec.competition,
                                   shape=spec.machine_shape or "no accelerator",
                                   spec=json.dumps(payload), package=package_base64(), temp_env=KAGGLE_TEMP_ENV)

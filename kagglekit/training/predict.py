@@ -107,6 +107,7 @@ def predict_submission(
         "parameters": int(run.model.count_params()), "epochs": run.metrics.get("epochs"),
         "training_seconds": run.metrics.get("training_seconds"),
         "val_accuracy": run.metrics.get("best_val_accuracy"), "device": run.metrics.get("device"),
+        "data_fingerprint": run.config.get("data", {}).get("fingerprint"),
         "predict_seconds": round(seconds, 2), "images_per_second": round(len(sample_ids) / seconds, 1),
     }
     target = version_dir(submissions_dir, run.version_id)

@@ -9,15 +9,20 @@ rerun of the same command resumes.
 from __future__ import annotations
 
 import re
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from kagglekit.exceptions import StageNotReadyError, UsageError
-from kagglekit.jsonfiles import read_json
+from kagglekit.jsonfiles import read_json, read_json_or_skip
+
+if TYPE_CHECKING:
+    from kagglekit.paths import CompetitionPaths
+    from kagglekit.training.recipes import RecipeChoice
 
 DEFAULT_RUNS_DIR = Path("runs")
 CONFIG = "config.json"
@@ -37,9 +42,6 @@ TTA_VIEWS: dict[str, tuple[tuple[float, bool, int], ...]] = {
                        (0.125, False, 1), (0.125, True, 1)),
 }
 TTA_MODES = tuple(TTA_VIEWS)
-# A final run on every labelled image carries this recipe key (only then, so other runs' ids do not change):
-# its own version id, so its prediction never replaces the measured run's. metrics.json repeats it.
-ALL_DATA = "all_data"
 # predict's default for Run.predict_proba's ``unsure_below``. Measured on `fast` (bench/RESULTS.md, issue 12):
 # 16 % of the validation images fall below 0.6, so 1.81 views an image instead of 6 score 0.9442 against full
 # TTA's 0.9438 (0.5: 1.54 views, 0.9428; the plain view alone 0.9344). 1 spends every view on every image.
@@ -67,27 +69,77 @@ def new_run_dir(runs_dir: Path, version_id: str) -> Path:
     return run_dir
 
 
-def _candidates(runs_dir: Path) -> list[Path]:
+def _candidates(runs_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """(run directory, its config) oldest first; a damaged config.json is named in one line and skipped."""
     if not Path(runs_dir).is_dir():
         return []
-    dirs = [d for d in Path(runs_dir).iterdir() if (d / CONFIG).is_file()]
-    return sorted(dirs, key=lambda d: (read_json(d / CONFIG).get("created", ""), d.name))
+    found = []
+    for run_dir in Path(runs_dir).iterdir():
+        config = read_json_or_skip(run_dir / CONFIG) if (run_dir / CONFIG).is_file() else None
+        if config is not None:
+            found.append((run_dir, config))
+    return sorted(found, key=lambda item: (str(item[1].get("created", "")), item[0].name))
 
 
-def find_resumable(runs_dir: Path, version_id: str, data: dict[str, Any], complete: bool = False) -> Path | None:
-    """The newest incomplete (or, with ``complete``, finished) run of this exact version on the same data."""
-    for run_dir in reversed(_candidates(runs_dir)):
-        config = read_json(run_dir / CONFIG)
-        if (is_complete(run_dir) == complete and config.get("version_id") == version_id
-                and config.get("data", {}).get("root") == data.get("root")):
-            return run_dir
-    return None
+def data_of(config: dict[str, Any]) -> dict[str, Any]:
+    """The ``data`` a run's config recorded (its fingerprint among it); {} for a damaged one."""
+    data = config.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def runs_of(runs_dir: Path, version_id: str, complete: bool) -> list[tuple[Path, dict[str, Any]]]:
+    """Finished (or unfinished) runs of this exact version, newest first, with their configs."""
+    return [(run_dir, config) for run_dir, config in reversed(_candidates(runs_dir))
+            if config.get("version_id") == version_id and is_complete(run_dir) == complete]
+
+
+def find_run(runs_dir: Path, version_id: str, fingerprint: str, complete: bool) -> Path | None:
+    """The newest finished (or unfinished) run of this exact version trained on exactly this data.
+
+    This one rule is what `train --reuse`, `train`'s resume and `predict --model ...` all use, so the
+    stages of `make submit` land on the same run: the version id says what was trained, the data
+    fingerprint what it was trained and validated on.
+    """
+    return next((d for d, c in runs_of(runs_dir, version_id, complete) if data_of(c).get("fingerprint") == fingerprint),
+                None)
+
+
+def on_other_data(runs_dir: Path, version_id: str, fingerprint: str, complete: bool) -> tuple[Path, dict[str, Any]] | None:
+    """The newest finished (or unfinished) run of this version on other data, with its recorded data."""
+    return next(((d, data_of(c)) for d, c in runs_of(runs_dir, version_id, complete)
+                 if data_of(c).get("fingerprint") != fingerprint), None)
+
+
+def run_of_choice(choice: "RecipeChoice", paths: "CompetitionPaths", runs_dir: Path) -> Path:
+    """The run `train` with the same recipe flags trained or reused: that version, finished, on today's data."""
+    from kagglekit.data.pipeline import data_fingerprint
+
+    vid = choice.version_id
+    data = data_fingerprint(paths)
+    found = find_run(runs_dir, vid, data["fingerprint"], complete=True)
+    if found is not None:
+        return found
+    other = on_other_data(runs_dir, vid, data["fingerprint"], complete=True)
+    why = f"; {other[0]} is, but on other data: {what_changed(other[1], data)}" if other else ""
+    raise StageNotReadyError(f"no finished run of {vid} on the data in {paths.root}{why}; train it first: "
+                             f"python -m kagglekit train {shlex.join(choice.flags())} --data-dir {paths.data_dir} --competition {paths.slug}")
+
+
+def what_changed(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """In words, how the data a run recorded differs from today's (two ``data`` dicts)."""
+    if not old.get("fingerprint"):
+        return "it recorded no data fingerprint (made by an older kagglekit)"
+    changes = []
+    if old.get("split_sha256") != new.get("split_sha256"):
+        changes.append("the split changed (folders --valid-fraction/--seed, or new labels)")
+    if old.get("images_sha256") != new.get("images_sha256"):
+        changes.append("the training images changed (a new train archive, or unpack redone)")
+    return " and ".join(changes) or "its data fingerprint differs"
 
 
 def latest_run(runs_dir: Path = DEFAULT_RUNS_DIR, version: str | None = None) -> Path:
-    """The newest complete run, optionally of one version (a name or a ``name-hash`` id)."""
-    for run_dir in reversed(_candidates(runs_dir)):
-        config = read_json(run_dir / CONFIG)
+    """The newest complete run, optionally of one version (a name or a ``name-hash`` id): for a human typing a name."""
+    for run_dir, config in reversed(_candidates(runs_dir)):
         if is_complete(run_dir) and version in (None, config.get("version"), config.get("version_id")):
             return run_dir
     which = f"of {version} " if version else ""
@@ -269,8 +321,15 @@ def load_run(run_dir: Path, precision: str = "auto") -> Run:
     return Run(dir=run_dir, config=read_json(run_dir / CONFIG), metrics=read_json(run_dir / METRICS), precision=precision)
 
 
-def resolve_run(run: str | Path | None, runs_dir: Path = DEFAULT_RUNS_DIR) -> Path:
-    """A run directory from what a user typed: a path, a version name or id, or nothing (newest)."""
+def resolve_run(run: str | Path | None, runs_dir: Path = DEFAULT_RUNS_DIR, say: Callable[[str], None] = print) -> Path:
+    """A run directory from what a user typed: a path, a version name or id, or nothing (newest).
+
+    A name or nothing means "the newest": fine for a human at a prompt, never for a script, so it says
+    which run it took. Scripts (and `make`) name the recipe instead: see ``find_run``.
+    """
     if run is not None and Path(run).is_dir():
         return Path(run)
-    return latest_run(runs_dir, None if run is None else str(run))
+    chosen = latest_run(runs_dir, None if run is None else str(run))
+    of = f"of {run}" if run is not None else f"of all in {runs_dir}/"
+    say(f"took {chosen}, the newest complete run {of} (name a run directory, or the recipe with --model, to choose)")
+    return chosen

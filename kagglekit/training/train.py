@@ -23,13 +23,17 @@ import keras
 import numpy as np
 import pandas as pd
 
-from kagglekit.training import augment, backend, devices, plots, runs
-from kagglekit.training.runs import ALL_DATA
+from kagglekit.data.pipeline import (
+    CPU_PIPELINE_THREADS, SplitData, data_fingerprint, eval_dataset, load_split, steps_per_epoch, train_dataset,
+)
+from kagglekit.exceptions import DataError
 from kagglekit.jsonfiles import read_json, write_json
-from kagglekit.training.models import get_version, recipe_hash, version_id
+from kagglekit.outputs import remove
 from kagglekit.paths import CompetitionPaths
+from kagglekit.training import augment, backend, devices, plots, runs
 from kagglekit.training.device_data import DeviceImages, index_batches, mirrored_first, validation_rows
-from kagglekit.data.pipeline import CPU_PIPELINE_THREADS, SplitData, eval_dataset, load_split, steps_per_epoch, train_dataset
+from kagglekit.training.models import ALL_DATA, get_version, recipe_hash, version_id
+from kagglekit.training.recipes import RecipeChoice
 from kagglekit.training.step_weights import InStepModel
 from kagglekit.training.weight_callbacks import Lookahead, freezes
 
@@ -51,13 +55,9 @@ def git_commit() -> dict[str, Any]:
 
 
 def rerun_command(recipe: dict[str, Any], paths: CompetitionPaths, runs_dir: Path) -> str:
-    parts = ["python", "-m", "kagglekit", "train", "--model", recipe["model"],
-             "--data-dir", str(paths.data_dir), "--competition", paths.slug, "--runs-dir", str(runs_dir)]
-    defaults = get_version(recipe["model"]).recipe()
-    for key, value in recipe.items():
-        if key not in ("model", ALL_DATA) and value != defaults[key]:
-            parts += ["--set", f"{key}={value}"]
-    return shlex.join(parts + (["--all-data"] if recipe.get(ALL_DATA) else []))
+    """The train command that reproduces this version id (overrides as JSON, so types survive)."""
+    return shlex.join(["python", "-m", "kagglekit", "train", *RecipeChoice.of_recipe(recipe).flags(),
+                       "--data-dir", str(paths.data_dir), "--competition", paths.slug, "--runs-dir", str(runs_dir)])
 
 
 class Progress(keras.callbacks.Callback):
@@ -286,37 +286,82 @@ def train(
     validation accuracy exists for such a run, and its version id differs from the measured run's.
     """
     version = get_version(model)
-    recipe = version.recipe(overrides)
-    if all_data:
-        recipe[ALL_DATA] = True
+    recipe = RecipeChoice(model, dict(overrides or {}), all_data).recipe
     paths = paths or CompetitionPaths(Path("data"))
     vid = version_id(recipe)
     hardware = devices.detect(precision, cpu_xla=version.cpu_xla)  # an unusable accelerator stops us before the data loads
     data = load_split(paths, recipe["limit"])
+    data_info = describe_data(paths, data, all_data)
     if all_data:
         data = all_images(data)
-    data_info = {"root": str(Path(paths.root).resolve()), "data_dir": str(paths.data_dir), "competition": paths.slug,
-                 "source": data.source, "n_train": len(data.x_train), "n_valid": len(data.x_valid),
-                 "held_out": "nothing: trained on every labelled image (--all-data)" if all_data else "the folders stage's validation split"}
 
     if reuse:
-        finished = runs.find_resumable(runs_dir, vid, data_info, complete=True)
+        finished = reusable_run(runs_dir, vid, data_info, log)
         if finished is not None:
-            log(f"reusing finished run {finished} ({vid}); drop --reuse to train again")
             return finished
-    run_dir = runs.find_resumable(runs_dir, vid, data_info)
-    resuming = run_dir is not None and (run_dir / runs.STATE_DIR / STATE_JSON).exists()
+    run_dir = runs.find_run(runs_dir, vid, data_info["fingerprint"], complete=False)
     if run_dir is None:
-        run_dir = runs.new_run_dir(runs_dir, vid)
-        write_json(run_dir / runs.CONFIG, {
-            "version": recipe["model"], "version_id": vid, "hash": recipe_hash(recipe), "recipe": recipe,
-            "data": data_info, "classes": data.classes, "git": git_commit(),
-            "command": rerun_command(recipe, paths, runs_dir), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "python": platform.python_version(), "backend": devices.backend_version(), "keras": keras.__version__,
-            "device": hardware.as_dict(),
-        })
-        plots.samples(data.x_train, data.y_train, data.classes, run_dir / runs.SAMPLES)
+        refuse_resume_on_other_data(runs_dir, vid, data_info)
+        run_dir = start_run(runs_dir, recipe, data, data_info, hardware, paths)
+    try:
+        return train_in(run_dir, recipe, data, hardware, log, callbacks)
+    except BaseException:
+        if not (run_dir / runs.STATE_DIR / STATE_JSON).exists():
+            remove(run_dir)  # no epoch was saved: nothing to resume, so nothing may look like a started run
+        raise
 
+
+def describe_data(paths: CompetitionPaths, data: SplitData, all_data: bool) -> dict[str, Any]:
+    """config.json's ``data``: where it came from, how much, what was held out, and its content fingerprint."""
+    return {"root": str(Path(paths.root).resolve()), "data_dir": str(paths.data_dir), "competition": paths.slug,
+            "source": data.source, "n_train": len(data.x_train) + (len(data.x_valid) if all_data else 0),
+            "n_valid": 0 if all_data else len(data.x_valid),
+            "held_out": "nothing: trained on every labelled image (--all-data)" if all_data else "the folders stage's validation split",
+            **data_fingerprint(paths)}
+
+
+def reusable_run(runs_dir: Path, vid: str, data_info: dict[str, Any], log: Log) -> Path | None:
+    """--reuse: the finished run of this version on this very data; a run on other data is said and passed over."""
+    finished = runs.find_run(runs_dir, vid, data_info["fingerprint"], complete=True)
+    if finished is not None:
+        log(f"reusing finished run {finished} ({vid}, data {data_info['fingerprint']}); drop --reuse to train again")
+        return finished
+    other = runs.on_other_data(runs_dir, vid, data_info["fingerprint"], complete=True)
+    if other is not None:
+        log(f"not reusing {other[0]}: {runs.what_changed(other[1], data_info)}; training {vid} on this data")
+    return None
+
+
+def refuse_resume_on_other_data(runs_dir: Path, vid: str, data_info: dict[str, Any]) -> None:
+    """An unfinished run of this version on other data would mix two datasets if resumed: stop, saying what changed."""
+    other = runs.on_other_data(runs_dir, vid, data_info["fingerprint"], complete=False)
+    if other is not None:
+        raise DataError(f"the unfinished run {other[0]} of {vid} was trained on other data: "
+                        f"{runs.what_changed(other[1], data_info)}; restore that data to resume it, or delete that "
+                        "folder to train afresh on this data")
+
+
+def start_run(runs_dir: Path, recipe: dict[str, Any], data: SplitData, data_info: dict[str, Any],
+              hardware: devices.Hardware, paths: CompetitionPaths) -> Path:
+    """A new run directory with config.json (the whole recipe, the data, enough to rerun it) and samples.png."""
+    vid = version_id(recipe)
+    run_dir = runs.new_run_dir(runs_dir, vid)
+    write_json(run_dir / runs.CONFIG, {
+        "version": recipe["model"], "version_id": vid, "hash": recipe_hash(recipe), "recipe": recipe,
+        "data": data_info, "classes": data.classes, "git": git_commit(),
+        "command": rerun_command(recipe, paths, runs_dir), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "python": platform.python_version(), "backend": devices.backend_version(), "keras": keras.__version__,
+        "device": hardware.as_dict(),
+    })
+    plots.samples(data.x_train, data.y_train, data.classes, run_dir / runs.SAMPLES)
+    return run_dir
+
+
+def train_in(run_dir: Path, recipe: dict[str, Any], data: SplitData, hardware: devices.Hardware, log: Log,
+             callbacks: Iterable[keras.callbacks.Callback]) -> Path:
+    """Train (from scratch, or on from the saved epoch) in ``run_dir``, then write its results."""
+    vid = version_id(recipe)
+    resuming = (run_dir / runs.STATE_DIR / STATE_JSON).exists()
     keras.utils.set_random_seed(int(recipe["seed"]))
     global_batch = int(recipe["batch_size"]) * hardware.replicas
     steps = steps_per_epoch(len(data.x_train), global_batch)
