@@ -11,6 +11,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import re
+from typing import Callable
+
+# One path component: Kaggle's slugs are letters, digits and hyphens; nothing that climbs out of DATA/.
+_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def _number(text: str, kind: type) -> float | int:
@@ -24,20 +30,30 @@ def _number(text: str, kind: type) -> float | int:
     return value
 
 
+def _whole_number_from(text: str, minimum: int) -> int:
+    value = int(_number(text, int))
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{text!r} must be {minimum} or more")
+    return value
+
+
 def positive_int(text: str) -> int:
     """A count or a size: 1 or more."""
-    value = int(_number(text, int))
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
+    return _whole_number_from(text, 1)
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """A count with a floor below which the stage cannot work (the help says why)."""
+    def parse(text: str) -> int:
+        return _whole_number_from(text, minimum)
+
+    parse.__name__ = f"int_at_least_{minimum}"
+    return parse
 
 
 def non_negative_int(text: str) -> int:
     """A seed or an index: 0 or more."""
-    value = int(_number(text, int))
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
+    return _whole_number_from(text, 0)
 
 
 def positive_float(text: str) -> float:
@@ -71,3 +87,20 @@ def open_fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 and less than 1")
     return value
 
+
+
+def process_count(text: str) -> int:
+    """Worker processes: 0 (do it inline) up to the cores here; more would only fork processes that wait."""
+    value = non_negative_int(text)
+    cores = os.cpu_count() or 1
+    if value > cores:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than the {cores} cores here")
+    return value
+
+
+def competition_slug(text: str) -> str:
+    """A Kaggle competition slug, which names a folder under DATA/, so never a path."""
+    if not _SLUG.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a competition slug (letters, digits and hyphens, as in kaggle.com/competitions/SLUG)")
+    return text

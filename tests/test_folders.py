@@ -142,7 +142,7 @@ def test_cli_builds_and_reports(paths: CompetitionPaths, capsys: pytest.CaptureF
 
 def test_cli_bad_fraction_is_a_usage_error(paths: CompetitionPaths, capsys: pytest.CaptureFixture) -> None:
     assert main(["folders", "--data-dir", str(paths.data_dir), "--valid-fraction", "1.5"]) == 2
-    assert "--valid-fraction must be in [0, 1)" in capsys.readouterr().err
+    assert "argument --valid-fraction: '1.5' must be more than 0 and less than 1" in capsys.readouterr().err
 
 
 def folders_error(paths: CompetitionPaths, capsys: pytest.CaptureFixture) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import os
+import struct
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -194,6 +196,53 @@ def test_a_header_that_understates_the_unpacked_size_is_caught(paths: Competitio
     with pytest.raises(DataError, match="train.7z is corrupt or truncated"):
         unpack_competition(paths, progress=False)
     assert leftovers(paths) == [] and not (paths.images / "train").exists()
+
+
+def test_a_forged_header_that_py7zr_cannot_parse_is_the_archives_fault(paths: CompetitionPaths) -> None:
+    """Its CRCs fixed, so py7zr parses it and trips on its own type check (a TypeError, not one of its errors)."""
+    import py7zr
+
+    archive = paths.raw / "train.7z"
+    with py7zr.SevenZipFile(archive, "w") as seven_zip:
+        seven_zip.set_encoded_header_mode(False)
+        for name, data in png_members("train", range(1, 61)).items():
+            seven_zip.writestr(data, name)
+    raw = bytearray(archive.read_bytes())
+    next_offset, next_size = struct.unpack_from("<QQ", raw, 12)
+    header = 32 + next_offset
+    raw[header] = 0x02  # neither kHeader (0x01) nor kEncodedHeader (0x17)
+    struct.pack_into("<I", raw, 28, zlib.crc32(raw[header: header + next_size]))
+    struct.pack_into("<I", raw, 8, zlib.crc32(raw[12:32]))
+    archive.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match=r"train.7z is not a readable 7z archive \(Unknown field"):
+        unpack_competition(paths, progress=False)
+
+
+def test_a_value_error_that_is_not_the_archives_is_not_called_corruption(paths: CompetitionPaths) -> None:
+    """A bad worker count is the caller's: the ValueError goes up as it is, not as "delete your download"."""
+    with pytest.raises(ValueError, match="max_workers must be greater than 0"):
+        unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, True, workers=-1, progress=False)
+    assert leftovers(paths) == [] and not (paths.images / "train").exists()
+
+
+def test_a_bug_while_decoding_is_an_internal_error_not_a_corrupt_archive(
+    paths: CompetitionPaths, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path,
+) -> None:
+    import tempfile
+
+    def broken_write(self: unpack.NpyRowWriter, indices: list[int], rows: np.ndarray) -> None:
+        raise ValueError("rows of the wrong shape")
+
+    monkeypatch.setattr(unpack.NpyRowWriter, "write", broken_write)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv("KAGGLEKIT_DEBUG", raising=False)
+    assert main(["unpack", "--data-dir", str(paths.data_dir), "--workers", "0"]) == 1
+    progress, error = capsys.readouterr().err.rstrip("\n").split("\n")  # the bar, closed before the error's own line
+    assert progress.strip().startswith("unpack train.7z:"), progress
+    assert error.startswith("kagglekit unpack: internal error: ValueError: rows of the wrong shape; full traceback in ")
+    assert "corrupt" not in error and "fetch" not in error
+    assert leftovers(paths) == [] and not (paths.images / "train").exists()
+    assert len(list(tmp_path.glob("kagglekit-unpack-*.traceback"))) == 1
 
 
 def test_unexpected_entries_are_refused(paths: CompetitionPaths) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kagglekit.arguments import int_at_least, positive_int
 from kagglekit.demo import DEFAULT_DIR, DemoConfig
+
+# Fewer can leave a class with no image, which folders refuses; the demo's seed 0 draws all ten within its first 100.
+MIN_TRAIN_IMAGES = 100
 
 HELP = "the whole pipeline against a local Kaggle API server: no account, no network"
 DESCRIPTION = """\
@@ -26,20 +30,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", type=Path, metavar="DIR",
                         help=f"where the demo writes (default: {DEFAULT_DIR}/, or {DEFAULT_DIR}/kaggle/ with --where kaggle)")
     parser.add_argument("--model", default=defaults.model, metavar="NAME", help=f"model version (default: {defaults.model})")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, metavar="N", help=f"training epochs (default: {defaults.epochs})")
-    parser.add_argument("--train-images", type=int, default=defaults.train_images, metavar="N",
-                        help=f"generated training images (default: {defaults.train_images:,})")
+    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, metavar="N", help=f"training epochs (default: {defaults.epochs})")
+    parser.add_argument("--train-images", type=int_at_least(MIN_TRAIN_IMAGES), default=defaults.train_images, metavar="N",
+                        help=f"generated training images, {MIN_TRAIN_IMAGES} or more so that every class has some "
+                             f"(default: {defaults.train_images:,})")
     parser.add_argument("--where", choices=("local", "kaggle"), default="local",
                         help="train and predict here, or in a kernel pushed to the local server as "
                              "`make submit WHERE=kaggle` pushes one to Kaggle (default: local)")
-    parser.add_argument("--test-images", type=int, default=defaults.test_images, metavar="N",
+    parser.add_argument("--test-images", type=positive_int, default=defaults.test_images, metavar="N",
                         help=f"generated test images (default: {defaults.test_images:,})")
 
 
 def run(args: argparse.Namespace) -> int:
     from kagglekit.cli import main
     from kagglekit.demo import run_demo
+    from kagglekit.training.models import get_version
 
+    get_version(args.model)  # an unknown name is refused here, not after fetch, unpack and folders have written DIR
     directory = args.dir or (DEFAULT_DIR / "kaggle" if args.where == "kaggle" else DEFAULT_DIR)
     config = DemoConfig(directory, args.model, args.epochs, args.train_images, args.test_images, where=args.where)
     return run_demo(config, main)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from kagglekit.arguments import non_negative_int, open_fraction
 from kagglekit.cli import add_competition_arguments
 from kagglekit.paths import DEFAULT_SPLIT_SEED, DEFAULT_VALID_FRACTION, CompetitionPaths
 
@@ -21,9 +22,9 @@ without label, empty or unknown labels) is reported with its line numbers."""
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
-    parser.add_argument("--valid-fraction", type=float, default=DEFAULT_VALID_FRACTION, metavar="F",
+    parser.add_argument("--valid-fraction", type=open_fraction, default=DEFAULT_VALID_FRACTION, metavar="F",
                         help=f"fraction of each class held out for validation (default: {DEFAULT_VALID_FRACTION})")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SPLIT_SEED, metavar="N",
+    parser.add_argument("--seed", type=non_negative_int, default=DEFAULT_SPLIT_SEED, metavar="N",
                         help=f"seed that picks the validation images (default: {DEFAULT_SPLIT_SEED})")
     parser.add_argument("--force", action="store_true", help="rebuild even if complete")
 

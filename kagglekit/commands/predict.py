@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from kagglekit.arguments import positive_int
 from kagglekit.cli import (
     add_competition_arguments, add_precision_argument, add_runs_dir_argument, add_submissions_dir_argument, add_unsure_argument,
 )
@@ -42,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "also with both moved a pixel (6x); default: what the run's recipe was measured with")
     add_unsure_argument(parser)
     add_precision_argument(parser)
-    parser.add_argument("--batch-size", type=int, default=512, metavar="N", help="images per model step (default: 512)")
+    parser.add_argument("--batch-size", type=positive_int, default=512, metavar="N", help="images per model step (default: 512)")
     parser.add_argument("--force", action="store_true", help="predict again even if this run's prediction is complete")
 
 

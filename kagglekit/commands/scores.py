@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from kagglekit.arguments import non_negative_float
 from kagglekit.cli import add_competition_arguments, add_submissions_dir_argument
 
 HELP = "wait for Kaggle to score pending submissions and record public and private scores"
@@ -19,9 +20,9 @@ pending at the timeout (rerun later) or Kaggle rejected a submission."""
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
     add_submissions_dir_argument(parser, "where submission folders are")
-    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=non_negative_float, default=600.0, metavar="SECONDS",
                         help="stop waiting after SECONDS (default: 600)")
-    parser.add_argument("--interval", type=float, default=5.0, metavar="SECONDS",
+    parser.add_argument("--interval", type=non_negative_float, default=5.0, metavar="SECONDS",
                         help="seconds between polls (default: 5)")
 
 
@@ -30,4 +31,4 @@ def run(args: argparse.Namespace) -> None:
     from kagglekit.kaggle.submit import collect_scores
 
     collect_scores(CompetitionPaths(args.data_dir, args.competition), args.submissions_dir,
-                   timeout=max(0.0, args.timeout), interval=max(0.0, args.interval))
+                   timeout=args.timeout, interval=args.interval)

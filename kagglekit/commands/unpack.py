@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from kagglekit.arguments import positive_float, process_count
 from kagglekit.cli import add_competition_arguments
 from kagglekit.exceptions import MissingPackageError
 from kagglekit.paths import CompetitionPaths
@@ -27,12 +28,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="also write the test PNGs to DATA/SLUG/images/test/ (300,000 files; slow, not needed to predict)",
     )
     parser.add_argument(
-        "--max-unpacked-gib", type=float, default=4.0, metavar="GIB",
+        "--max-unpacked-gib", type=positive_float, default=4.0, metavar="GIB",
         help="refuse an archive that would unpack to more than this, in GiB (default: 4)",
     )
     parser.add_argument(
-        "--workers", type=int, default=None, metavar="N",
-        help="PNG-decoding processes (default: cores - 1 for big archives, 0 = decode inline)",
+        "--workers", type=process_count, default=None, metavar="N",
+        help="PNG-decoding processes, 0 (decode inline) up to the cores here (default: cores - 1 for big archives, else 0)",
     )
 
 

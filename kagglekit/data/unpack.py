@@ -23,6 +23,7 @@ import os
 import re
 import sys
 import time
+import traceback
 from collections import deque
 import zlib
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -36,7 +37,7 @@ import py7zr.exceptions
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from kagglekit.exceptions import DataError, StageNotReadyError, UnsafeArchiveError, first_line
+from kagglekit.exceptions import DataError, KagglekitError, StageNotReadyError, UnsafeArchiveError, first_line
 from kagglekit.data.labels import describe_ids, read_id_label_csv
 from kagglekit.markers import clear_complete, fingerprint, is_complete, mark_complete
 from kagglekit.outputs import move_into_place, partial_path, remove
@@ -47,7 +48,11 @@ DEFAULT_MAX_UNPACKED_GIB = 4.0  # Kaggle's test.7z unpacks to ~0.7 GiB; anything
 MAX_MEMBER_BYTES = 16 * 2**20  # no single image of a 32x32 competition comes near this
 DECODE_CHUNK = 4096  # images per worker task: big enough to amortise pickling, small enough to overlap
 PARALLEL_THRESHOLD = 20_000  # below this, starting worker processes costs more than it saves
-CORRUPT_ARCHIVE_ERRORS = (py7zr.exceptions.ArchiveError, lzma.LZMAError, EOFError, ValueError, KeyError)
+# What py7zr and the decompressors it drives raise on bad bytes (EOFError: a stream that ends early, here or there).
+# Anything else is a bug, and must not send the user to delete a good 700 MB download.
+CORRUPT_ARCHIVE_ERRORS = (py7zr.exceptions.ArchiveError, lzma.LZMAError, zlib.error, EOFError)
+PY7ZR_PACKAGE = Path(py7zr.__file__).resolve().parent
+KAGGLEKIT_PACKAGE = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,9 @@ def _decode_archive(
         if files_dir and files_partial:
             move_into_place(files_partial, files_dir)
         return ids
-    except CORRUPT_ARCHIVE_ERRORS as error:
+    except Exception as error:
+        if not is_archive_fault(error):
+            raise
         raise DataError(
             f"{archive} is corrupt or truncated ({type(error).__name__}: {first_line(error)}); "
             "delete it and run `python -m kagglekit fetch` again."
@@ -158,7 +165,8 @@ def _decode_members(
                 writer.write(name, data)
                 decoder.add(index, name, data)
         return decoder.finish()
-    finally:
+    finally:  # on an error too: a bar left open would swallow the start of the error's line, then redraw after it
+        decoder.close()
         writer.close()
 
 
@@ -167,7 +175,9 @@ def _open_archive(archive: Path, max_bytes: int) -> py7zr.SevenZipFile:
         seven_zip = py7zr.SevenZipFile(archive, mode="r", max_extract_size=max_bytes)
     except py7zr.exceptions.PasswordRequired:  # its header is encrypted too
         raise DataError(f"{archive} is encrypted; Kaggle's archives are not, so fetch it again.") from None
-    except CORRUPT_ARCHIVE_ERRORS as error:
+    except Exception as error:
+        if not is_archive_fault(error):
+            raise
         raise DataError(
             f"{archive} is not a readable 7z archive ({first_line(error)}); "
             "delete it and run `python -m kagglekit fetch` again."
@@ -176,6 +186,30 @@ def _open_archive(archive: Path, max_bytes: int) -> py7zr.SevenZipFile:
         seven_zip.close()
         raise DataError(f"{archive} is encrypted; Kaggle's archives are not, so fetch it again.")
     return seven_zip
+
+
+def is_archive_fault(error: BaseException) -> bool:
+    """Whether the archive's bytes are to blame: py7zr's and the codecs' own errors, or one raised from py7zr's code.
+
+    A header well formed enough to pass its CRC but not to parse (a forged one) trips
+    py7zr's asserts, type checks and UTF-16 decoding; those are about the archive too. So
+    the innermost frame of py7zr or kagglekit decides: below py7zr, the bytes; below us, a
+    bug. An OSError with an errno is the disk's, not the archive's (bz2 reports bad data
+    as an OSError without one).
+    """
+    if isinstance(error, KagglekitError):
+        return False
+    if isinstance(error, CORRUPT_ARCHIVE_ERRORS):
+        return True
+    if isinstance(error, OSError) and error.errno is not None:
+        return False
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        source = Path(frame.filename).resolve()
+        if source.is_relative_to(PY7ZR_PACKAGE):
+            return True
+        if source.is_relative_to(KAGGLEKIT_PACKAGE):
+            return False
+    return False
 
 
 def image_members(seven_zip: py7zr.SevenZipFile, archive: Path, split: str, max_bytes: int) -> dict[str, int]:
@@ -316,8 +350,10 @@ class ChunkedDecoder:
         self._submit_chunk()
         while self.in_flight:
             self._collect_oldest()
-        self.bar.close()
         return self.decoded
+
+    def close(self) -> None:
+        self.bar.close()
 
     def _submit_chunk(self) -> None:
         if not self.chunk:
