@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kagglekit.arguments import non_negative_float
 from kagglekit.cli import add_competition_arguments, add_submissions_dir_argument
 from kagglekit.commands.recipe import add_recipe_arguments, recipe_choice
 from kagglekit.exceptions import UsageError
@@ -37,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="submit even if this exact CSV was submitted before")
     parser.add_argument("--skip-if-submitted", action="store_true",
                         help="exit 0 without uploading if this exact CSV was submitted before (for scripts)")
-    parser.add_argument("--wait", type=float, metavar="SECONDS",
+    parser.add_argument("--wait", type=non_negative_float, metavar="SECONDS",
                         help="wait up to SECONDS for the score after uploading (default: don't wait)")
 
 
