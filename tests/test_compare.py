@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -18,18 +19,19 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def version(submissions: Path, version_id: str, val_accuracy: float | None, *scored: tuple,
             competition: str = SLUG, created: str = "2024-05-01T10:00:00", **record: object) -> None:
-    """A predicted version; each of ``scored`` is an upload (status, public, private), oldest first."""
+    """A predicted version; each of ``scored`` is an upload of its CSV (status, public, private), oldest first."""
     folder = submissions / version_id
     folder.mkdir(parents=True)
+    csv_sha256 = hashlib.sha256(version_id.encode()).hexdigest()  # no CSV here: uploads match the recorded hash
     write_json(folder / PREDICTION, {
         "version": version_id.rsplit("-", 1)[0], "version_id": version_id, "competition": competition,
         "parameters": 1_234_567, "epochs": 10, "training_seconds": 3725.0, "val_accuracy": val_accuracy,
-        "created": created, **record,
+        "created": created, "csv_sha256": csv_sha256, **record,
     })
     if scored:
         write_json(folder / RECORD, {"version_id": version_id, "submissions": [
             {"ref": 1000 + n, "competition": competition, "message": "m", "date": "2024-05-01T11:00:00",
-             "csv_sha256": f"{version_id}{n}", "status": status, "public_score": public, "private_score": private,
+             "csv_sha256": csv_sha256, "status": status, "public_score": public, "private_score": private,
              "error": "bad CSV" if status == "error" else None}
             for n, (status, public, private) in enumerate(scored)
         ]})
@@ -137,3 +139,4 @@ def test_a_snapshot_of_another_competition_is_not_used(tmp_path, offline, capsys
 
     assert main(["compare", "--submissions-dir", str(subs)]) == 0
     assert rows(capsys.readouterr().out)[0][-1] == "n/a"
+

@@ -23,7 +23,7 @@ from kagglekit.exceptions import (
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook, kaggle_working
 from kagglekit.kaggle.records import (
     COMPLETE, ERROR, PENDING, add_submission, all_submissions, needs_score, new_entry, refreshed,
-    resolve_version, save_leaderboard, update_submission, uploads_of_csv,
+    require_readable_record, resolve_version, save_leaderboard, update_submission, uploads_of_csv,
 )
 from kagglekit.kaggle.submission import CSV, sha256_of, validate_csv, version_dir
 
@@ -58,6 +58,7 @@ def submit_version(
         raise DataError(f"{version_id}/prediction.json lists no classes; predict it again.")
     validate_csv(csv, paths.sample_submission, prediction["classes"])
     csv_sha256 = sha256_of(csv)
+    require_readable_record(submissions_dir, version_id)  # an upload that could not be recorded is not made
     if _refuse_duplicate(submissions_dir, slug, version_id, csv_sha256, force, skip_if_submitted):
         return None
 
