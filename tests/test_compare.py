@@ -71,12 +71,12 @@ def test_versions_best_first_with_ranks_from_the_snapshot(tmp_path, offline, cap
     out = capsys.readouterr().out
     assert out.splitlines()[0].split("  ")[0] == "version"
     assert rows(out) == [
-        ["wide-bbbb2222", "wide", "1.23M", "10", "1h 02m", "-", "0.8500", "0.90000", "0.89000", "2"],
-        ["small-aaaa1111", "small", "1.23M", "10", "1h 02m", "-", "0.8000", "0.90000", "0.88000", "2"],
-        ["deep-cccc3333", "deep", "1.23M", "10", "1h 02m", "-", "0.7000", "0.60000", "0.61000", "4"],
-        ["fresh-dddd4444", "fresh", "1.23M", "10", "1h 02m", "-", "0.9900", "pending", "-", "n/a"],
-        ["broken-eeee5555", "broken", "1.23M", "10", "1h 02m", "-", "0.7500", "error", "-", "n/a"],
-        ["unsent-ffff6666", "unsent", "1.23M", "10", "1h 02m", "-", "0.6000", "not submitted", "-", "n/a"],
+        ["wide-bbbb2222", "wide", "1.23M", "10", "1h 02m", "-", "-", "0.8500", "0.90000", "0.89000", "2"],
+        ["small-aaaa1111", "small", "1.23M", "10", "1h 02m", "-", "-", "0.8000", "0.90000", "0.88000", "2"],
+        ["deep-cccc3333", "deep", "1.23M", "10", "1h 02m", "-", "-", "0.7000", "0.60000", "0.61000", "4"],
+        ["fresh-dddd4444", "fresh", "1.23M", "10", "1h 02m", "-", "-", "0.9900", "pending", "-", "n/a"],
+        ["broken-eeee5555", "broken", "1.23M", "10", "1h 02m", "-", "-", "0.7500", "error", "-", "n/a"],
+        ["unsent-ffff6666", "unsent", "1.23M", "10", "1h 02m", "-", "-", "0.6000", "not submitted", "-", "n/a"],
     ]
 
 
@@ -91,10 +91,10 @@ def test_leaderboard_md_and_compare_png_are_written(tmp_path, offline, capsys):
     lines = (subs / "leaderboard.md").read_text().splitlines()
     assert re.fullmatch(rf"# {SLUG}: kagglekit versions, \d{{4}}-\d\d-\d\d \d\d:\d\d", lines[0])
     assert "fetched 2024-05-02T09:00:00+0000 (2 teams)" in lines[2]
-    assert lines[4] == "| version | model | parameters | epochs | train time | trained on | val acc | public | private | rank |"
+    assert lines[4] == "| version | model | parameters | epochs | train time | trained on | data | val acc | public | private | rank |"
     assert lines[6:] == [
-        "| wide-bbbb2222 | wide | 1.23M | 10 | 1h 02m | - | 0.8500 | 0.86000 | 0.84000 | 2 |",
-        "| small-aaaa1111 | small | 1.23M | 10 | 1h 02m | - | 0.8000 | 0.81000 | 0.79000 | 3 |",
+        "| wide-bbbb2222 | wide | 1.23M | 10 | 1h 02m | - | - | 0.8500 | 0.86000 | 0.84000 | 2 |",
+        "| small-aaaa1111 | small | 1.23M | 10 | 1h 02m | - | - | 0.8000 | 0.81000 | 0.79000 | 3 |",
     ]
     assert (subs / "compare.png").read_bytes()[:8] == PNG_MAGIC
     assert f"wrote {subs / 'leaderboard.md'}; {subs / 'compare.png'}" in capsys.readouterr().out
@@ -108,7 +108,7 @@ def test_without_public_scores_the_plot_waits_and_says_why(tmp_path, offline, ca
     assert main(["compare", "--submissions-dir", str(subs)]) == 0
 
     out = capsys.readouterr().out
-    assert rows(out)[1] == ["ensemble-12345678", "ensemble", "-", "-", "-", "-", "-", "not submitted", "-", "n/a"]
+    assert rows(out)[1] == ["ensemble-12345678", "ensemble", "-", "-", "-", "-", "-", "-", "not submitted", "-", "n/a"]
     assert "no compare.png yet" in out and "kagglekit scores" in out
     assert not (subs / "compare.png").exists()
     assert "no leaderboard snapshot yet" in (subs / "leaderboard.md").read_text()
@@ -140,3 +140,12 @@ def test_a_snapshot_of_another_competition_is_not_used(tmp_path, offline, capsys
     assert main(["compare", "--submissions-dir", str(subs)]) == 0
     assert rows(capsys.readouterr().out)[0][-1] == "n/a"
 
+
+def test_the_data_column_tells_runs_on_different_data_apart(tmp_path, offline, capsys):
+    subs = tmp_path / "submissions"
+    version(subs, "small-aaaa1111", 0.80, data_fingerprint="0123456789abcdef" * 4)
+    version(subs, "small-bbbb2222", 0.81)  # predicted before predict recorded a fingerprint
+
+    assert main(["compare", "--submissions-dir", str(subs)]) == 0
+
+    assert [row[6] for row in rows(capsys.readouterr().out)] == ["-", "01234567"]

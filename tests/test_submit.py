@@ -146,8 +146,9 @@ def test_predict_submit_scores_compare_round_trip(kaggle_server, ws, capsys):
     assert "not submitted" in table[4] and table[4].endswith("n/a")
     markdown = (ws.submissions / "leaderboard.md").read_text()
     assert markdown.startswith(f"# {SLUG}: kagglekit versions, ")
-    # the real run's size, length and device: seed-cifar10-modeling's 7,385,110 parameters, one epoch
-    assert re.search(rf"\| {perfect} \| alpha \| 7\.39M \| 1 \| [0-9ms ]+ \| [^|]+ \| 0\.9100 \| 1\.00000 \| 1\.00000 \| 1 \|", markdown)
+    # the real run's size, length, device and data: seed-cifar10-modeling's 7,385,110 parameters, one epoch
+    assert re.search(rf"\| {perfect} \| alpha \| 7\.39M \| 1 \| [0-9ms ]+ \| [^|]+ \| ([0-9a-f]{{8}}|-) \| 0\.9100 \| "
+                     r"1\.00000 \| 1\.00000 \| 1 \|", markdown)
     assert (ws.submissions / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

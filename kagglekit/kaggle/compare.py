@@ -30,8 +30,9 @@ from kagglekit.kaggle.records import (
 
 LEADERBOARD_MD = "leaderboard.md"
 COMPARE_PNG = "compare.png"
-COLUMNS = ("version", "model", "parameters", "epochs", "train time", "trained on", "val acc", "public", "private", "rank")
-RIGHT_ALIGNED = frozenset(COLUMNS[2:]) - {"trained on"}
+COLUMNS = ("version", "model", "parameters", "epochs", "train time", "trained on", "data", "val acc", "public",
+           "private", "rank")
+RIGHT_ALIGNED = frozenset(COLUMNS[2:]) - {"trained on", "data"}
 UNREADABLE = "unreadable"  # the status of a version whose submission.json is damaged
 
 
@@ -43,6 +44,7 @@ class VersionRow:
     epochs: int | None
     training_seconds: float | None
     trained_on: str  # the device, prefixed "kaggle:" for a run trained in a Kaggle kernel
+    data: str  # the first 8 hex of the data fingerprint predict recorded, "-" without one
     val_accuracy: float | None
     status: str  # "not submitted", "pending", "error" or "complete": the newest upload's; or "unreadable"
     public: float | None
@@ -51,7 +53,7 @@ class VersionRow:
 
     def cells(self) -> tuple[str, ...]:
         return (self.version_id, self.model, _count(self.parameters), _plain(self.epochs),
-                _duration(self.training_seconds), self.trained_on, _score(self.val_accuracy, 4),
+                _duration(self.training_seconds), self.trained_on, self.data, _score(self.val_accuracy, 4),
                 _score(self.public, 5) if self.public is not None else self.status,
                 _score(self.private, 5), self.rank)
 
@@ -102,12 +104,13 @@ def _row(label: str, record: dict[str, Any], uploads: list[dict[str, Any]] | Non
     latest = scored[-1] if scored else {}
     public = latest.get("public_score")
     status = UNREADABLE if uploads is None else uploads[-1].get("status", "?") if uploads else "not submitted"
+    fingerprint = record.get("data_fingerprint")
     return VersionRow(
         version_id=label, model=str(record.get("version") or "?"),
         parameters=record.get("parameters"), epochs=record.get("epochs"),
         training_seconds=record.get("training_seconds"),
         trained_on=str(record.get("trained_where") or record.get("device") or "-"),
-        val_accuracy=record.get("val_accuracy"),
+        data=str(fingerprint)[:8] if fingerprint else "-", val_accuracy=record.get("val_accuracy"),
         status=status, public=public, private=latest.get("private_score"),
         rank=rank_label(leaderboard_rank(public, snapshot), latest.get("date"), snapshot),
     )
