@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -18,18 +19,19 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def version(submissions: Path, version_id: str, val_accuracy: float | None, *scored: tuple,
             competition: str = SLUG, created: str = "2024-05-01T10:00:00", **record: object) -> None:
-    """A predicted version; each of ``scored`` is an upload (status, public, private), oldest first."""
+    """A predicted version; each of ``scored`` is an upload of its CSV (status, public, private), oldest first."""
     folder = submissions / version_id
     folder.mkdir(parents=True)
+    csv_sha256 = hashlib.sha256(version_id.encode()).hexdigest()  # no CSV here: uploads match the recorded hash
     write_json(folder / PREDICTION, {
         "version": version_id.rsplit("-", 1)[0], "version_id": version_id, "competition": competition,
         "parameters": 1_234_567, "epochs": 10, "training_seconds": 3725.0, "val_accuracy": val_accuracy,
-        "created": created, **record,
+        "created": created, "csv_sha256": csv_sha256, **record,
     })
     if scored:
         write_json(folder / RECORD, {"version_id": version_id, "submissions": [
             {"ref": 1000 + n, "competition": competition, "message": "m", "date": "2024-05-01T11:00:00",
-             "csv_sha256": f"{version_id}{n}", "status": status, "public_score": public, "private_score": private,
+             "csv_sha256": csv_sha256, "status": status, "public_score": public, "private_score": private,
              "error": "bad CSV" if status == "error" else None}
             for n, (status, public, private) in enumerate(scored)
         ]})
@@ -69,12 +71,12 @@ def test_versions_best_first_with_ranks_from_the_snapshot(tmp_path, offline, cap
     out = capsys.readouterr().out
     assert out.splitlines()[0].split("  ")[0] == "version"
     assert rows(out) == [
-        ["wide-bbbb2222", "wide", "1.23M", "10", "1h 02m", "-", "0.8500", "0.90000", "0.89000", "2"],
-        ["small-aaaa1111", "small", "1.23M", "10", "1h 02m", "-", "0.8000", "0.90000", "0.88000", "2"],
-        ["deep-cccc3333", "deep", "1.23M", "10", "1h 02m", "-", "0.7000", "0.60000", "0.61000", "4"],
-        ["fresh-dddd4444", "fresh", "1.23M", "10", "1h 02m", "-", "0.9900", "pending", "-", "n/a"],
-        ["broken-eeee5555", "broken", "1.23M", "10", "1h 02m", "-", "0.7500", "error", "-", "n/a"],
-        ["unsent-ffff6666", "unsent", "1.23M", "10", "1h 02m", "-", "0.6000", "not submitted", "-", "n/a"],
+        ["wide-bbbb2222", "wide", "1.23M", "10", "1h 02m", "-", "-", "0.8500", "0.90000", "0.89000", "2"],
+        ["small-aaaa1111", "small", "1.23M", "10", "1h 02m", "-", "-", "0.8000", "0.90000", "0.88000", "2"],
+        ["deep-cccc3333", "deep", "1.23M", "10", "1h 02m", "-", "-", "0.7000", "0.60000", "0.61000", "4"],
+        ["fresh-dddd4444", "fresh", "1.23M", "10", "1h 02m", "-", "-", "0.9900", "pending", "-", "n/a"],
+        ["broken-eeee5555", "broken", "1.23M", "10", "1h 02m", "-", "-", "0.7500", "error", "-", "n/a"],
+        ["unsent-ffff6666", "unsent", "1.23M", "10", "1h 02m", "-", "-", "0.6000", "not submitted", "-", "n/a"],
     ]
 
 
@@ -89,10 +91,10 @@ def test_leaderboard_md_and_compare_png_are_written(tmp_path, offline, capsys):
     lines = (subs / "leaderboard.md").read_text().splitlines()
     assert re.fullmatch(rf"# {SLUG}: kagglekit versions, \d{{4}}-\d\d-\d\d \d\d:\d\d", lines[0])
     assert "fetched 2024-05-02T09:00:00+0000 (2 teams)" in lines[2]
-    assert lines[4] == "| version | model | parameters | epochs | train time | trained on | val acc | public | private | rank |"
+    assert lines[4] == "| version | model | parameters | epochs | train time | trained on | data | val acc | public | private | rank |"
     assert lines[6:] == [
-        "| wide-bbbb2222 | wide | 1.23M | 10 | 1h 02m | - | 0.8500 | 0.86000 | 0.84000 | 2 |",
-        "| small-aaaa1111 | small | 1.23M | 10 | 1h 02m | - | 0.8000 | 0.81000 | 0.79000 | 3 |",
+        "| wide-bbbb2222 | wide | 1.23M | 10 | 1h 02m | - | - | 0.8500 | 0.86000 | 0.84000 | 2 |",
+        "| small-aaaa1111 | small | 1.23M | 10 | 1h 02m | - | - | 0.8000 | 0.81000 | 0.79000 | 3 |",
     ]
     assert (subs / "compare.png").read_bytes()[:8] == PNG_MAGIC
     assert f"wrote {subs / 'leaderboard.md'}; {subs / 'compare.png'}" in capsys.readouterr().out
@@ -106,7 +108,7 @@ def test_without_public_scores_the_plot_waits_and_says_why(tmp_path, offline, ca
     assert main(["compare", "--submissions-dir", str(subs)]) == 0
 
     out = capsys.readouterr().out
-    assert rows(out)[1] == ["ensemble-12345678", "ensemble", "-", "-", "-", "-", "-", "not submitted", "-", "n/a"]
+    assert rows(out)[1] == ["ensemble-12345678", "ensemble", "-", "-", "-", "-", "-", "-", "not submitted", "-", "n/a"]
     assert "no compare.png yet" in out and "kagglekit scores" in out
     assert not (subs / "compare.png").exists()
     assert "no leaderboard snapshot yet" in (subs / "leaderboard.md").read_text()
@@ -137,3 +139,13 @@ def test_a_snapshot_of_another_competition_is_not_used(tmp_path, offline, capsys
 
     assert main(["compare", "--submissions-dir", str(subs)]) == 0
     assert rows(capsys.readouterr().out)[0][-1] == "n/a"
+
+
+def test_the_data_column_tells_runs_on_different_data_apart(tmp_path, offline, capsys):
+    subs = tmp_path / "submissions"
+    version(subs, "small-aaaa1111", 0.80, data_fingerprint="0123456789abcdef" * 4)
+    version(subs, "small-bbbb2222", 0.81)  # predicted before predict recorded a fingerprint
+
+    assert main(["compare", "--submissions-dir", str(subs)]) == 0
+
+    assert [row[6] for row in rows(capsys.readouterr().out)] == ["-", "01234567"]

@@ -119,13 +119,24 @@ def test_rate_limit_honours_retry_after_then_succeeds(kaggle_server, sleeps):
     assert kaggle_server.requests.count(LIST_FILES) == 3
 
 
-def test_rate_limit_retry_after_as_http_date(kaggle_server, sleeps, monkeypatch):
+def test_rate_limit_retry_after_as_http_date_counts_from_the_answers_date(kaggle_server, sleeps, monkeypatch):
+    """RFC 9110: an HTTP-date Retry-After is relative to the answer's Date, the server's clock, not ours.
+
+    The server's clock is set years back, so a wait measured against this machine's
+    clock would come out as 0, and a misread date as the 1 s backoff: only 60 is right.
+    """
     monkeypatch.setenv("KAGGLEKIT_MAX_RETRY_WAIT", "120")
-    in_a_minute = datetime.now(timezone.utc) + timedelta(seconds=60)
-    kaggle_server.fail_next(429, retry_after=format_datetime(in_a_minute, usegmt=True))
+    answered = datetime(2021, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    retry_at = format_datetime(answered + timedelta(seconds=60), usegmt=True)
+    kaggle_server.fail_next(429, retry_after=retry_at, date=answered)
     assert set(kaggle_api.list_files(SLUG)) == set(COMPETITION_FILES)
-    [waited] = sleeps
-    assert 57 <= waited <= 60  # the date has whole seconds; a misread date gives 0 or the 1 s backoff
+    assert sleeps == [60.0]
+
+
+def test_an_unreadable_retry_after_date_backs_off(kaggle_server, sleeps):
+    kaggle_server.fail_next(429, retry_after="next Tuesday", date=datetime(2021, 3, 4, tzinfo=timezone.utc))
+    assert set(kaggle_api.list_files(SLUG)) == set(COMPETITION_FILES)
+    assert sleeps == [1.0]
 
 
 def test_rate_limit_without_retry_after_backs_off_exponentially(kaggle_server, sleeps):

@@ -90,6 +90,10 @@ def uploads(server) -> list[str]:
     return [path.rsplit("/", 1)[-1] for _, path in server.requests if path.rsplit("/", 1)[-1] in UPLOADS]
 
 
+def get_submissions(server) -> int:
+    return sum(path.endswith("/GetSubmission") for _, path in server.requests)
+
+
 def one_line_error(capsys) -> str:
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err, err
@@ -142,8 +146,9 @@ def test_predict_submit_scores_compare_round_trip(kaggle_server, ws, capsys):
     assert "not submitted" in table[4] and table[4].endswith("n/a")
     markdown = (ws.submissions / "leaderboard.md").read_text()
     assert markdown.startswith(f"# {SLUG}: kagglekit versions, ")
-    # the real run's size, length and device: seed-cifar10-modeling's 7,385,110 parameters, one epoch
-    assert re.search(rf"\| {perfect} \| alpha \| 7\.39M \| 1 \| [0-9ms ]+ \| [^|]+ \| 0\.9100 \| 1\.00000 \| 1\.00000 \| 1 \|", markdown)
+    # the real run's size, length, device and data: seed-cifar10-modeling's 7,385,110 parameters, one epoch
+    assert re.search(rf"\| {perfect} \| alpha \| 7\.39M \| 1 \| [0-9ms ]+ \| [^|]+ \| ([0-9a-f]{{8}}|-) \| 0\.9100 \| "
+                     r"1\.00000 \| 1\.00000 \| 1 \|", markdown)
     assert (ws.submissions / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -273,26 +278,60 @@ def test_a_pending_score_is_polled_until_complete(kaggle_server, ws, capsys):
 
     [entry] = ws.entries(version)
     assert (entry["status"], entry["public_score"], entry["private_score"], entry["error"]) == ("complete", 1.0, 1.0, None)
-    assert sum(path.endswith("/GetSubmission") for _, path in kaggle_server.requests) >= 4
+    assert get_submissions(kaggle_server) >= 4
     assert main(["scores", *ws.where]) == 0  # nothing left to wait for
     assert "nothing pending" in capsys.readouterr().out
 
 
 def test_the_wait_for_scores_is_bounded(kaggle_server, ws, capsys, monkeypatch):
+    """The polls are counted, not timed: the waits asked for are recorded, never slept, so no clock is involved."""
     version = ws.predict("alpha", ws.answers)
     kaggle_server.set_pending_polls(SLUG, 10_000)
     assert main(["submit", *ws.where]) == 0
     waits: list[float] = []
-    real_sleep = time.sleep
-    monkeypatch.setattr(time, "sleep", lambda seconds: waits.append(seconds) or real_sleep(seconds))
+    monkeypatch.setattr(time, "sleep", waits.append)
+    before = get_submissions(kaggle_server)
 
     assert main(["scores", *ws.where, "--interval", "0.05", "--timeout", "0.3"]) == 1
 
-    assert waits and max(waits) <= 0.05 and sum(waits) <= 0.3  # never longer than asked, however slow the machine
+    assert waits == [0.05] * 6 and get_submissions(kaggle_server) - before == 7  # a first poll, then one per wait
     error = one_line_error(capsys)
     assert f"{version} (ref " in error and "still pending after 0.3 s" in error and "kagglekit scores` again later" in error
     assert ws.entries(version)[0]["status"] == "pending"
     assert (ws.submissions / "leaderboard.json").is_file()  # saved even though it failed
+
+
+@pytest.mark.parametrize("timeout, interval, expected_waits", [
+    ("0", "5", []),  # no time at all still polls once
+    ("0.25", "0.1", [0.1, 0.1, 0.05]),  # the last wait is cut to what is left
+    ("0.02", "0", [0.01, 0.01]),  # a 0 s interval counts as 0.01 s, so the polls still end
+])
+def test_scores_always_polls_once_then_once_per_wait(kaggle_server, ws, capsys, monkeypatch, timeout, interval,
+                                                     expected_waits):
+    ws.predict("alpha", ws.answers)
+    kaggle_server.set_pending_polls(SLUG, 10_000)
+    assert main(["submit", *ws.where]) == 0
+    waits: list[float] = []
+    monkeypatch.setattr(time, "sleep", waits.append)
+    before = get_submissions(kaggle_server)
+
+    assert main(["scores", *ws.where, "--interval", interval, "--timeout", timeout]) == 1
+
+    assert waits == expected_waits and get_submissions(kaggle_server) - before == 1 + len(expected_waits)
+    assert "still pending" in one_line_error(capsys)
+
+
+def test_submit_wait_polls_by_count_too(kaggle_server, ws, capsys, monkeypatch):
+    version = ws.predict("alpha", ws.answers)
+    kaggle_server.set_pending_polls(SLUG, 10_000)
+    waits: list[float] = []
+    monkeypatch.setattr(time, "sleep", waits.append)
+
+    assert main(["submit", *ws.where, "--wait", "0.3"]) == 0
+
+    # the interval is a tenth of --wait, 0.1 s at least; the upload's own view of it is one GetSubmission more
+    assert waits == [0.1] * 3 and get_submissions(kaggle_server) == 1 + 4
+    assert ws.entries(version)[0]["status"] == "pending"
 
 
 def test_a_submission_kaggle_cannot_score_is_recorded_and_reported(kaggle_server, ws, competition_files, tmp_path, capsys):

@@ -2,10 +2,16 @@
 
 Everything comes from files a user commits (prediction.json, submission.json
 and the leaderboard snapshot `scores` saved), so the table can be rebuilt
-offline, on another machine, months later. Ranks assume a higher score is
-better, as cifar-10's accuracy is. A submission made after the competition's
-deadline (every one to cifar-10, which closed in 2014) never appears on the
-leaderboard: its rank is labelled "would be N", where it would have placed.
+offline, on another machine, months later. A version's row shows only the
+uploads of its current CSV (by hash); a superseded prediction whose CSV was
+uploaded has a row of its own, "VERSION (earlier CSV abcd1234)", so an old
+score never sits beside a new model. A damaged record is named in one line
+and the table shows the rest.
+
+Ranks assume a higher score is better, as cifar-10's accuracy is. A
+submission made after the competition's deadline (every one to cifar-10,
+which closed in 2014) never appears on the leaderboard: its rank is labelled
+"would be N", where it would have placed.
 """
 
 from __future__ import annotations
@@ -17,12 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from kagglekit.exceptions import StageNotReadyError
-from kagglekit.kaggle.records import COMPLETE, PREDICT_HINT, load_leaderboard, predictions, submissions_of
+from kagglekit.kaggle.records import (
+    COMPLETE, PREDICT_HINT, current_csv_sha256, earlier_predictions, load_leaderboard, predictions,
+    readable_submissions, uploads_for,
+)
 
 LEADERBOARD_MD = "leaderboard.md"
 COMPARE_PNG = "compare.png"
-COLUMNS = ("version", "model", "parameters", "epochs", "train time", "trained on", "val acc", "public", "private", "rank")
-RIGHT_ALIGNED = frozenset(COLUMNS[2:]) - {"trained on"}
+COLUMNS = ("version", "model", "parameters", "epochs", "train time", "trained on", "data", "val acc", "public",
+           "private", "rank")
+RIGHT_ALIGNED = frozenset(COLUMNS[2:]) - {"trained on", "data"}
+UNREADABLE = "unreadable"  # the status of a version whose submission.json is damaged
 
 
 @dataclass(frozen=True)
@@ -33,15 +44,16 @@ class VersionRow:
     epochs: int | None
     training_seconds: float | None
     trained_on: str  # the device, prefixed "kaggle:" for a run trained in a Kaggle kernel
+    data: str  # the first 8 hex of the data fingerprint predict recorded, "-" without one
     val_accuracy: float | None
-    status: str  # "not submitted", "pending", "error" or "complete": the newest upload's
+    status: str  # "not submitted", "pending", "error" or "complete": the newest upload's; or "unreadable"
     public: float | None
     private: float | None
     rank: str
 
     def cells(self) -> tuple[str, ...]:
         return (self.version_id, self.model, _count(self.parameters), _plain(self.epochs),
-                _duration(self.training_seconds), self.trained_on, _score(self.val_accuracy, 4),
+                _duration(self.training_seconds), self.trained_on, self.data, _score(self.val_accuracy, 4),
                 _score(self.public, 5) if self.public is not None else self.status,
                 _score(self.private, 5), self.rank)
 
@@ -64,22 +76,42 @@ def build_comparison(submissions_dir: Path, competition: str) -> Comparison:
     if not records:
         raise StageNotReadyError(f"no predicted versions of {competition} in {submissions_dir}/; {PREDICT_HINT}.")
     snapshot = load_leaderboard(submissions_dir, competition)
-    rows = sorted((_row(submissions_dir, competition, r, snapshot) for r in records), key=VersionRow.sort_key)
-    return Comparison(competition, rows, snapshot, time.strftime("%Y-%m-%d %H:%M"))
+    rows = [row for record in records for row in _rows(submissions_dir, competition, record, snapshot)]
+    return Comparison(competition, sorted(rows, key=VersionRow.sort_key), snapshot, time.strftime("%Y-%m-%d %H:%M"))
 
 
-def _row(submissions_dir: Path, competition: str, record: dict[str, Any], snapshot: dict[str, Any] | None) -> VersionRow:
-    entries = [e for e in submissions_of(submissions_dir, record["version_id"]) if e.get("competition") == competition]
-    scored = [e for e in entries if e.get("status") == COMPLETE and e.get("public_score") is not None]
+def _rows(submissions_dir: Path, competition: str, record: dict[str, Any],
+          snapshot: dict[str, Any] | None) -> list[VersionRow]:
+    """The version's current prediction, then each superseded one whose CSV was uploaded to ``competition``."""
+    version_id = record["version_id"]
+    entries = readable_submissions(submissions_dir, version_id)
+    if entries is None:
+        return [_row(version_id, record, None, snapshot)]
+    current = current_csv_sha256(submissions_dir, record)
+    rows = [_row(version_id, record, uploads_for(entries, competition, current), snapshot)]
+    for earlier in earlier_predictions(submissions_dir, version_id):
+        sha256 = earlier.get("csv_sha256")
+        uploads = uploads_for(entries, competition, sha256)
+        if sha256 != current and uploads and earlier.get("competition", competition) == competition:
+            rows.append(_row(f"{version_id} (earlier CSV {sha256[:8]})", earlier, uploads, snapshot))
+    return rows
+
+
+def _row(label: str, record: dict[str, Any], uploads: list[dict[str, Any]] | None,
+         snapshot: dict[str, Any] | None) -> VersionRow:
+    """One prediction and the uploads of its CSV (None: its submission.json could not be read)."""
+    scored = [e for e in uploads or [] if e.get("status") == COMPLETE and e.get("public_score") is not None]
     latest = scored[-1] if scored else {}
     public = latest.get("public_score")
+    status = UNREADABLE if uploads is None else uploads[-1].get("status", "?") if uploads else "not submitted"
+    fingerprint = record.get("data_fingerprint")
     return VersionRow(
-        version_id=record["version_id"], model=str(record.get("version") or "?"),
+        version_id=label, model=str(record.get("version") or "?"),
         parameters=record.get("parameters"), epochs=record.get("epochs"),
         training_seconds=record.get("training_seconds"),
-        trained_on=str(record.get("trained_where") or record.get("device") or "-"), val_accuracy=record.get("val_accuracy"),
-        status=entries[-1].get("status", "?") if entries else "not submitted",
-        public=public, private=latest.get("private_score"),
+        trained_on=str(record.get("trained_where") or record.get("device") or "-"),
+        data=str(fingerprint)[:8] if fingerprint else "-", val_accuracy=record.get("val_accuracy"),
+        status=status, public=public, private=latest.get("private_score"),
         rank=rank_label(leaderboard_rank(public, snapshot), latest.get("date"), snapshot),
     )
 

@@ -28,7 +28,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 import requests
 import urllib3
@@ -212,16 +212,33 @@ def _call(slug: str, request: Callable[[], T]) -> T:
 
 
 def _retry_delay(response: requests.Response, attempt: int) -> float:
-    """Retry-After in seconds or as an HTTP date; exponential backoff when absent."""
+    """Retry-After in seconds or as an HTTP date; exponential backoff when absent.
+
+    An HTTP date counts from the answer's own Date header (RFC 9110, 10.2.3), the
+    server's clock, so a skewed local clock neither shortens nor stretches the
+    wait; only an answer without a readable Date falls back to this machine's.
+    """
     value = response.headers.get("Retry-After")
     if value is not None:
         try:
             return max(0.0, float(value))
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if value else None
-            if parsed is not None:
-                return max(0.0, (parsed - datetime.now(timezone.utc)).total_seconds())
+            retry_at = _http_date(value)
+            if retry_at is not None:
+                sent = _http_date(response.headers.get("Date")) or datetime.now(timezone.utc)
+                return max(0.0, (retry_at - sent).total_seconds())
     return float(min(2 ** (attempt - 1), 60))
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP date as an aware datetime; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 # -- data files ----------------------------------------------------------------
@@ -379,16 +396,37 @@ def get_submission(slug: str, ref: int, api: "KaggleApi | None" = None) -> dict[
     return _submission_dict(submission)
 
 
+# An interval under this counts as this when the polls are counted: a 0 s interval would poll without end.
+MIN_POLL_INTERVAL = 0.01
+
+
+def poll_waits(timeout: float, interval: float) -> Iterator[float]:
+    """The waits between polls for a score: ``interval`` each, the last one cut short, adding up to ``timeout``.
+
+    Counted, not timed: the first poll comes before any wait, however small the
+    timeout, and then one poll follows each wait; a slow machine or a slow Kaggle
+    makes the wait longer in wall time but never costs a poll. Waits are rounded
+    to the nanosecond, so 0.3 s by 0.05 s is six waits of 0.05 s.
+    """
+    step = max(interval, MIN_POLL_INTERVAL)
+    waited = 0.0
+    while round(timeout - waited, 9) > 0:
+        wait = round(min(step, timeout - waited), 9)
+        yield wait
+        waited += wait
+
+
 def wait_for_score(slug: str, ref: int, *, timeout: float = 600.0, interval: float = 5.0,
                    api: "KaggleApi | None" = None) -> dict[str, Any]:
-    """Poll until Kaggle has scored (or rejected) ``ref``; Kaggle takes seconds to minutes."""
+    """Poll until Kaggle has scored (or rejected) ``ref`` or the waits of ``poll_waits`` run out."""
     api = api or authenticate()
-    deadline = time.monotonic() + timeout
-    while True:
+    submission = get_submission(slug, ref, api)
+    for wait in poll_waits(timeout, interval):
+        if submission["status"] != "pending":
+            break
+        time.sleep(wait)
         submission = get_submission(slug, ref, api)
-        if submission["status"] != "pending" or time.monotonic() >= deadline:
-            return submission
-        time.sleep(interval)
+    return submission
 
 
 def list_submissions(slug: str, api: "KaggleApi | None" = None) -> list[dict[str, Any]]:

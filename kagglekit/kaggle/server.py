@@ -46,6 +46,7 @@ import uuid
 import zipfile
 from collections import deque
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -157,6 +158,7 @@ class _Fault:
     message: str
     retry_after: str | None
     path_part: str = ""  # "" matches every request
+    date: str | None = None  # the response's Date header; None: the time it is sent
 
 
 class KaggleServer:
@@ -203,7 +205,7 @@ class KaggleServer:
     # -- lifecycle ------------------------------------------------------------
 
     def start(self) -> "KaggleServer":
-        handler = WSGIRequestHandler if self.log_requests else _QuietHandler
+        handler = _Handler if self.log_requests else _QuietHandler
         self._http = make_server("127.0.0.1", self._requested_port, self._wsgi, threaded=True,
                                  request_handler=handler)
         self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
@@ -306,13 +308,18 @@ class KaggleServer:
     # -- faults ---------------------------------------------------------------
 
     def fail_next(self, status: int, times: int = 1, *, retry_after: float | str | None = None,
-                  message: str | None = None, path_part: str = "") -> None:
-        """Answer the next ``times`` requests (of any kind, or those whose path contains ``path_part``) with ``status``."""
+                  message: str | None = None, path_part: str = "", date: datetime | None = None) -> None:
+        """Answer the next ``times`` requests (of any kind, or those whose path contains ``path_part``) with ``status``.
+
+        ``date`` is the answer's Date header, the server's clock when it answered: an
+        HTTP-date Retry-After counts from it (RFC 9110), so a test can fix both.
+        """
         text = message or {401: "Unauthenticated", 403: "Permission denied", 404: "Not found",
                            429: "Too many requests"}.get(status, "Server error")
         after = None if retry_after is None else str(retry_after)
+        sent = None if date is None else format_datetime(date.astimezone(timezone.utc), usegmt=True)
         with self._lock:
-            self._faults.extend(_Fault(status, text, after, path_part) for _ in range(times))
+            self._faults.extend(_Fault(status, text, after, path_part, sent) for _ in range(times))
 
     def cut_next_download(self, served_name: str, after_bytes: int) -> None:
         """The next GET of ``served_name`` sends ``after_bytes`` of its body, then hangs up."""
@@ -345,6 +352,8 @@ class KaggleServer:
         try:
             if fault is not None:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+                if fault.date is not None:
+                    headers["Date"] = fault.date
                 raise ApiError(fault.status, fault.message, headers)
             response = self._route(request)
         except ApiError as error:
@@ -638,7 +647,31 @@ class KaggleServer:
 # -- helpers -------------------------------------------------------------------
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _Handler(WSGIRequestHandler):
+    """Sends the application's Date header when it gives one, the time of sending otherwise.
+
+    http.server adds "Date: now" to every answer before the application's headers,
+    so a fixed Date would arrive twice; it is held back here until the headers end.
+    """
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+        self._dated = False
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "date":
+            self._dated = True
+        super().send_header(keyword, value)
+
+    def end_headers(self) -> None:
+        if not getattr(self, "_dated", True):
+            super().send_header("Date", self.date_time_string())
+        super().end_headers()
+
+
+class _QuietHandler(_Handler):
     """No access log: tests assert on stderr, and it would drown the one-line errors."""
 
     def log_request(self, *args: object, **kwargs: object) -> None:

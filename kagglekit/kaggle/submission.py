@@ -7,6 +7,12 @@ scored what:
     probabilities.npy    float16 (N, classes) in the same order, for ensembles
     prediction.json      what made it: run, model, validation accuracy, TTA, CSV hash
     submission.json      written by `submit` and `scores`: Kaggle refs, dates, scores
+    earlier/             superseded predictions that were uploaded, one per CSV hash
+
+An upload belongs to the CSV bytes it sent (its ``csv_sha256``), not to the
+folder: predicting a version again with a different CSV keeps the old
+prediction.json in ``earlier/`` beside its scores and starts the new one
+unsubmitted; predicting the very same CSV again keeps its uploads.
 
 A daily submission wasted on a malformed CSV costs a day, so `validate_csv`
 runs after writing and again right before uploading.
@@ -22,12 +28,13 @@ from typing import Any
 import pandas as pd
 
 from kagglekit.exceptions import DataError, StageNotReadyError
-from kagglekit.jsonfiles import read_json_if_present
+from kagglekit.jsonfiles import read_json, read_json_if_present, write_json
 from kagglekit.data.labels import describe_ids, describe_rows, read_id_label_csv
 from kagglekit.outputs import move_into_place
 
 DEFAULT_SUBMISSIONS_DIR = Path("submissions")
 CSV, PROBABILITIES, PREDICTION, RECORD = "submission.csv", "probabilities.npy", "prediction.json", "submission.json"
+EARLIER = "earlier"
 
 
 def version_dir(submissions_dir: Path, version_id: str) -> Path:
@@ -70,10 +77,37 @@ def write_csv(path: Path, ids: pd.Series | list[int], labels: list[str]) -> None
 
 
 def replace_keeping_records(partial: Path, target: Path) -> None:
-    """Swap in a new prediction folder but keep the record of past uploads (submission.json)."""
-    if (target / RECORD).is_file():
-        shutil.copyfile(target / RECORD, partial / RECORD)
+    """Swap in a new prediction folder, every upload's record still attached to the CSV it uploaded.
+
+    submission.json (each upload with its CSV's hash) and earlier/ move across
+    byte for byte, read or not. When the CSV being replaced differs from the new
+    one and was uploaded, its prediction.json is kept as earlier/<sha256[:12]>.json,
+    so its scores stay with the model that earned them and the new prediction
+    starts unsubmitted.
+    """
+    if target.is_dir():
+        if (target / EARLIER).is_dir():
+            shutil.copytree(target / EARLIER, partial / EARLIER, dirs_exist_ok=True)
+        if (target / RECORD).is_file():
+            shutil.copyfile(target / RECORD, partial / RECORD)
+            _keep_superseded(target, partial)
     move_into_place(partial, target)
+
+
+def _keep_superseded(target: Path, partial: Path) -> None:
+    old_csv, old_prediction = target / CSV, target / PREDICTION
+    if not (old_csv.is_file() and old_prediction.is_file()):
+        return
+    old_sha256 = sha256_of(old_csv)
+    uploaded = old_sha256 in (target / RECORD).read_text(errors="replace")  # as text: a damaged record still counts
+    if old_sha256 == sha256_of(partial / CSV) or not uploaded:
+        return  # the same CSV keeps its uploads; one never uploaded has no score to keep
+    kept = partial / EARLIER / f"{old_sha256[:12]}.json"
+    kept.parent.mkdir(exist_ok=True)
+    try:
+        write_json(kept, {**read_json(old_prediction), "csv_sha256": old_sha256})
+    except DataError:
+        shutil.copyfile(old_prediction, kept)  # damaged: kept as it is, for compare to name and its owner to fix
 
 
 def require_prediction(submissions_dir: Path, version_id: str) -> dict[str, Any]:

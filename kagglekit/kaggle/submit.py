@@ -23,7 +23,7 @@ from kagglekit.exceptions import (
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook, kaggle_working
 from kagglekit.kaggle.records import (
     COMPLETE, ERROR, PENDING, add_submission, all_submissions, needs_score, new_entry, refreshed,
-    resolve_version, save_leaderboard, update_submission, uploads_of_csv,
+    require_readable_record, resolve_version, save_leaderboard, update_submission, uploads_of_csv,
 )
 from kagglekit.kaggle.submission import CSV, sha256_of, validate_csv, version_dir
 
@@ -58,6 +58,7 @@ def submit_version(
         raise DataError(f"{version_id}/prediction.json lists no classes; predict it again.")
     validate_csv(csv, paths.sample_submission, prediction["classes"])
     csv_sha256 = sha256_of(csv)
+    require_readable_record(submissions_dir, version_id)  # an upload that could not be recorded is not made
     if _refuse_duplicate(submissions_dir, slug, version_id, csv_sha256, force, skip_if_submitted):
         return None
 
@@ -195,9 +196,12 @@ def collect_scores(paths: CompetitionPaths, submissions_dir: Path, timeout: floa
 
 def _poll(slug: str, submissions_dir: Path, entries: list[tuple[str, dict[str, Any]]], api: "KaggleApi",
           timeout: float, interval: float) -> list[ScoreReport]:
-    """One pass over all pending uploads per interval, so N pending cost one wait, not N."""
-    deadline = time.monotonic() + timeout
+    """One pass over all pending uploads, then one after each wait of ``poll_waits``: N pending cost one wait, not N.
+
+    The passes are counted, not timed, so there is always a first one, however small ``timeout``.
+    """
     latest = {entry["ref"]: ScoreReport(version_id, entry) for version_id, entry in entries}
+    waits = kaggle_api.poll_waits(timeout, interval)
     while True:
         for ref, report in list(latest.items()):
             if not needs_score(report.entry):
@@ -205,11 +209,10 @@ def _poll(slug: str, submissions_dir: Path, entries: list[tuple[str, dict[str, A
             entry = refreshed(report.entry, kaggle_api.get_submission(slug, ref, api))
             update_submission(submissions_dir, report.version_id, entry)
             latest[ref] = ScoreReport(report.version_id, entry)
-        waiting = any(r.entry["status"] == PENDING for r in latest.values())
-        left = deadline - time.monotonic()
-        if not waiting or left <= 0:
+        wait = next(waits, None)
+        if wait is None or not any(r.entry["status"] == PENDING for r in latest.values()):
             return list(latest.values())
-        time.sleep(min(interval, left))
+        time.sleep(wait)
 
 
 def _raise_for_unfinished(reports: list[ScoreReport], timeout: float) -> None:
