@@ -35,14 +35,14 @@ RECIPE = --model $(MODEL) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SEED),--seed
 
 .PHONY: wheelhouse install test test-fast fetch unpack folders models train predict remote submit scores compare demo bench clean
 
-# `make submit` takes its prediction from here or from a Kaggle kernel.
-ifeq ($(WHERE),kaggle)
-PREDICTED := remote
-else ifeq ($(WHERE),local)
-PREDICTED := predict
-else
+ifeq ($(filter $(WHERE),local kaggle),)
 $(error WHERE must be local or kaggle, not '$(WHERE)')
 endif
+
+# The stage chain is kagglekit's own (kagglekit/chain.py): each target runs it up to its stage, every stage
+# with the same recipe flags, skipping what is complete.
+CHAIN = $(ON) $(RECIPE) --runs-dir $(RUNS) --submissions-dir $(SUBS) $(if $(TTA),--tta $(TTA)) \
+        --remote-flags "--accelerator $(ACCELERATOR) --remote-dir $(REMOTE) $(REMOTE_FLAGS)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,32 +58,23 @@ test: install  ## the test suite (what CI runs)
 test-fast: install  ## the suite without the few slow tests
 	$(PY) -m pytest -q -m "not slow"
 
-fetch: install
-	$(KK) fetch $(ON)
-
-unpack: fetch
-	$(KK) unpack $(ON)
-
-folders: unpack
-	$(KK) folders $(ON)
+fetch unpack folders: install
+	$(KK) chain --to $@ $(CHAIN)
 
 models: install
 	$(KK) models
 
-train: folders  ## train MODEL (reuses a finished run of the same recipe on the same data; `kagglekit train` alone always trains)
-	$(KK) train $(ON) $(RECIPE) --runs-dir $(RUNS) --reuse
+train: install  ## train MODEL (reuses a finished run of the same recipe on the same data; `kagglekit train` alone always trains)
+	$(KK) chain --to train $(CHAIN)
 
-predict: train  ## predict the test set with the very run `make train` trained or reused
-	$(KK) predict $(ON) $(RECIPE) --runs-dir $(RUNS) --submissions-dir $(SUBS) $(if $(TTA),--tta $(TTA))
+predict: install  ## predict the test set with the very run `make train` trained or reused
+	$(KK) chain --to predict $(CHAIN)
 
 remote: install  ## train and predict MODEL in a kernel on Kaggle's ACCELERATOR, then record the run here
-	$(KK) remote $(ON) $(RECIPE) --accelerator $(ACCELERATOR) --runs-dir $(RUNS) --submissions-dir $(SUBS) \
-	  --remote-dir $(REMOTE) $(if $(TTA),--tta $(TTA)) $(REMOTE_FLAGS)
+	$(KK) chain --to remote --where kaggle $(CHAIN)
 
-submit: $(PREDICTED)  ## the main job: fetch -> unpack -> folders -> train -> predict (WHERE=kaggle: remote) -> submit -> scores -> compare
-	$(KK) submit $(ON) $(RECIPE) --submissions-dir $(SUBS) --skip-if-submitted
-	$(KK) scores $(ON) --submissions-dir $(SUBS)
-	$(KK) compare $(ON) --submissions-dir $(SUBS)
+submit: install  ## the main job: fetch -> unpack -> folders -> train -> predict (WHERE=kaggle: remote) -> submit -> scores -> compare
+	$(KK) chain --to compare --where $(WHERE) $(CHAIN)
 
 scores: install
 	$(KK) scores $(ON) --submissions-dir $(SUBS)

@@ -38,10 +38,11 @@ COMMANDS = (
     "submit",
     "scores",
     "compare",
+    "chain",
     "demo",
 )
 # The commands that import TensorFlow, and so print its C++ start-up chatter.
-TENSORFLOW_COMMANDS = frozenset({"train", "evaluate", "predict", "demo"})
+TENSORFLOW_COMMANDS = frozenset({"train", "evaluate", "predict", "chain", "demo"})
 # Set to anything but "" or "0": an unexpected exception shows its traceback instead of the one-line report.
 DEBUG_ENV = "KAGGLEKIT_DEBUG"
 # OS errors that are the machine's state, not a bug: said in one line with the file and what to do.

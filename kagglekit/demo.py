@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from kagglekit.chain import Chain, run_chain, stages
 from kagglekit.markers import fingerprint, is_complete, mark_complete
+from kagglekit.training.recipes import RecipeChoice
 
 DEFAULT_DIR = Path("demo")
 
@@ -41,29 +43,13 @@ def make_demo_competition(config: DemoConfig) -> Path:
     return target
 
 
-def stage_commands(config: DemoConfig) -> list[list[str]]:
-    """The `make submit` chain (`make submit WHERE=kaggle`'s with where="kaggle"), pointed at the demo's folders."""
-    where = ["--data-dir", str(config.directory / "data")]
-    runs = ["--runs-dir", str(config.directory / "runs")]
-    subs = ["--submissions-dir", str(config.directory / "submissions")]
-    recipe = ["--model", config.model, "--epochs", str(config.epochs), "--seed", str(config.seed)]
-    if config.where == "kaggle":
-        produce = [["remote", *where, *runs, *subs, *recipe, "--accelerator", "cpu",
-                    "--remote-dir", str(config.directory / "remote"), "--interval", "1", "--wait", "1200"]]
-    else:
-        produce = [
-            ["fetch", *where],
-            ["unpack", *where],
-            ["folders", *where],
-            ["train", *where, *runs, *recipe, "--reuse"],
-            ["predict", *where, *runs, *subs, *recipe],
-        ]
-    return [
-        *produce,
-        ["submit", *where, *subs, *recipe, "--skip-if-submitted"],
-        ["scores", *where, *subs, "--interval", "1", "--timeout", "60"],
-        ["compare", *where, *subs],
-    ]
+def demo_chain(config: DemoConfig) -> Chain:
+    """`make submit`'s chain (kagglekit.chain), pointed at the demo's folders, polling the local server quickly."""
+    recipe = RecipeChoice(config.model, {"epochs": config.epochs, "seed": config.seed}).flags()
+    remote = ["--accelerator", "cpu", "--remote-dir", str(config.directory / "remote"), "--interval", "1", "--wait", "1200"]
+    return Chain(["--competition", "cifar-10", "--data-dir", str(config.directory / "data")], recipe,
+                 config.directory / "runs", config.directory / "submissions", remote=remote,
+                 scores=["--interval", "1", "--timeout", "60"])
 
 
 def run_demo(config: DemoConfig, run_stage: Callable[[list[str]], int]) -> int:
@@ -76,11 +62,9 @@ def run_demo(config: DemoConfig, run_stage: Callable[[list[str]], int]) -> int:
         print(f"demo: a generated cifar-10 ({config.train_images:,} train / {config.test_images:,} test images) "
               f"served by the local Kaggle API at {server.proxy_url}")
         started = time.perf_counter()
-        for command in stage_commands(config):
-            print(f"\n== kagglekit {' '.join(command)}", flush=True)
-            code = run_stage(command)
-            if code:
-                return code
+        code = run_chain(demo_chain(config), stages(config.where, "compare"), run_stage)
+        if code:
+            return code
     print(f"\ndemo: done in {time.perf_counter() - started:.0f} s. Everything it made is under {config.directory}/; "
           f"`make submit{' WHERE=kaggle' if config.where == 'kaggle' else ''}` does the same against Kaggle.")
     return 0

@@ -19,7 +19,7 @@ from builders import copy_competition
 from kagglekit.cli import build_parser, main
 from kagglekit.commands.recipe import recipe_choice
 from kagglekit.data.folders import build_folders
-from kagglekit.kaggle.kernel_entry import stage_commands
+from kagglekit.kaggle.kernel_entry import kernel_chain
 from kagglekit.paths import CompetitionPaths
 from kagglekit.training import runs
 from kagglekit.training.models import get_version
@@ -96,9 +96,9 @@ def test_a_kernel_trains_and_predicts_the_version_remote_was_given(tmp_path: Pat
     spec = {"model": "fast", "overrides": {"lookahead": False, "lr": 0.75, "freeze_after": {"whiten": 2}},
             "all_data": True, "tta": None}
     expected = RecipeChoice("fast", spec["overrides"], True).version_id
-    stages = dict((argv[0], argv) for argv in stage_commands(spec, ["--data-dir", str(tmp_path)], tmp_path / "r", tmp_path / "s"))
+    chain = kernel_chain({**spec, "competition": "cifar-10"}, tmp_path)
     for stage in ("train", "predict"):
-        chosen = choice_of(stages[stage])
+        chosen = choice_of(chain.argv(stage))
         assert chosen.version_id == expected and chosen.overrides["lookahead"] is False
 
 

@@ -21,6 +21,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+from kagglekit.chain import Chain, run_chain, stages
 from kagglekit.jsonfiles import read_json, write_json
 from kagglekit.kaggle.submission import PREDICTION
 from kagglekit.paths import kaggle_temp, kaggle_working
@@ -83,14 +84,9 @@ def main(spec: dict[str, Any]) -> int:
     install_missing()
     from kagglekit.cli import main as kagglekit
 
-    data, runs, subs = temp / "data", temp / "runs", temp / "submissions"
-    where = ["--competition", spec["competition"], "--data-dir", str(data)]
-    for stage in stage_commands(spec, where, runs, subs):
-        print(f"== kagglekit {' '.join(stage)}", flush=True)
-        code = kagglekit(stage)
-        if code:
-            return code
-    return archive_run(subs, working, report)
+    chain = kernel_chain(spec, temp)
+    code = run_chain(chain, stages("local", "predict"), kagglekit)
+    return code or archive_run(chain.submissions_dir, working, report)
 
 
 def install_missing() -> None:
@@ -101,13 +97,12 @@ def install_missing() -> None:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "py7zr>=1.1.3,<2"], check=False)
 
 
-def stage_commands(spec: dict[str, Any], where: list[str], runs: Path, subs: Path) -> list[list[str]]:
-    """train and predict get the same recipe flags (overrides as JSON, types kept), so predict takes train's run."""
+def kernel_chain(spec: dict[str, Any], temp: Path) -> Chain:
+    """fetch -> predict in the kernel's scratch space, with the recipe remote was given (typed overrides as JSON),
+    so predict takes the run train made."""
     recipe = RecipeChoice(spec["model"], spec["overrides"], bool(spec.get("all_data"))).flags()
-    tta = ["--tta", spec["tta"]] if spec.get("tta") else []
-    return [["fetch", *where], ["unpack", *where], ["folders", *where],
-            ["train", *where, *recipe, "--runs-dir", str(runs)],
-            ["predict", *where, *recipe, "--runs-dir", str(runs), "--submissions-dir", str(subs), *tta]]
+    return Chain(["--competition", spec["competition"], "--data-dir", str(temp / "data")], recipe,
+                 temp / "runs", temp / "submissions", spec.get("tta"))
 
 
 def archive_run(subs: Path, working: Path, report: dict[str, Any]) -> int:

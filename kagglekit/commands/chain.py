@@ -1,0 +1,51 @@
+"""The `chain` command: what `make fetch|unpack|folders|train|predict|remote|submit` run."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+from kagglekit.cli import add_competition_arguments, add_runs_dir_argument, add_submissions_dir_argument
+from kagglekit.commands.recipe import add_recipe_arguments, recipe_choice
+from kagglekit.training.runs import TTA_MODES
+
+HELP = "run the stages in order up to one of them, as `make submit` does"
+DESCRIPTION = """\
+Run the stage chain up to --to, each stage with its own flags, skipping what is
+already complete:
+  --where local:  fetch -> unpack -> folders -> train -> predict -> submit -> scores -> compare
+  --where kaggle: remote -> submit -> scores -> compare
+Every recipe-taking stage gets the same recipe flags (--model, --epochs, --seed,
+--set, --all-data), so predict takes the very run train trained or reused and
+submit submits that version. train reuses a finished run of the same version on
+the same data."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from kagglekit.chain import AFTER, HERE, ON_KAGGLE, WHERE
+
+    add_competition_arguments(parser)
+    add_recipe_arguments(parser, required=True, training=False)
+    parser.add_argument("--to", required=True, choices=(*HERE, *ON_KAGGLE, *AFTER), metavar="STAGE",
+                        help=f"the last stage to run: one of {', '.join((*HERE, *ON_KAGGLE, *AFTER))}")
+    parser.add_argument("--where", choices=tuple(WHERE), default="local",
+                        help="train and predict here, or in a Kaggle kernel (`remote`) (default: local)")
+    add_runs_dir_argument(parser, "where runs live")
+    add_submissions_dir_argument(parser, "where submission folders go")
+    parser.add_argument("--tta", choices=TTA_MODES, default=None,
+                        help="predict's test-time augmentation (default: what the version was measured with)")
+    parser.add_argument("--remote-flags", default="", metavar="FLAGS",
+                        help="remote's own flags, e.g. \"--accelerator tpu --wait 3600\" (see `kagglekit remote --help`)")
+    parser.add_argument("--scores-flags", default="", metavar="FLAGS",
+                        help="scores' own flags, e.g. \"--timeout 60 --interval 1\"")
+
+
+def run(args: argparse.Namespace) -> int:
+    from kagglekit.chain import Chain, run_chain, stages
+    from kagglekit.cli import main
+
+    choice = recipe_choice(args)
+    names = stages(args.where, args.to)
+    chain = Chain(["--competition", args.competition, "--data-dir", str(args.data_dir)], choice.flags(),
+                  args.runs_dir, args.submissions_dir, args.tta, shlex.split(args.remote_flags), shlex.split(args.scores_flags))
+    return run_chain(chain, names, main)
