@@ -12,7 +12,7 @@ import numpy as np
 import py7zr
 
 from kagglekit.paths import CompetitionPaths
-from kagglekit.data.synthetic import CompetitionFiles, png_bytes
+from kagglekit.standin.synthetic import CompetitionFiles, png_bytes
 
 
 def raw_competition(files: CompetitionFiles, data_dir: Path, slug: str = "cifar-10") -> CompetitionPaths:

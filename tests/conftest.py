@@ -21,8 +21,8 @@ import pytest  # noqa: E402
 
 from builders import raw_competition, shuffle_archive  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
-from kagglekit.kaggle.server import KaggleServer  # noqa: E402
-from kagglekit.data.synthetic import CompetitionFiles, make_competition  # noqa: E402
+from kagglekit.standin.server import KaggleServer  # noqa: E402
+from kagglekit.standin.synthetic import CompetitionFiles, make_competition  # noqa: E402
 
 SLUG = "cifar-10"
 CREDENTIAL_VARS = ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_KERNEL_RUN_TYPE")

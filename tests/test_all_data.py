@@ -11,7 +11,7 @@ import pytest
 
 from kagglekit.cli import main
 from kagglekit.paths import CompetitionPaths
-from kagglekit.kaggle.submission import PREDICTION
+from kagglekit.submissions.formats import PREDICTION
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from kagglekit.cli import main
-from kagglekit.kaggle.compare import leaderboard_rank
+from kagglekit.submissions.compare import leaderboard_rank
 from kagglekit.jsonfiles import write_json
-from kagglekit.kaggle.submission import PREDICTION, RECORD
+from kagglekit.submissions.formats import PREDICTION, RECORD
 
 SLUG = "cifar-10"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -17,7 +17,7 @@ from kagglekit.exceptions import DataError, StageNotReadyError
 from kagglekit.data.folders import build_folders
 from kagglekit.paths import CompetitionPaths
 from kagglekit.data.pipeline import read_classes
-from kagglekit.data.synthetic import CompetitionFiles
+from kagglekit.standin.synthetic import CompetitionFiles
 from kagglekit.data.unpack import unpack_competition
 
 

@@ -33,10 +33,10 @@ import pytest
 
 from kagglekit.kaggle import kaggle_api
 from kagglekit.cli import main
-from kagglekit.kaggle.compare import rank_label
+from kagglekit.submissions.compare import rank_label
 from kagglekit.paths import COMPETITION_FILES
-from kagglekit.kaggle.server import KaggleServer
-from kagglekit.data.synthetic import CompetitionFiles
+from kagglekit.standin.server import KaggleServer
+from kagglekit.standin.synthetic import CompetitionFiles
 
 SLUG = "cifar-10"
 STUBS = Path(__file__).parent / "notebook_stubs"

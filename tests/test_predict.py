@@ -14,13 +14,13 @@ from PIL import Image
 
 from builders import copy_competition, write_labels
 from kagglekit.cli import main
-from kagglekit.training.ensemble import build_ensemble, ensemble_id
+from kagglekit.submissions.ensemble import build_ensemble, ensemble_id
 from kagglekit.exceptions import DataError
 from kagglekit.paths import CompetitionPaths
 from kagglekit.training.predict import predict_submission
 from kagglekit.training.runs import DEFAULT_UNSURE_BELOW, load_run
-from kagglekit.kaggle.submission import validate_csv
-from kagglekit.data.synthetic import CIFAR10_CLASSES
+from kagglekit.submissions.formats import validate_csv
+from kagglekit.standin.synthetic import CIFAR10_CLASSES
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

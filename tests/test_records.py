@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kagglekit.cli import main
-from kagglekit.kaggle.submission import CSV, EARLIER, PREDICTION, RECORD, version_dir
+from kagglekit.submissions.formats import CSV, EARLIER, PREDICTION, RECORD, version_dir
 from kagglekit.jsonfiles import read_json
 from test_submit import SLUG, UPLOADS, Workspace, one_line_error, uploads, wrong, ws  # noqa: F401 (ws: the fixture)
 

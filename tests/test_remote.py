@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from kagglekit.kaggle import kaggle_api, remote
+from kagglekit.kaggle import kaggle_api
+from kagglekit.remote import kernels as remote
 from kagglekit.cli import main
 from kagglekit.exceptions import DataError
 from kagglekit.jsonfiles import read_json
-from kagglekit.kaggle.kernel_entry import DEVICE_REPORT, device_mismatch
-from kagglekit.kaggle.submission import validate_csv
+from kagglekit.remote.kernel_entry import DEVICE_REPORT, device_mismatch
+from kagglekit.submissions.formats import validate_csv
 
 MODEL = "seed-cifar10-modeling"
 
@@ -144,7 +145,7 @@ def test_the_pushed_script_carries_kagglekit_within_the_limit(tmp_path):
     assert len(metadata["title"]) >= 5
     script = (folder / "kagglekit_run.py").read_text()
     assert len(script.encode()) < remote.MAX_CODE_BYTES
-    assert '"epochs": 12' in script and "kagglekit.kaggle.kernel_entry" in script
+    assert '"epochs": 12' in script and "kagglekit.remote.kernel_entry" in script
     assert spec.digest() != remote.RemoteSpec("cifar-10", "fast", {"epochs": 13}, "t4x2").digest()
 
 

@@ -11,7 +11,7 @@ import io
 import pytest
 import requests
 
-from kagglekit.kaggle.server import KaggleServer, kaggle_env
+from kagglekit.standin.server import KaggleServer, kaggle_env
 
 SLUG = "cifar-10"
 API = "http://localhost/api/v1/competitions.CompetitionApiService"
@@ -100,7 +100,7 @@ def test_kaggle_env_points_the_client_here_and_restores_the_environment(competit
 
 
 def test_command_line_entry_prints_the_environment_and_serves(competition_files):
-    command = [sys.executable, "-m", "kagglekit.kaggle.server", "--competition-dir", str(competition_files.directory),
+    command = [sys.executable, "-m", "kagglekit.standin.server", "--competition-dir", str(competition_files.directory),
                "--solution", str(competition_files.solution_csv)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
         try:

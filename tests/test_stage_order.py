@@ -16,8 +16,8 @@ import pytest
 from builders import raw_competition
 from kagglekit.cli import main
 from kagglekit.paths import CompetitionPaths
-from kagglekit.kaggle.submission import PREDICTION
-from kagglekit.data.synthetic import CompetitionFiles
+from kagglekit.submissions.formats import PREDICTION
+from kagglekit.standin.synthetic import CompetitionFiles
 from kagglekit.data.unpack import unpack_competition
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")

@@ -23,9 +23,9 @@ from kagglekit.cli import main
 from kagglekit.kaggle.competitions import CIFAR10_CLASSES
 from kagglekit.data.labels import read_id_label_csv
 from kagglekit.paths import CompetitionPaths
-from kagglekit.training.predict import write_submission
+from kagglekit.submissions.formats import write_submission
 from kagglekit.jsonfiles import read_json_if_present as read_record
-from kagglekit.kaggle.submission import CSV, PREDICTION, RECORD, version_dir
+from kagglekit.submissions.formats import CSV, PREDICTION, RECORD, version_dir
 
 SLUG = "cifar-10"
 CLASSES = list(CIFAR10_CLASSES)

@@ -21,7 +21,7 @@ from kagglekit.data import unpack
 from kagglekit.cli import main
 from kagglekit.exceptions import DataError, StageNotReadyError, UnsafeArchiveError
 from kagglekit.paths import CompetitionPaths
-from kagglekit.data.synthetic import CompetitionFiles
+from kagglekit.standin.synthetic import CompetitionFiles
 from kagglekit.data.unpack import unpack_competition, unpack_split
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "cifar10"

@@ -28,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kagglekit.kaggle.compare import build_comparison, text_table, write_reports
+    from kagglekit.submissions.compare import build_comparison, text_table, write_reports
 
     comparison = build_comparison(args.submissions_dir, args.competition)
     print(text_table(comparison))

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from kagglekit.arguments import int_at_least, positive_int
-from kagglekit.demo import DEFAULT_DIR, DemoConfig
+from kagglekit.standin.demo import DEFAULT_DIR, DemoConfig
 
 # Fewer can leave a class with no image, which folders refuses; the demo's seed 0 draws all ten within its first 100.
 MIN_TRAIN_IMAGES = 100
@@ -43,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kagglekit.cli import main
-    from kagglekit.demo import run_demo
+    from kagglekit.standin.demo import run_demo
     from kagglekit.training.models import get_version
 
     get_version(args.model)  # an unknown name is refused here, not after fetch, unpack and folders have written DIR

@@ -21,7 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kagglekit.training.ensemble import build_ensemble
+    from kagglekit.submissions.ensemble import build_ensemble
     from kagglekit.paths import CompetitionPaths
 
     csv = build_ensemble(args.versions, CompetitionPaths(args.data_dir, args.competition), args.submissions_dir)

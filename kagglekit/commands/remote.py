@@ -29,7 +29,7 @@ cancel a running kernel: do that on the kernel's page."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from kagglekit.kaggle.accelerators import ACCELERATORS
+    from kagglekit.remote.accelerators import ACCELERATORS
     from kagglekit.paths import DEFAULT_REMOTE_DIR
 
     add_competition_arguments(parser)
@@ -52,7 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.kaggle.remote import RemoteSpec, run_remote
+    from kagglekit.remote.kernels import RemoteSpec, run_remote
 
     choice = recipe_choice(args)  # an unknown name or key, or a bad value, fails here, before anything is pushed
     spec = RemoteSpec(args.competition, choice.model, choice.overrides, args.accelerator, args.tta, all_data=choice.all_data)

@@ -28,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.kaggle.submit import collect_scores
+    from kagglekit.submissions.submit import collect_scores
 
     collect_scores(CompetitionPaths(args.data_dir, args.competition), args.submissions_dir,
                    timeout=args.timeout, interval=args.interval)

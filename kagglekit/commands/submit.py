@@ -44,7 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.kaggle.submit import submit_version
+    from kagglekit.submissions.submit import submit_version
 
     choice = recipe_choice(args)
     if choice is not None and args.version is not None:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> None:
 
 def chosen_by_name(submissions_dir: Path, version: str | None) -> str:
     """The version id a name (or nothing) stands for, said aloud: "the newest" is a guess a human should see."""
-    from kagglekit.kaggle.records import resolve_version
+    from kagglekit.submissions.records import resolve_version
 
     chosen = resolve_version(submissions_dir, version)["version_id"]
     if chosen != version:

@@ -1,1 +1,1 @@
-"""Everything that talks to Kaggle (or stands in for it): the API client, submissions, scores, remote kernels, the local server."""
+"""Kaggle itself, through the official client: the one wrapper that calls it (``kaggle_api``) and the notebook's credentials (``notebook``)."""

@@ -10,25 +10,20 @@ after the CSV has passed `validate_csv`.
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from kagglekit.exceptions import DataError, StageNotReadyError
-from kagglekit.jsonfiles import read_json_if_present, write_json
+from kagglekit.jsonfiles import read_json_if_present
 from kagglekit.data.labels import read_id_label_csv
-from kagglekit.outputs import fresh_partial_dir
-from kagglekit.paths import CompetitionPaths, in_kaggle_notebook, kaggle_working
+from kagglekit.paths import CompetitionPaths
 from kagglekit.data.pipeline import load_cache
 from kagglekit.training.runs import DEFAULT_UNSURE_BELOW, Run, load_run
-from kagglekit.kaggle.submission import (
-    CSV, PREDICTION, PROBABILITIES, replace_keeping_records, sha256_of, validate_csv, version_dir, write_csv,
-)
+from kagglekit.submissions.formats import CSV, PREDICTION, sha256_of, version_dir, write_submission
 
 DEFAULT_BATCH_SIZE = 512  # images per step: 6 MB of float32, big enough to keep BLAS busy
 
@@ -130,26 +125,3 @@ def _existing_prediction(target: Path, run: Run, tta: str, unsure_below: float |
             and record.get("sample_submission_sha256") == sha256_of(paths.sample_submission)
             and (target / CSV).is_file() and sha256_of(target / CSV) == record.get("csv_sha256"))
     return PredictionSummary(run.version_id, target / CSV, record["rows"], 0.0, 0.0, skipped=True) if same else None
-
-
-def write_submission(
-    target: Path, sample_ids: np.ndarray, probabilities: np.ndarray, classes: list[str],
-    record: dict[str, Any], paths: CompetitionPaths,
-) -> Path:
-    """CSV + probabilities + record into ``target``, validated before they replace anything."""
-    partial = fresh_partial_dir(target)
-    labels = np.asarray(classes)[probabilities.argmax(axis=1)]
-    write_csv(partial / CSV, sample_ids, labels.tolist())
-    validate_csv(partial / CSV, paths.sample_submission, classes)
-    np.save(partial / PROBABILITIES, probabilities)
-    write_json(partial / PREDICTION, {
-        **record, "classes": classes, "rows": len(sample_ids), "csv_sha256": sha256_of(partial / CSV),
-        "sample_submission_sha256": sha256_of(paths.sample_submission),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    })
-    replace_keeping_records(partial, target)
-    if in_kaggle_notebook() and kaggle_working().is_dir():
-        shutil.copyfile(target / CSV, kaggle_working() / CSV)  # what "Submit to competition" picks up
-    return target / CSV
-
-

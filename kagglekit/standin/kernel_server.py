@@ -41,11 +41,11 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from kagglekit.data.fetch import CACHE_MOUNT_ENV
-from kagglekit.kaggle.server import ApiError, json_response, sdk_response
+from kagglekit.standin.responses import ApiError, json_response, sdk_response
 from kagglekit.paths import KAGGLE_TEMP_ENV, KAGGLE_WORKING_ENV
 
 if TYPE_CHECKING:
-    from kagglekit.kaggle.server import KaggleServer
+    from kagglekit.standin.server import KaggleServer
 
 SERVICE = "kernels.KernelsApiService"
 MAX_CODE_BYTES = 1_000_000  # Kaggle refuses a kernel's source past 1 MB
@@ -80,7 +80,7 @@ class KernelVersion:
 
 
 class KernelService:
-    """The Kernels endpoints of :class:`~kagglekit.kaggle.server.KaggleServer`, one instance per server."""
+    """The Kernels endpoints of :class:`~kagglekit.standin.server.KaggleServer`, one instance per server."""
 
     def __init__(self, server: "KaggleServer", workdir: Path) -> None:
         self.server = server

@@ -33,7 +33,7 @@ class DemoConfig:
 
 def make_demo_competition(config: DemoConfig) -> Path:
     """Generate the competition once; a rerun reuses it (and so skips every finished stage)."""
-    from kagglekit.data.synthetic import make_competition
+    from kagglekit.standin.synthetic import make_competition
 
     target = config.directory / "competition"
     stamp = fingerprint([], train=config.train_images, test=config.test_images, seed=config.seed)
@@ -54,7 +54,7 @@ def demo_chain(config: DemoConfig) -> Chain:
 
 def run_demo(config: DemoConfig, run_stage: Callable[[list[str]], int]) -> int:
     """Serve the generated competition and run each stage; stop at the first failure."""
-    from kagglekit.kaggle.server import KaggleServer, kaggle_env
+    from kagglekit.standin.server import KaggleServer, kaggle_env
 
     competition = make_demo_competition(config)
     with KaggleServer(accept_any_credentials=True) as server, kaggle_env(server):

@@ -21,11 +21,11 @@ from kagglekit.exceptions import (
     StillPendingError, UsageError,
 )
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook, kaggle_working
-from kagglekit.kaggle.records import (
+from kagglekit.submissions.records import (
     COMPLETE, ERROR, PENDING, add_submission, all_submissions, needs_score, new_entry, refreshed,
     require_readable_record, resolve_version, save_leaderboard, update_submission, uploads_of_csv,
 )
-from kagglekit.kaggle.submission import CSV, sha256_of, validate_csv, version_dir
+from kagglekit.submissions.formats import CSV, sha256_of, validate_csv, version_dir
 
 if TYPE_CHECKING:
     from kaggle.api.kaggle_api_extended import KaggleApi

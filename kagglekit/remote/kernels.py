@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from kagglekit.kaggle import kaggle_api
-from kagglekit.kaggle.accelerators import ACCELERATORS, QUOTA_KIND
+from kagglekit.remote.accelerators import ACCELERATORS, QUOTA_KIND
 from kagglekit.paths import DEFAULT_REMOTE_DIR
 from kagglekit.exceptions import DataError, KaggleApiError, StillPendingError, UsageError
 from kagglekit.jsonfiles import read_json, read_json_if_present, write_json
-from kagglekit.kaggle.kernel_entry import DEVICE_REPORT, RUN_ARCHIVE, device_mismatch
+from kagglekit.remote.kernel_entry import DEVICE_REPORT, RUN_ARCHIVE, device_mismatch
 from kagglekit.outputs import fresh_partial_dir, move_into_place, remove
 from kagglekit.paths import KAGGLE_TEMP_ENV, SAMPLE_SUBMISSION, CompetitionPaths
 
@@ -47,6 +47,7 @@ MAX_CODE_BYTES = 1_000_000  # Kaggle refuses a kernel whose source is larger
 WAITING = ("QUEUED", "RUNNING", "NEW_SCRIPT")
 CANCELLED = ("CANCEL_REQUESTED", "CANCEL_ACKNOWLEDGED")
 LOG_TAIL_LINES = 3
+STANDIN = "standin"  # kagglekit.standin stands in for Kaggle: a pushed kernel is on Kaggle and never needs it
 
 
 @dataclass(frozen=True)
@@ -189,17 +190,18 @@ PACKAGE = "{package}"
 source = os.path.join(os.environ.get("{temp_env}", "/kaggle/temp"), "kagglekit-src")
 zipfile.ZipFile(io.BytesIO(base64.b64decode(PACKAGE))).extractall(source)
 sys.path.insert(0, source)
-from kagglekit.kaggle.kernel_entry import main
-sys.exit(main(SPEC))
+from kagglekit.cli import main as run_stage
+from kagglekit.remote.kernel_entry import main
+sys.exit(main(SPEC, run_stage))
 '''
 
 
 def package_base64() -> str:
-    """Every .py file of the kagglekit package, zipped (deterministically) and base64-encoded."""
+    """Every .py file of the kagglekit package but the stand-in for Kaggle, zipped (deterministically), base64-encoded."""
     root = Path(__file__).resolve().parent.parent  # the kagglekit package
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in sorted(root.rglob("*.py")):
+        for path in sorted(p for p in root.rglob("*.py") if p.relative_to(root).parts[0] != STANDIN):
             info = zipfile.ZipInfo(str(Path("kagglekit") / path.relative_to(root)), date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
@@ -306,7 +308,7 @@ def ensure_sample_submission(paths: CompetitionPaths, api: "KaggleApi") -> Path:
 def record(api: "KaggleApi", state: dict[str, Any], report: dict[str, Any], folder: Path, paths: CompetitionPaths,
            runs_dir: Path, submissions_dir: Path, log: Log) -> RemoteResult:
     """Pull the run archive, check device and CSV, then put run and prediction where local ones go."""
-    from kagglekit.kaggle.submission import CSV, PREDICTION, replace_keeping_records, validate_csv
+    from kagglekit.submissions.formats import CSV, PREDICTION, replace_keeping_records, validate_csv
 
     files, log_text = kaggle_api.kernel_output(api, state["ref"])
     if RUN_ARCHIVE not in files:

@@ -19,11 +19,11 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from kagglekit.chain import Chain, run_chain, stages
 from kagglekit.jsonfiles import read_json, write_json
-from kagglekit.kaggle.submission import PREDICTION
+from kagglekit.submissions.formats import PREDICTION
 from kagglekit.paths import kaggle_temp, kaggle_working
 from kagglekit.training.backend import Machine
 from kagglekit.training.recipes import RecipeChoice
@@ -70,8 +70,9 @@ def device_mismatch(requested: str | None, device: dict[str, Any]) -> str | None
     return None
 
 
-def main(spec: dict[str, Any]) -> int:
-    """Run fetch -> predict for ``spec`` (written by kagglekit.kaggle.remote); 0 when the run archive is written."""
+def main(spec: dict[str, Any], run_stage: Callable[[list[str]], int]) -> int:
+    """Run fetch -> predict for ``spec`` (written by kagglekit.remote.kernels), each stage as ``run_stage(argv)``
+    (the CLI's ``main``, handed in by the pushed script); 0 when the run archive is written."""
     working, temp = kaggle_working(), kaggle_temp()
     device = probe_device()
     report = {"token": spec["token"], "requested": spec["machine_shape"], "device": device,
@@ -82,10 +83,8 @@ def main(spec: dict[str, Any]) -> int:
         print(f"kagglekit: {problem}; stopping before training so no quota is spent on it", file=sys.stderr)
         return 3
     install_missing()
-    from kagglekit.cli import main as kagglekit
-
     chain = kernel_chain(spec, temp)
-    code = run_chain(chain, stages("local", "predict"), kagglekit)
+    code = run_chain(chain, stages("local", "predict"), run_stage)
     return code or archive_run(chain.submissions_dir, working, report)
 
 

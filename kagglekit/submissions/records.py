@@ -28,7 +28,7 @@ from typing import Any, Iterator
 
 from kagglekit.exceptions import DataError, StageNotReadyError, UsageError
 from kagglekit.jsonfiles import read_json, read_json_if_present, read_json_or_skip, warn, write_json
-from kagglekit.kaggle.submission import CSV, EARLIER, PREDICTION, RECORD, sha256_of, version_dir
+from kagglekit.submissions.formats import CSV, EARLIER, PREDICTION, RECORD, sha256_of, version_dir
 
 SNAPSHOT = "leaderboard.json"
 PENDING, COMPLETE, ERROR = "pending", "complete", "error"

@@ -22,15 +22,21 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from kagglekit.exceptions import DataError, StageNotReadyError
 from kagglekit.jsonfiles import read_json, read_json_if_present, write_json
 from kagglekit.data.labels import describe_ids, describe_rows, read_id_label_csv
-from kagglekit.outputs import move_into_place
+from kagglekit.outputs import fresh_partial_dir, move_into_place
+from kagglekit.paths import in_kaggle_notebook, kaggle_working
+
+if TYPE_CHECKING:
+    from kagglekit.paths import CompetitionPaths
 
 DEFAULT_SUBMISSIONS_DIR = Path("submissions")
 CSV, PROBABILITIES, PREDICTION, RECORD = "submission.csv", "probabilities.npy", "prediction.json", "submission.json"
@@ -118,3 +124,24 @@ def require_prediction(submissions_dir: Path, version_id: str) -> dict[str, Any]
         listing = f" (have: {', '.join(known)})" if known else ""
         raise StageNotReadyError(f"no prediction for {version_id} in {submissions_dir}/{listing}; run `python -m kagglekit predict` first.")
     return record
+
+
+def write_submission(
+    target: Path, sample_ids: np.ndarray, probabilities: np.ndarray, classes: list[str],
+    record: dict[str, Any], paths: CompetitionPaths,
+) -> Path:
+    """CSV + probabilities + record into ``target``, validated before they replace anything."""
+    partial = fresh_partial_dir(target)
+    labels = np.asarray(classes)[probabilities.argmax(axis=1)]
+    write_csv(partial / CSV, sample_ids, labels.tolist())
+    validate_csv(partial / CSV, paths.sample_submission, classes)
+    np.save(partial / PROBABILITIES, probabilities)
+    write_json(partial / PREDICTION, {
+        **record, "classes": classes, "rows": len(sample_ids), "csv_sha256": sha256_of(partial / CSV),
+        "sample_submission_sha256": sha256_of(paths.sample_submission),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    })
+    replace_keeping_records(partial, target)
+    if in_kaggle_notebook() and kaggle_working().is_dir():
+        shutil.copyfile(target / CSV, kaggle_working() / CSV)  # what "Submit to competition" picks up
+    return target / CSV

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kagglekit.exceptions import StageNotReadyError
-from kagglekit.kaggle.records import (
+from kagglekit.submissions.records import (
     COMPLETE, PREDICT_HINT, current_csv_sha256, earlier_predictions, load_leaderboard, predictions,
     readable_submissions, uploads_for,
 )

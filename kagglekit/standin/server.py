@@ -24,7 +24,7 @@ whose ``mountSlug`` is ``competitions/SLUG``, the mount path notebooks use today
 
 Run it for a CLI session with::
 
-    python -m kagglekit.kaggle.server --competition-dir DIR --solution CSV [--port N]
+    python -m kagglekit.standin.server --competition-dir DIR --solution CSV [--port N]
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ import dataclasses
 import hashlib
 import io
 import itertools
-import json
 import os
 import random
 import tempfile
@@ -48,7 +47,7 @@ from collections import deque
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from kagglesdk.competitions.types.competition_api_service import (
     ApiCompetition,
@@ -80,6 +79,9 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
+from kagglekit.standin.kernel_server import KernelService
+from kagglekit.standin.responses import ApiError, json_response, sdk_response
+
 # What the client puts in front of every request when KAGGLE_API_ENVIRONMENT=LOCALHOST.
 PUBLIC_HOST = "http://localhost"
 API_PREFIX = "/api/v1/"
@@ -92,16 +94,6 @@ SECRETS_PATH = "/requests/GetUserSecretByLabelRequest"
 ATTACH_PATH = "/kaggle-jwt-handler/AttachDatasourceUsingJwtRequest"
 # Files Kaggle hands out inside a .zip even when asked for one file.
 ZIP_WRAPPED_SUFFIXES = (".csv",)
-
-
-class ApiError(Exception):
-    """An error answered as Kaggle does: a JSON body with ``code`` and ``message``."""
-
-    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = dict(headers or {})
 
 
 @dataclasses.dataclass
@@ -198,8 +190,6 @@ class KaggleServer:
         self._workdir = tempfile.TemporaryDirectory(prefix="kagglekit-server-")
         self._http = None
         self._thread: threading.Thread | None = None
-        from kagglekit.kaggle.kernel_server import KernelService  # it builds on this module's helpers
-
         self.kernels = KernelService(self, Path(self._workdir.name))
 
     # -- lifecycle ------------------------------------------------------------
@@ -678,14 +668,6 @@ class _QuietHandler(_Handler):
         pass
 
 
-def json_response(payload: Any, status: int = 200) -> Response:
-    return Response(json.dumps(payload), status=status, content_type="application/json")
-
-
-def sdk_response(obj: Any) -> Response:
-    return json_response(type(obj).to_dict(obj))
-
-
 def _redirect(url: str) -> Response:
     return Response(status=302, headers={"Location": url})
 
@@ -843,7 +825,7 @@ def kaggle_env(server: KaggleServer) -> Iterator[KaggleServer]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m kagglekit.kaggle.server",
+        prog="python -m kagglekit.standin.server",
         description="Serve a competition directory as Kaggle's API on 127.0.0.1, for the real kaggle client.",
     )
     parser.add_argument("--competition-dir", type=Path, required=True, metavar="DIR",

@@ -16,8 +16,7 @@ import numpy as np
 from kagglekit.exceptions import DataError, UsageError
 from kagglekit.data.labels import read_id_label_csv
 from kagglekit.paths import CompetitionPaths
-from kagglekit.training.predict import write_submission
-from kagglekit.kaggle.submission import PROBABILITIES, require_prediction, version_dir
+from kagglekit.submissions.formats import PROBABILITIES, require_prediction, version_dir, write_submission
 
 
 def ensemble_id(version_ids: list[str]) -> str:
