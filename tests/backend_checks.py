@@ -145,6 +145,33 @@ def in_step_weights() -> None:
     assert max(np.abs(a - b).max() for a, b in zip(in_step, plain)) > 1e-3  # they did change the training
 
 
+def trained_then_killed(data_dir: str, uninterrupted: str, killed: str, model: str, overrides: str, kill_after: str) -> None:
+    """Train ``model`` to the end into ``uninterrupted``, then again into ``killed``, SIGKILLed after epoch ``kill_after``.
+
+    ``overrides`` is the recipe's changes as JSON. The kill comes from a callback that runs after the Checkpointer (train's own
+    callbacks come first): the process dies with epoch ``kill_after``'s resume
+    point on disk and nothing flushed or cleaned up after it, as a killed run does.
+    """
+    import os
+    import signal
+
+    import keras
+
+    from kagglekit.paths import CompetitionPaths
+    from kagglekit.training.train import train
+
+    paths, last = CompetitionPaths(Path(data_dir)), int(kill_after) - 1
+
+    class Kill(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            if epoch == last:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    train(model, json.loads(overrides), paths, Path(uninterrupted), log=print)
+    train(model, json.loads(overrides), paths, Path(killed), log=print, callbacks=[Kill()])
+    raise AssertionError(f"not killed after epoch {kill_after}")
+
+
 def tpu_path() -> None:
     """JAX on a Kaggle-TPU-shaped machine whose jax.devices() are 8 TPU chips: DataParallel over all 8, bfloat16.
 
@@ -175,7 +202,8 @@ def tpu_path() -> None:
     assert devices.detect("float32", machine).mixed_precision == "float32"
 
 
-CHECKS = {"tpu_path": tpu_path, "in_step_weights": in_step_weights, "augmentation": augmentation, "bfloat16": bfloat16, "probabilities": probabilities, "train_tiny": train_tiny}
+CHECKS = {"tpu_path": tpu_path, "in_step_weights": in_step_weights, "augmentation": augmentation, "bfloat16": bfloat16, "probabilities": probabilities, "train_tiny": train_tiny,
+          "trained_then_killed": trained_then_killed}
 
 if __name__ == "__main__":
     CHECKS[sys.argv[1]](*sys.argv[2:])

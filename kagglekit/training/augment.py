@@ -175,8 +175,9 @@ class RandomAffine(keras.layers.Layer):
     Called with ``seed=`` (a stateless (2,) tensor) it is reproducible per
     batch, which is how the TensorFlow pipeline makes a resumed run see the same
     augmentation; without one it draws from its own SeedGenerator, which is how
-    it runs inside the training model (JAX, GPUs). It computes in float32
-    whatever the global precision policy.
+    it runs inside the training model (JAX, GPUs): there the resume point keeps
+    the generator's state (``weight_callbacks.random_states``) for the same end.
+    It computes in float32 whatever the global precision policy.
     """
 
     def __init__(

@@ -7,7 +7,9 @@ device, every step. ``InStepModel`` does the same arithmetic as the callbacks
 (same rule, same step numbers, same order: lookahead, then the freeze) as part
 of the jitted ``train_step``, on values that never leave the device. The slow
 copies and the held values are variables of the model, so the resume point
-keeps them.
+keeps them; the step's random generators (the augmentation's, Dropout's) are
+not weights, and the resume point saves them beside
+(``weight_callbacks.random_states``).
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from kagglekit.training.device_data import DeviceImages, index_batches, mirrored
 from kagglekit.training.models import ALL_DATA, get_version, recipe_hash, version_id
 from kagglekit.training.recipes import RecipeChoice
 from kagglekit.training.step_weights import InStepModel
-from kagglekit.training.weight_callbacks import Lookahead, freezes
+from kagglekit.training.weight_callbacks import Lookahead, freezes, load_random_states, save_random_states
 
 Log = Callable[[str], None]
 STATE_WEIGHTS = "last.weights.h5"  # what runs saved before state.json named its files
@@ -142,6 +142,7 @@ class Checkpointer(keras.callbacks.Callback):
             files[STATE_SLOW_KEY] = f"epoch-{self.state['epoch']}.lookahead.npz"
             self.lookahead.save(state_dir / "tmp.lookahead.npz")
             os.replace(state_dir / "tmp.lookahead.npz", state_dir / files[STATE_SLOW_KEY])
+        files.update(save_random_states(self.model, state_dir, self.state["epoch"]))
         self.state.update(files)
         write_json(state_dir / STATE_JSON, self.state)
         for old in state_dir.iterdir():  # the previous epoch's files, now that nothing names them
@@ -371,6 +372,7 @@ def train_in(run_dir: Path, recipe: dict[str, Any], data: SplitData, hardware: d
         if resuming:
             state = read_json(run_dir / runs.STATE_DIR / STATE_JSON)
             train_model.load_weights(run_dir / runs.STATE_DIR / state.get(STATE_WEIGHTS_KEY, STATE_WEIGHTS))
+            load_random_states(train_model, run_dir / runs.STATE_DIR, state)
         epochs = int(recipe["epochs"])
 
         log(f"kagglekit train | {vid} | {hardware.describe()} ({backend.reason()})")

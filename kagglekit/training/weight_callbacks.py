@@ -1,4 +1,5 @@
-"""Callbacks that set weights while a model trains: airbench's lookahead and its frozen whitening bias.
+"""Callbacks that set weights while a model trains: airbench's lookahead and its frozen whitening bias;
+and the random generators' states, which a resume point needs besides the weights.
 
 They need only Keras, not TensorFlow, so the same code runs on any Keras
 backend (``KERAS_BACKEND=jax``). Under JAX, Keras keeps mid-epoch
@@ -104,3 +105,44 @@ def freezes(recipe: dict[str, Any], model: keras.Model) -> list[FreezeAfter]:
         raise UsageError(f"freeze_after names no layer of {model.name}: {', '.join(unknown)}; "
                          f"its layers: {', '.join(sorted(names))}")
     return [FreezeAfter(model.get_layer(name), int(epochs)) for name, epochs in plan.items()]
+
+
+RANDOM_KEY = "random_file"  # in state.json: this epoch's random generators' states
+
+
+def random_states(model: keras.Model) -> list[Any]:
+    """The states of the model's random generators (``keras.random.SeedGenerator``): what ``save_weights`` leaves out.
+
+    ``augment.RandomAffine`` inside the training model (JAX, TensorFlow GPUs)
+    and ``Dropout`` draw from these; they are part of the training step's
+    state but not of the model's weights. A resumed run that started them
+    afresh would augment and drop its remaining epochs as the first epochs were.
+    """
+    saved = {id(v) for v in model.weights}
+    return [v for v in model.non_trainable_variables if id(v) not in saved]
+
+
+def save_random_states(model: keras.Model, state_dir: Path, epoch: int) -> dict[str, str]:
+    """Write the states as ``epoch-E.random.npz`` in ``state_dir``; {RANDOM_KEY: its name} for state.json ({} if none)."""
+    states = random_states(model)
+    if not states:
+        return {}
+    name, tmp = f"epoch-{epoch}.random.npz", state_dir / "tmp.random.npz"
+    with open(tmp, "wb") as handle:  # np.savez(path) would append ".npz" to the name
+        np.savez(handle, *(keras.ops.convert_to_numpy(v.value) for v in states))
+    tmp.replace(state_dir / name)
+    return {RANDOM_KEY: name}
+
+
+def load_random_states(model: keras.Model, state_dir: Path, state: dict[str, Any]) -> None:
+    """Put back the states a resume point saved (none in one saved before they were: they start afresh)."""
+    if not state.get(RANDOM_KEY):
+        return
+    states = random_states(model)
+    with np.load(state_dir / state[RANDOM_KEY]) as saved:
+        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    if [tuple(v.shape) for v in states] != [value.shape for value in values]:
+        raise UsageError(f"{state_dir / state[RANDOM_KEY]} holds {len(values)} random generator states that do not fit "
+                         f"this model's {len(states)}: the run was saved by other code; start it afresh")
+    for variable, value in zip(states, values):
+        variable.assign(value)
