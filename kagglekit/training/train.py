@@ -1,7 +1,8 @@
 """Train one model version into ``runs/<version>-<hash>-<time>/``, resumably.
 
-Every epoch end saves the resume point (weights, optimizer state, best score,
-early-stopping counter) into ``state/``; an improvement also saves
+Every epoch end saves the resume point (weights, optimizer state, the random
+generators' states, lookahead's slow copy, best score, early-stopping counter)
+into ``state/``; an improvement also saves
 ``best.keras``. A Ctrl-C or a killed process therefore loses at most the epoch
 in flight, and rerunning the same command finds the incomplete run of the same
 version id and continues it from the saved epoch.
