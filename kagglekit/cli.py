@@ -34,6 +34,7 @@ COMMANDS = (
     "scores",
     "compare",
     "demo",
+    "competitions",
 )
 # The commands that import TensorFlow, and so print its C++ start-up chatter.
 TENSORFLOW_COMMANDS = frozenset({"train", "evaluate", "predict", "demo"})

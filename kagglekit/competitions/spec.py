@@ -30,9 +30,10 @@ header. What remains::
 Files: a name ending in ``/`` is a folder tree Kaggle lists file by file; a
 ``.7z`` or ``.zip`` is an archive; anything else is used as it is ("plain").
 
-Images are either archive (or folder) members whose path matches ``members``
-in full, a regex with a named group ``id`` (and, for training images labelled
-by their path, a group the labels name), or ``pixels``: the columns
+Images are either archive members (or the files of a folder tree, by the path
+Kaggle lists, ``train/<species>/<name>.png``) whose path matches ``members`` in
+full, a regex with a named group ``id`` (and, for training images labelled by
+their path, a group the labels name), or ``pixels``: the columns
 ``<pixels>0, <pixels>1, ...`` of a CSV, one image per row, row-major in
 ``shape = [height, width, channels]``; a pixel CSV's ids are its ``id``
 column, or without one its row numbers counted from 1, as Kaggle numbers them.
