@@ -181,7 +181,10 @@ class CompetitionSpec:
         return tuple(f.name for f in self.files)
 
     def file(self, name: str) -> DataFile:
-        return next(f for f in self.files if f.name == name)
+        found = next((f for f in self.files if f.name == name), None)
+        if found is None:
+            raise KeyError(f"{self.slug}'s spec lists no file {name!r}")
+        return found
 
     @property
     def code_competition(self) -> bool:
