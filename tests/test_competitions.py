@@ -548,3 +548,18 @@ def test_metric_names_and_what_cannot_be_inferred():
     assert conflicted.spec.submission.predict == "probability" and "submission.predict" not in conflicted.inferred
     with pytest.raises(DataError, match="lists no sample submission"):
         infer(evidence("x", "AUC", ["train.csv"], {"train.csv": [["id", "label"]]}))
+
+
+def test_a_label_file_read_only_in_part_leaves_the_classes_to_the_reviewer():
+    from kagglekit.competitions.draft import CsvHead, infer
+
+    header = [f"pixel{i}" for i in range(16)]
+    partial = evidence("x", "Categorization Accuracy", ["train.csv", "test.csv", "sample_submission.csv"],
+                       {"test.csv": [header, ["0"] * 16],
+                        "sample_submission.csv": [["ImageId", "Label"], ["1", "0"]]})
+    partial.csvs["train.csv"] = CsvHead(("label", *header), (("3", *["0"] * 16), ("5", *["0"] * 16)), False)
+    drafted = infer(partial)
+    assert drafted.spec.classes is None and "classes" not in drafted.inferred
+    assert "# TODO: the labels were not all read (a large label file)" in drafted.text
+    assert drafted.spec.train_images.shape == (4, 4, 1)
+    assert any(todo.startswith("classes: the labels were not all read") for todo in drafted.todos)

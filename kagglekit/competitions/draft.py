@@ -186,6 +186,7 @@ class _Drafting:
         self.values: dict[str, Any] = {}
         self.notes: dict[str, str] = {}
         self.todos: dict[str, str] = {}
+        self.open: dict[str, str] = {}  # optional keys left out, with what to check (rendered as comments)
 
     def infer(self, key: str, value: Any, note: str = "") -> None:
         self.values[key] = value
@@ -233,7 +234,7 @@ def infer(evidence: Evidence) -> Draft:
     text = _render(evidence, d)
     spec = parse_spec(text, evidence.slug, f"the draft for {evidence.slug}")
     inferred = frozenset(k for k in FIELDS if k in d.values and k not in d.todos)
-    return Draft(text, spec, inferred, tuple(f"{k}: {t}" for k, t in d.todos.items()))
+    return Draft(text, spec, inferred, tuple(f"{k}: {t}" for k, t in {**d.todos, **d.open}.items()))
 
 
 # -- inference, step by step ------------------------------------------------------------------
@@ -523,6 +524,8 @@ def _classes(d: _Drafting, label_values: list[str] | None, predict: str) -> None
     if predict == PROBABILITIES:
         return  # the sample's columns are the classes
     if not label_values:
+        d.open["classes"] = ("the labels were not all read (a large label file): if the class list is fixed, "
+                             'list it here as classes = ["...", ...] (a label outside it is then a typo)')
         return
     seen = sorted(set(label_values), key=_natural)
     if len(seen) < 2 or len(seen) > len(label_values) // 2:
@@ -606,6 +609,8 @@ def _render(evidence: Evidence, d: _Drafting) -> str:
     entry("files")
     entry("metric")
     entry("classes")
+    for todo in d.open.values():
+        lines.extend(_comment(todo, "TODO: "))
     lines += ["", "[train]"]
     entry("train.images")
     entry("train.labels")
