@@ -40,6 +40,7 @@ COMMANDS = (
     "compare",
     "chain",
     "demo",
+    "competitions",
 )
 # The commands that import TensorFlow, and so print its C++ start-up chatter.
 TENSORFLOW_COMMANDS = frozenset({"train", "evaluate", "predict", "chain", "demo"})

@@ -589,3 +589,209 @@ def download_output(url: str, target: Path) -> Path:
                              "rerun the same command to try again")
     os.replace(partial, target)
     return target
+
+
+# -- what a spec is drafted from (kagglekit.competitions.draft) -------------------------------
+
+
+@dataclass(frozen=True)
+class CompetitionMetadata:
+    """What Kaggle's competition record says that a competition spec needs."""
+
+    title: str
+    evaluation_metric: str  # Kaggle's display name, e.g. "Categorization Accuracy"; "" when it gives none
+    kernels_only: bool      # a code competition: submissions come from a notebook's output
+
+
+def competition_metadata(slug: str, api: "KaggleApi | None" = None) -> CompetitionMetadata:
+    """``slug``'s title, evaluation metric and whether it only takes notebook submissions (GetCompetition)."""
+    from kagglesdk.competitions.types.competition_api_service import ApiGetCompetitionRequest
+
+    api = api or authenticate()
+    request = ApiGetCompetitionRequest()
+    request.competition_name = slug
+    with api.build_kaggle_client() as kaggle:
+        competition = _call(slug, lambda: kaggle.competitions.competition_api_client.get_competition(request))
+    return CompetitionMetadata(competition.title or slug, competition.evaluation_metric or "",
+                               bool(competition.is_kernels_submissions_only))
+
+
+def read_file_start(slug: str, name: str, max_bytes: int = 1 << 20,
+                    api: "KaggleApi | None" = None) -> tuple[bytes, bool]:
+    """The first ``max_bytes`` of data file ``name`` and whether that is all of it, without downloading the rest.
+
+    Kaggle sends a CSV inside a .zip; its first member is decompressed as it
+    streams in and the download is dropped once ``max_bytes`` have come out,
+    so the header and first rows of a 100 MB CSV cost a few hundred kilobytes.
+    """
+    api = api or authenticate()
+    with api.build_kaggle_client() as kaggle:
+        response = _call(slug, lambda: _data_file_response(kaggle, slug, name))
+        try:
+            chunks = response.iter_content(1 << 16)
+            if _served_name(response, name).endswith(".zip") and not name.endswith(".zip"):
+                return _unzip_start(chunks, name, max_bytes)
+            return _take(chunks, max_bytes)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            raise translate_http_error(error, slug) from None
+        finally:
+            response.close()
+
+
+def archive_members(slug: str, name: str, max_bytes: int = 64 << 20, api: "KaggleApi | None" = None) -> list[str]:
+    """The member paths of archive ``name`` (.zip or .7z), from ranged reads of its index, never the whole file.
+
+    A zip's central directory and a 7z's header sit at the end of the file, so
+    listing even a 300,000-member archive reads a few megabytes. A server that
+    ignores ranges is read whole only when the file is under ``max_bytes``;
+    otherwise, as when more than ``max_bytes`` would be read, a DataError.
+    """
+    import py7zr
+
+    from kagglekit.exceptions import first_line
+
+    if not name.lower().endswith((".zip", ".7z")):
+        raise DataError(f"{name} is neither a .zip nor a .7z: kagglekit lists the members of those two only")
+    api = api or authenticate()
+    with api.build_kaggle_client() as kaggle:
+        response = _call(slug, lambda: _data_file_response(kaggle, slug, name))
+        try:
+            served = _served_name(response, name)
+            if served != name and served.endswith(".zip"):
+                raise DataError(f"Kaggle sends {name} inside {served}: its members cannot be listed without "
+                                "downloading all of it")
+            size = int(response.headers.get("Content-Length") or 0)
+            if response.headers.get("Accept-Ranges") == "bytes" and size:
+                headers = dict(getattr(response.request, "headers", {}) or {})
+                source: io.RawIOBase = _RangeReader(slug, response.url, size, headers, max_bytes)
+            elif size <= max_bytes:
+                data, complete = _take(response.iter_content(1 << 20), max_bytes)
+                if not complete:
+                    raise DataError(f"{name} is larger than Kaggle said; its members cannot be listed")
+                source = io.BytesIO(data)
+            else:
+                raise DataError(f"Kaggle serves {name} without ranged reads; its members cannot be listed without "
+                                f"downloading all {size:,} bytes")
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            raise translate_http_error(error, slug) from None
+        finally:
+            response.close()
+    reader = io.BufferedReader(source, buffer_size=1 << 16) if isinstance(source, _RangeReader) else source
+    try:
+        if name.lower().endswith(".zip"):
+            with zipfile.ZipFile(reader) as archive:
+                return [member.filename for member in archive.infolist() if not member.is_dir()]
+        with py7zr.SevenZipFile(reader, "r") as archive:
+            return [member.filename for member in archive.list() if not member.is_directory]
+    except (zipfile.BadZipFile, py7zr.exceptions.ArchiveError, py7zr.exceptions.Bad7zFile, EOFError) as error:
+        raise DataError(f"{name} from {slug} is not a readable archive ({first_line(error)})") from None
+
+
+def _data_file_response(kaggle: Any, slug: str, name: str) -> requests.Response:
+    """The streaming answer of DownloadDataFile (redirected to the file's URL); nothing is read yet."""
+    from kagglesdk.competitions.types.competition_api_service import ApiDownloadDataFileRequest
+
+    request = ApiDownloadDataFileRequest()
+    request.competition_name = slug
+    request.file_name = name
+    return kaggle.competitions.competition_api_client.download_data_file(request)
+
+
+def _served_name(response: requests.Response, name: str) -> str:
+    return response.url.split("?")[0].rsplit("/", 1)[-1] or name
+
+
+def _take(chunks: Any, max_bytes: int) -> tuple[bytes, bool]:
+    data = bytearray()
+    for chunk in chunks:
+        data += chunk
+        if len(data) > max_bytes:
+            return bytes(data[:max_bytes]), False
+    return bytes(data), True
+
+
+def _unzip_start(chunks: Any, name: str, max_bytes: int) -> tuple[bytes, bool]:
+    """The first ``max_bytes`` of the first member of a streamed zip (stored or deflated), and whether that is all."""
+    import itertools
+    import struct
+    import zlib
+
+    stream = iter(chunks)
+    buffer = bytearray()
+
+    def fill(count: int) -> None:
+        while len(buffer) < count:
+            chunk = next(stream, None)
+            if chunk is None:
+                raise DataError(f"the .zip Kaggle sent for {name} ends inside its first header")
+            buffer.extend(chunk)
+
+    fill(30)
+    if buffer[:4] != b"PK\x03\x04":
+        raise DataError(f"the .zip Kaggle sent for {name} does not start with a zip member")
+    flags, method = struct.unpack("<HH", buffer[6:10])
+    (stored_size,) = struct.unpack("<I", buffer[18:22])
+    name_length, extra_length = struct.unpack("<HH", buffer[26:30])
+    fill(30 + name_length + extra_length)
+    rest = [bytes(buffer[30 + name_length + extra_length:])]
+    if method == 0 and not flags & 0x08:
+        data, _ = _take(itertools.chain(rest, stream), min(max_bytes, stored_size))
+        return data, stored_size <= max_bytes
+    if method != 8:
+        raise DataError(f"the .zip Kaggle sent for {name} uses compression method {method}; "
+                        "kagglekit reads stored and deflated members")
+    inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+    out = bytearray()
+    for chunk in itertools.chain(rest, stream):
+        while chunk and not inflate.eof:
+            out += inflate.decompress(chunk, max_bytes + 1 - len(out))
+            if len(out) > max_bytes:
+                return bytes(out[:max_bytes]), False
+            chunk = inflate.unconsumed_tail
+        if inflate.eof:
+            return bytes(out), True
+    raise DataError(f"the .zip Kaggle sent for {name} ends before its first member does")
+
+
+class _RangeReader(io.RawIOBase):
+    """A seekable view of a remote file that fetches what is read with HTTP Range requests, up to a budget."""
+
+    def __init__(self, slug: str, url: str, size: int, headers: dict[str, str], budget: int) -> None:
+        self._slug, self._url, self._size, self._budget = slug, url, size, budget
+        self._headers = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "content-type")}
+        self._position = self._fetched = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        count = min(len(buffer), self._size - self._position)
+        if count <= 0:
+            return 0
+        if self._fetched + count > self._budget:
+            raise DataError(f"listing the archive would read more than {self._budget:,} bytes of it; "
+                            "download it instead")
+        headers = {**self._headers, "Range": f"bytes={self._position}-{self._position + count - 1}"}
+        try:
+            with requests.get(self._url, headers=headers, timeout=60) as response:
+                if response.status_code != 206:
+                    raise DataError(f"Kaggle answered HTTP {response.status_code} to a ranged read of an archive; "
+                                    "download it instead")
+                data = response.content[:count]
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            raise translate_http_error(error, self._slug) from None
+        buffer[: len(data)] = data
+        self._position += len(data)
+        self._fetched += len(data)
+        return len(data)

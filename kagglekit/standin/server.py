@@ -142,6 +142,8 @@ class Competition:
     total_limit: int | None = None  # submissions allowed over the competition's life (some cap them)
     created: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc))
     deadline: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc) + timedelta(days=30))
+    evaluation_metric: str = "Categorization Accuracy"  # Kaggle's name for it, as GetCompetition answers
+    kernels_only: bool = False  # a code competition: submissions come from notebooks
 
 
 @dataclasses.dataclass
@@ -251,6 +253,8 @@ class KaggleServer:
         pending_polls: int = 0,
         score_sample_submission: bool = True,
         deadline: datetime | None = None,
+        evaluation_metric: str = "Categorization Accuracy",
+        kernels_only: bool = False,
     ) -> Competition:
         """Serve ``files`` (default: every file in ``directory`` except the solution).
 
@@ -259,6 +263,8 @@ class KaggleServer:
         many GetSubmission/ListSubmissions views a new submission stays PENDING.
         ``deadline`` is when entry closed (default: 30 days from now); later
         submissions are scored but, as on Kaggle, never join the leaderboard.
+        ``evaluation_metric`` and ``kernels_only`` are what GetCompetition reports
+        (Kaggle's metric name; a code competition); scoring stays accuracy.
         """
         directory, solution_csv = Path(directory), Path(solution_csv)
         names = files or sorted(
@@ -268,7 +274,8 @@ class KaggleServer:
         solution = _read_id_label_csv(solution_csv.read_bytes())
         ids = sorted(solution, key=_natural_key)
         public_ids = frozenset(random.Random(0).sample(ids, round(len(ids) * public_fraction)))
-        competition = Competition(slug, served, solution, public_ids, daily_limit, pending_polls)
+        competition = Competition(slug, served, solution, public_ids, daily_limit, pending_polls,
+                                  evaluation_metric=evaluation_metric, kernels_only=kernels_only)
         if deadline is not None:
             competition.deadline = deadline
         with self._lock:
@@ -673,7 +680,7 @@ def _redirect(url: str) -> Response:
 
 
 def _competition_view(competition: Competition) -> ApiCompetition:
-    """The fields the client's `competitions list` prints, and the deadline compare reads."""
+    """The fields the client's `competitions list` prints, the deadline compare reads, and what a draft spec reads."""
     view = ApiCompetition()
     view.ref = f"{PUBLIC_HOST}/competitions/{competition.slug}"
     view.title = competition.slug
@@ -683,7 +690,8 @@ def _competition_view(competition: Competition) -> ApiCompetition:
     view.deadline = competition.deadline.replace(tzinfo=None)
     view.enabled_date = competition.created.replace(tzinfo=None)
     view.max_daily_submissions = competition.daily_limit
-    view.evaluation_metric = "Categorization Accuracy"
+    view.evaluation_metric = competition.evaluation_metric
+    view.is_kernels_submissions_only = competition.kernels_only
     return view
 
 

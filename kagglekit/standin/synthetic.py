@@ -101,3 +101,70 @@ def _hue_to_rgb(hue: float) -> np.ndarray:
     import colorsys
 
     return np.array(colorsys.hsv_to_rgb(hue, 0.9, 1.0))
+
+
+# -- digit-recognizer ------------------------------------------------------------------
+
+DIGIT_SIZE = 28
+DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
+
+
+@dataclass(frozen=True)
+class DigitRecognizerFiles:
+    """digit-recognizer's three files, plus the hidden answers for the local server."""
+
+    directory: Path
+    train_csv: Path
+    test_csv: Path
+    sample_submission: Path
+    solution_csv: Path
+    classes: tuple[str, ...] = DIGIT_CLASSES
+
+
+def make_digit_recognizer(directory: Path, n_train: int = 200, n_test: int = 100,
+                          seed: int = 0) -> DigitRecognizerFiles:
+    """Write train.csv, test.csv, sample_submission.csv and solution.csv in digit-recognizer's exact format.
+
+    train.csv: ``label,pixel0..pixel783``, one 28x28 grey image per row (pixel<x>
+    at row x // 28, column x % 28); test.csv: ``pixel0..pixel783``;
+    sample_submission.csv: ``ImageId,Label`` with ImageId 1..n_test (test.csv's
+    row number) and every Label 0, as Kaggle ships it. The images are
+    :func:`class_images` in grey (the stripe angle still gives the digit away).
+    solution.csv is ``id,label`` (ImageId, digit), the header the local server
+    reads answers with. Every digit appears in train.csv when n_train >= 10.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    n_classes = len(DIGIT_CLASSES)
+    train_labels = np.concatenate([np.arange(min(n_train, n_classes)),
+                                   rng.integers(0, n_classes, size=max(0, n_train - n_classes))])
+    rng.shuffle(train_labels)
+    test_labels = rng.integers(0, n_classes, size=n_test)
+    files = DigitRecognizerFiles(
+        directory=directory,
+        train_csv=directory / "train.csv",
+        test_csv=directory / "test.csv",
+        sample_submission=directory / "sample_submission.csv",
+        solution_csv=directory / "solution.csv",
+    )
+    pixels = [f"pixel{i}" for i in range(DIGIT_SIZE * DIGIT_SIZE)]
+    _write_pixel_csv(files.train_csv, ["label", *pixels], _grey_digits(train_labels, rng), train_labels)
+    _write_pixel_csv(files.test_csv, pixels, _grey_digits(test_labels, rng))
+    test_ids = np.arange(1, n_test + 1)
+    files.sample_submission.write_text("ImageId,Label\n" + "".join(f"{i},0\n" for i in test_ids))
+    _write_id_label_csv(files.solution_csv, test_ids, [DIGIT_CLASSES[k] for k in test_labels])
+    return files
+
+
+def _grey_digits(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(N, 784) uint8: class_images at 28x28, averaged over colour, flattened row-major."""
+    grey = class_images(labels, rng, size=DIGIT_SIZE).mean(axis=-1).round().astype(np.uint8)
+    return grey.reshape(len(labels), -1)
+
+
+def _write_pixel_csv(path: Path, header: list[str], pixels: np.ndarray, labels: np.ndarray | None = None) -> None:
+    rows = pixels.astype(str)
+    if labels is not None:
+        rows = np.column_stack([labels.astype(str), rows])
+    path.write_text(",".join(header) + "\n" + "".join(",".join(row) + "\n" for row in rows))
