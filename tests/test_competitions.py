@@ -302,7 +302,7 @@ MUST_INFER = {
 
 @pytest.fixture(scope="module")
 def digit_files(tmp_path_factory):
-    from kagglekit.data.synthetic import make_digit_recognizer
+    from kagglekit.standin.synthetic import make_digit_recognizer
 
     return make_digit_recognizer(tmp_path_factory.mktemp("digit-recognizer"), n_train=60, n_test=20, seed=0)
 

@@ -16,8 +16,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kagglekit"
 # Lowest first. A module may import its own part and the parts below it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("exceptions", "arguments", "paths", "markers", "outputs", "jsonfiles", "chain"),  # shared; chain imports nothing
-    ("competitions",),  # what is specific to each competition
-    ("kaggle",),        # the one wrapper of the official client, the notebook's credentials
+    ("kaggle",),        # the one wrapper of the official client (a leaf), the notebook's credentials
+    ("competitions",),  # what is specific to each competition, and drafting a spec from what Kaggle says
     ("data",),          # Kaggle's files to the arrays and folders training reads
     ("submissions",),   # CSV formats, records, ensembles, compare, submit and scores
     ("training",),      # models, training, evaluation, prediction
