@@ -1,7 +1,8 @@
 # kagglekit: `make demo` (no account needed) or `make submit` (a real Kaggle submission).
 # Every target installs .venv/ first if needed. Override any variable on the command line:
 #   make submit MODEL=seed-task5 EPOCHS=10
-# COMPETITION: Kaggle slug.  DATA: DATA/SLUG/{raw,cache,images,folders}.  MODEL: see `make models`.
+# COMPETITION: Kaggle slug (`make competitions`).  DATA: DATA/SLUG/{raw,cache,images,folders}.
+# MODEL: see `make models`; empty means the version the competition's spec names (cifar-10: fast).
 # EPOCHS, SEED: empty means the version's own (seed 0).  RUNS: training runs.  SUBS: submission records (commit it).
 # ALL_DATA=1: train on every labelled image, validation split included (the final submission, once the recipe is fixed).
 # SET: recipe overrides, KEY=VALUE separated by spaces, VALUE as JSON or a bare word: SET='lookahead=false rotation=15'.
@@ -14,7 +15,7 @@ PYTHON      ?= python3
 VENV        ?= .venv
 COMPETITION ?= cifar-10
 DATA        ?= data
-MODEL       ?= fast
+MODEL       ?=
 EPOCHS      ?=
 SEED        ?=
 ALL_DATA    ?=
@@ -30,10 +31,10 @@ REMOTE_FLAGS ?=
 PY    := $(VENV)/bin/python
 KK    := $(PY) -m kagglekit
 ON    := --competition $(COMPETITION) --data-dir $(DATA)
-RECIPE = --model $(MODEL) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SEED),--seed $(SEED)) $(if $(ALL_DATA),--all-data) \
+RECIPE = $(if $(MODEL),--model $(MODEL)) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SEED),--seed $(SEED)) $(if $(ALL_DATA),--all-data) \
          $(foreach setting,$(SET),--set '$(setting)')
 
-.PHONY: wheelhouse install test test-fast fetch unpack folders models train predict remote submit scores compare demo bench clean
+.PHONY: wheelhouse install test test-fast fetch unpack folders models competitions train predict remote submit scores compare demo bench clean
 
 ifeq ($(filter $(WHERE),local kaggle),)
 $(error WHERE must be local or kaggle, not '$(WHERE)')
@@ -61,8 +62,11 @@ test-fast: install  ## the suite without the few slow tests
 fetch unpack folders: install
 	$(KK) chain --to $@ $(CHAIN)
 
-models: install
+models: install  ## the model versions
 	$(KK) models
+
+competitions: install  ## the competitions kagglekit has a spec for: files, labels, submission format, metric
+	$(KK) competitions
 
 train: install  ## train MODEL (reuses a finished run of the same recipe on the same data; `kagglekit train` alone always trains)
 	$(KK) chain --to train $(CHAIN)

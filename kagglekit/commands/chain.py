@@ -18,14 +18,15 @@ already complete:
 Every recipe-taking stage gets the same recipe flags (--model, --epochs, --seed,
 --set, --all-data), so predict takes the very run train trained or reused and
 submit submits that version. train reuses a finished run of the same version on
-the same data."""
+the same data. Without --model, the version the competition's spec names
+(cifar-10: fast)."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from kagglekit.chain import AFTER, HERE, ON_KAGGLE, WHERE
 
     add_competition_arguments(parser)
-    add_recipe_arguments(parser, required=True, training=False)
+    add_recipe_arguments(parser, required=False, training=False)
     parser.add_argument("--to", required=True, choices=(*HERE, *ON_KAGGLE, *AFTER), metavar="STAGE",
                         help=f"the last stage to run: one of {', '.join((*HERE, *ON_KAGGLE, *AFTER))}")
     parser.add_argument("--where", choices=tuple(WHERE), default="local",
@@ -44,8 +45,20 @@ def run(args: argparse.Namespace) -> int:
     from kagglekit.chain import Chain, run_chain, stages
     from kagglekit.cli import main
 
-    choice = recipe_choice(args)
+    choice = recipe_choice(args, default_model(args.competition))
     names = stages(args.where, args.to)
     chain = Chain(["--competition", args.competition, "--data-dir", str(args.data_dir)], choice.flags(),
                   args.runs_dir, args.submissions_dir, args.tta, shlex.split(args.remote_flags), shlex.split(args.scores_flags))
     return run_chain(chain, names, main)
+
+
+def default_model(slug: str) -> str:
+    """The model version the competition's spec names, for a chain run without --model (`make` without MODEL)."""
+    from kagglekit.competitions import get_spec
+    from kagglekit.exceptions import UsageError
+
+    model = get_spec(slug).model
+    if model is None:
+        raise UsageError(f"the spec of {slug} names no model version to train: give one with --model NAME "
+                         "(make ... MODEL=NAME; see `python -m kagglekit models`)")
+    return model

@@ -41,17 +41,19 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, *, required: bool, tra
                             "are fixed on the split (no validation accuracy; its own version id)")
 
 
-def recipe_choice(args: argparse.Namespace) -> RecipeChoice | None:
-    """The version the flags name, checked (unknown key, wrong type, out of range: one line); None without --model."""
-    if args.model is None:
+def recipe_choice(args: argparse.Namespace, default_model: str | None = None) -> RecipeChoice | None:
+    """The version the flags name, checked (unknown key, wrong type, out of range: one line); None without a model
+    (--model, else ``default_model``)."""
+    model = args.model or default_model
+    if model is None:
         if args.settings or args.all_data or any(getattr(args, DEST + key, None) is not None for key in IDENTITY_SHORTCUTS):
             raise UsageError("--epochs, --seed, --set and --all-data describe a model version: give --model NAME too")
         return None
-    version = get_version(args.model)
+    version = get_version(model)
     overrides = dict(version.parse_setting(setting) for setting in args.settings)
     for key in (*IDENTITY_SHORTCUTS, *TRAINING_SHORTCUTS):
         if getattr(args, DEST + key, None) is not None:
             overrides[key] = getattr(args, DEST + key)
-    choice = RecipeChoice(args.model, overrides, args.all_data)
+    choice = RecipeChoice(model, overrides, args.all_data)
     choice.recipe  # noqa: B018 - checks every override before any stage starts work
     return choice

@@ -11,6 +11,7 @@ header. What remains::
     files   = ["train.7z", "test.7z", "trainLabels.csv", "sampleSubmission.csv"]
     metric  = "accuracy"                  # see kagglekit.competitions.metrics.METRICS
     classes = ["airplane", ...]           # optional: only when the class list is fixed
+    model   = "fast"                      # optional: the model version trained when none is named
 
     [train]
     images = { file = "train.7z", members = 'train/(?P<id>\\d+)\\.png' }
@@ -175,6 +176,7 @@ class CompetitionSpec:
     test_images: ImageSource
     images: ImagePolicy
     submission: SubmissionFormat
+    model: str | None = None  # the model version `make train` trains when MODEL is not given
 
     @property
     def file_names(self) -> tuple[str, ...]:
@@ -285,12 +287,13 @@ class _Reader:
         if not SLUG_PATTERN.fullmatch(slug):
             raise DataError(f"{self.where}: {slug!r} is not a Kaggle competition slug (lower-case letters, digits "
                             "and dashes): name the file SLUG.toml")
-        self.known_keys(top, "", ("kind", "files", "metric", "classes", "train", "test", "images", "submission"))
+        self.known_keys(top, "", ("kind", "files", "metric", "classes", "model", "train", "test", "images", "submission"))
         kind = self.string(top, "kind", "kind", choices=KINDS)
         files = self.files(top.get("files"))
         metric_name = self.string(top, "metric", "metric", choices=tuple(METRICS))
         metric = METRICS[metric_name]
         classes = self.classes(top.get("classes"))
+        model = self.string(top, "model", "model", required=False)
 
         train = self.table(top, "train", "train", ("images", "labels"))
         test = self.table(top, "test", "test", ("images",))
@@ -304,7 +307,7 @@ class _Reader:
             raise self.fail("submission.predict", f"is {submission.predict!r}, but metric {metric.name!r} scores "
                                                   f"{_predicts_phrase(metric.predicts)}: expected {metric.predicts!r}")
         return CompetitionSpec(slug, kind, tuple(DataFile(n) for n in files), metric, classes,
-                               train_images, train_labels, test_images, images, submission)
+                               train_images, train_labels, test_images, images, submission, model)
 
     def files(self, value: Any) -> tuple[str, ...]:
         if value is None:
