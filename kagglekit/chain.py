@@ -19,6 +19,7 @@ HERE = ("fetch", "unpack", "folders", "train", "predict")
 ON_KAGGLE = ("remote",)
 AFTER = ("submit", "scores", "compare")
 WHERE = {"local": HERE, "kaggle": ON_KAGGLE}
+RECIPE_STAGES = frozenset({"train", "predict", "remote", "submit"})
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ def stages(where: str, to: str) -> tuple[str, ...]:
     if to not in chain:
         raise UsageError(f"a chain training {where} has no stage {to!r}; its stages: {', '.join(chain)}")
     return chain[: chain.index(to) + 1]
+
+
+def needs_recipe(names: tuple[str, ...]) -> bool:
+    """Whether any of these stages takes the recipe flags (fetch, unpack and folders do not)."""
+    return bool(set(names) & RECIPE_STAGES)
 
 
 def run_chain(chain: Chain, names: tuple[str, ...], run_stage: Callable[[list[str]], int]) -> int:

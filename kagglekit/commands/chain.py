@@ -42,12 +42,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kagglekit.chain import Chain, run_chain, stages
+    from kagglekit.chain import Chain, needs_recipe, run_chain, stages
     from kagglekit.cli import main
 
-    choice = recipe_choice(args, default_model(args.competition))
     names = stages(args.where, args.to)
-    chain = Chain(["--competition", args.competition, "--data-dir", str(args.data_dir)], choice.flags(),
+    recipe = recipe_choice(args, default_model(args.competition)).flags() if needs_recipe(names) else []
+    chain = Chain(["--competition", args.competition, "--data-dir", str(args.data_dir)], recipe,
                   args.runs_dir, args.submissions_dir, args.tta, shlex.split(args.remote_flags), shlex.split(args.scores_flags))
     return run_chain(chain, names, main)
 
