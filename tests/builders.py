@@ -15,12 +15,15 @@ from kagglekit.paths import CompetitionPaths
 from kagglekit.standin.synthetic import CompetitionFiles, png_bytes
 
 
-def raw_competition(files: CompetitionFiles, data_dir: Path, slug: str = "cifar-10") -> CompetitionPaths:
-    """Copy a competition's four files into ``data_dir/slug/raw`` as fetch would leave them."""
-    paths = CompetitionPaths(data_dir, slug)
+def raw_competition(files: CompetitionFiles, data_dir: Path, slug: str | None = None) -> CompetitionPaths:
+    """Copy every file of a competition's spec into ``data_dir/slug/raw`` as fetch would leave them."""
+    paths = CompetitionPaths(data_dir, slug or files.spec.slug)
     paths.raw.mkdir(parents=True, exist_ok=True)
-    for source in (files.train_archive, files.test_archive, files.train_labels, files.sample_submission):
-        shutil.copyfile(source, paths.raw / source.name)
+    for name, source in files.files.items():
+        if source.is_dir():
+            shutil.copytree(source, paths.raw_file(name))
+        else:
+            shutil.copyfile(source, paths.raw_file(name))
     return paths
 
 
