@@ -174,11 +174,14 @@ def _build_tree(paths: CompetitionPaths, split: pd.DataFrame, valid_fraction: fl
 
 
 def image_files(source: Path) -> dict[str, str]:
-    """``{id: file name}`` of images/train/, where unpack wrote ``<id>.<ext>`` (the member's own extension)."""
+    """``{id: file name}`` of images/train/, where unpack wrote ``<id>.<ext>`` (the member's own extension; just
+    ``<id>`` when the id ends in it, as ``0050f38b3.png`` does)."""
     if not source.is_dir():
         return {}
-    return {Path(entry.name).stem if Path(entry.name).suffix else entry.name: entry.name
-            for entry in os.scandir(source) if not entry.name.startswith(".")}
+    names = [entry.name for entry in os.scandir(source) if not entry.name.startswith(".")]
+    files = {Path(name).stem: name for name in names}
+    files.update({name: name for name in names})
+    return files
 
 
 def _link_images(source: Path, target: Path, split: pd.DataFrame) -> bool:

@@ -294,8 +294,9 @@ def write_id_label_csv(path: Path, chosen: list[Chosen]) -> None:
 
 
 def file_name(chosen: Chosen) -> str:
-    """``<id>.<ext>`` under images/<split>/: the member's own extension; .png for pixel rows."""
-    return f"{chosen.id}{PurePosixPath(chosen.name).suffix.lower()}"
+    """``<id>.<ext>`` under images/<split>/: the member's own extension (not repeated when the id ends in it)."""
+    suffix = PurePosixPath(chosen.name).suffix.lower()
+    return chosen.id if chosen.id.lower().endswith(suffix) else f"{chosen.id}{suffix}"
 
 
 def _decode_members(
@@ -508,8 +509,8 @@ class ZipReader(ImageReader):
         for info in sorted(self.archive.infolist(), key=lambda i: i.header_offset):
             name = info.filename.replace("\\", "/")
             self.check_name(name)
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode) or (mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))):
+            kind = stat.S_IFMT(info.external_attr >> 16)  # Unix file type bits, where the zip tool kept them
+            if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
                 raise UnsafeArchiveError(f"{self.path} has a link or special file ({name!r}); refusing to unpack it.")
             if info.is_dir():
                 continue
