@@ -24,7 +24,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from export_split import load_npz  # noqa: E402
-from kagglekit.kaggle.competitions import CIFAR10_CLASSES  # noqa: E402
+from kagglekit.standin.synthetic import CIFAR10_CLASSES  # noqa: E402
 from kagglekit.jsonfiles import write_json  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from kagglekit import markers
 from kagglekit.competitions import spec_path
-from kagglekit.exceptions import DataError, KagglekitError, UsageError
+from kagglekit.exceptions import DataError, KaggleApiError, KagglekitError, UsageError
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
 
 CACHE_MOUNT_ENV = "KAGGLE_CACHE_MOUNT_FOLDER"  # kagglehub's name for the mount root
@@ -66,8 +66,10 @@ def require_spec(paths: CompetitionPaths, progress: bool = True) -> None:
 
     try:
         description = describe_unknown(paths.slug)
+    except KaggleApiError:
+        raise  # Kaggle answered (no such competition, rules not accepted...): that comes first
     except KagglekitError:
-        description = None  # no credentials, no network, no such competition: get_spec's line says what to do
+        description = None  # no credentials or no network: get_spec's line still says what to do
     if description:
         print(description, flush=True)
     paths.spec  # raises get_spec's one-line UsageError: the known slugs and the draft command
