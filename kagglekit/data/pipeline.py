@@ -105,7 +105,7 @@ def load_split(paths: CompetitionPaths, limit: int | None = None) -> SplitData:
     classes = read_classes(paths)
     split = read_split(paths)
     images, ids, source = load_images(paths, classes)
-    index = pd.Index(ids).get_indexer(split["id"].to_numpy())
+    index = pd.Index(ids.astype(str)).get_indexer(split["id"].to_numpy())  # ids are text (older caches: int64)
     if (index < 0).any():
         absent = split["id"][index < 0].head(3).tolist()
         raise DataError(f"{paths.split_csv} names ids missing from the cache (e.g. {absent}); rerun `python -m kagglekit folders --force`")
