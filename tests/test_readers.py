@@ -279,3 +279,14 @@ def test_the_generator_follows_each_shipped_spec(tmp_path: Path) -> None:
         files = make_from_spec(get_spec(slug), tmp_path / slug, n_train=20, n_test=5)
         assert sorted(p.name for p in files.files.values()) == sorted(get_spec(slug).file_names)
         shutil.rmtree(tmp_path / slug)
+
+
+@pytest.mark.parametrize("resize", ["squeeze", "shorter-side-centre-crop"])
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_every_size_resizes_to_the_spec_size(resize: str, suffix: str) -> None:
+    """Up, down, thin and float-awkward sizes (24 -> 32 once left a crop box a hair outside the image)."""
+    sizes = [(24, 31), (33, 17), (7, 100), (32, 32), (640, 480), (1, 1)]
+    blobs = [encoded(np.full((h, w, 3), 120, np.uint8), suffix) for h, w in sizes]
+    out, error = unpack.decode_images(blobs, [f"m{i}{suffix}" for i in range(len(blobs))], ((32, 32), resize, 3))
+    assert error is None and out.shape == (len(sizes), 32, 32, 3)
+    assert np.abs(out.astype(int) - 120).max() <= 3  # a flat image stays flat (JPEG's rounding aside)

@@ -833,20 +833,22 @@ def decode_images(blobs: list[Payload], names: list[str],
     mode = MODES[channels]
     out: np.ndarray | None = None
     for position, (blob, name) in enumerate(zip(blobs, names)):
-        try:
-            if isinstance(blob, np.ndarray):
-                if size is None and blob.shape[-1] == channels:
-                    pixels = blob
-                else:
-                    pixels = _pixels(Image.fromarray(blob[..., 0] if blob.shape[-1] == 1 else blob), mode, size, resize)
+        if isinstance(blob, np.ndarray):
+            if size is None and blob.shape[-1] == channels:
+                pixels = blob
             else:
+                pixels = _pixels(Image.fromarray(blob[..., 0] if blob.shape[-1] == 1 else blob).convert(mode),
+                                 size, resize)
+        else:
+            try:  # the file's own faults: only decoding and converting it
                 image = Image.open(io.BytesIO(blob))
                 if size is not None and image.format == "JPEG":
                     image.draft(mode, _draft_size(image.size, size, resize))  # decode at 1/2, 1/4, 1/8 where that suffices
-                pixels = _pixels(image, mode, size, resize)
-        except DECODE_ERRORS as error:
-            why = first_line(error) or type(error).__name__
-            return None, f"{name} is not a readable image ({why}); if the file is damaged, fetch it again"
+                image = image.convert(mode) if image.mode != mode else _loaded(image)
+            except DECODE_ERRORS as error:
+                why = first_line(error) or type(error).__name__
+                return None, f"{name} is not a readable image ({why}); if the file is damaged, fetch it again"
+            pixels = _pixels(image, size, resize)
         if out is None:
             out = np.empty((len(blobs), *pixels.shape), dtype=np.uint8)
         elif pixels.shape != out.shape[1:]:
@@ -855,9 +857,13 @@ def decode_images(blobs: list[Payload], names: list[str],
     return out, None
 
 
-def _pixels(image: Image.Image, mode: str, size: tuple[int, int] | None, resize: str | None) -> np.ndarray:
-    if image.mode != mode:
-        image = image.convert(mode)
+def _loaded(image: Image.Image) -> Image.Image:
+    image.load()
+    return image
+
+
+def _pixels(image: Image.Image, size: tuple[int, int] | None, resize: str | None) -> np.ndarray:
+    """A decoded image, of the wanted mode, resized when the policy has a size, as (H, W, C) uint8."""
     if size is not None:
         image = _resized(image, size, resize)
     pixels = np.asarray(image)
@@ -874,8 +880,8 @@ def _resized(image: Image.Image, size: tuple[int, int], resize: str | None) -> I
     if resize == "squeeze":
         return image.resize((width, height), Image.Resampling.BILINEAR)
     scale = max(width / w, height / h)
-    crop_w, crop_h = width / scale, height / scale
-    box = ((w - crop_w) / 2, (h - crop_h) / 2, (w + crop_w) / 2, (h + crop_h) / 2)
+    crop_w, crop_h = min(w, width / scale), min(h, height / scale)  # min: float rounding must not leave the image
+    box = (max(0.0, (w - crop_w) / 2), max(0.0, (h - crop_h) / 2), min(w, (w + crop_w) / 2), min(h, (h + crop_h) / 2))
     return image.resize((width, height), Image.Resampling.BILINEAR, box=box)
 
 
