@@ -24,7 +24,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from export_split import load_npz  # noqa: E402
-from kagglekit.kaggle.competitions import CIFAR10_CLASSES  # noqa: E402
+from kagglekit.standin.synthetic import CIFAR10_CLASSES  # noqa: E402
 from kagglekit.jsonfiles import write_json  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
 
@@ -38,13 +38,13 @@ def build(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, y_valid
     images, labels = np.concatenate([x_train, x_valid]), np.concatenate([y_train, y_valid])
     ids = np.arange(1, len(images) + 1)
     np.save(paths.cache_images("train"), images)
-    np.save(paths.cache_ids("train"), ids)
+    np.save(paths.cache_ids("train"), ids.astype(str))  # ids are text, as unpack writes them
     subset = ["train"] * len(x_train) + ["valid"] * len(x_valid)
     pd.DataFrame({"id": ids, "label": np.asarray(classes)[labels], "subset": subset}).to_csv(paths.split_csv, index=False)
     paths.classes_json.write_text(json.dumps({"classes": list(classes)}))
     test_ids = np.arange(1, len(x_valid) + 1)
     np.save(paths.cache_images("test"), x_valid)
-    np.save(paths.cache_ids("test"), test_ids)
+    np.save(paths.cache_ids("test"), test_ids.astype(str))
     pd.DataFrame({"id": test_ids, "label": classes[0]}).to_csv(paths.sample_submission, index=False)
     write_json(paths.unpacked_marker("test"), {"built_by": "bench/device_data.py", "images": len(x_valid)})
     print(f"built {paths.root}: {len(x_train)} train / {len(x_valid)} valid / {len(x_valid)} test images")

@@ -37,11 +37,13 @@ def parse_arguments(doc: str, only: list[str], variants: dict[str, Callable[[Pat
     return args
 
 
-def measure(script: str, variant: str, source: Path, work: Path) -> dict[str, float]:
-    """Run ``script --run-variant VARIANT SOURCE WORK``; its seconds and peak GB."""
+def measure(script: str, variant: str, source: Path, work: Path, tree: Path | None = None) -> dict[str, float]:
+    """Run ``script --run-variant VARIANT SOURCE WORK``; its seconds and peak GB. ``tree``: import kagglekit
+    from that copy of another commit instead of this checkout (see ``run_in_tree``)."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    child = psutil.Popen([sys.executable, script, "--run-variant", variant, str(source), str(work)])
+    launcher = [__file__, "--in-tree", str(tree)] if tree else []
+    child = psutil.Popen([sys.executable, *launcher, script, "--run-variant", variant, str(source), str(work)])
     peak = 0
     started = time.perf_counter()
     while child.poll() is None:
@@ -59,3 +61,19 @@ def tree_rss(process: psutil.Process) -> int:
         return sum(p.memory_info().rss for p in [process, *process.children(recursive=True)])
     except psutil.Error:
         return 0
+
+
+def run_in_tree(tree: Path, script: str, arguments: list[str]) -> None:
+    """Run ``script`` with kagglekit imported from ``tree``: this checkout's editable install answers
+    imports before sys.path does, so its finder is dropped first."""
+    import runpy
+
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__.lower()
+                        and "editable" not in getattr(f, "__name__", "").lower()]
+    sys.path[:0] = [str(Path(script).resolve().parent), str(tree)]
+    sys.argv = [script, *arguments]
+    runpy.run_path(script, run_name="__main__")
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--in-tree"]:
+    run_in_tree(Path(sys.argv[2]), sys.argv[3], sys.argv[4:])

@@ -62,7 +62,7 @@ def full_size_predict(run_dir: Path, x: np.ndarray, n: int, precision: str, thre
         paths.raw.mkdir(parents=True)
         ids = np.arange(1, n + 1)
         np.save(paths.cache_images("test"), np.resize(x, (n, *x.shape[1:])))
-        np.save(paths.cache_ids("test"), ids)
+        np.save(paths.cache_ids("test"), ids.astype(str))  # ids are text, as unpack writes them
         pd.DataFrame({"id": ids, "label": "cat"}).to_csv(paths.sample_submission, index=False)
         write_json(paths.unpacked_marker("test"), {"built_by": "bench/predict_cost.py", "images": n})
         summary = predict_submission(run_dir, paths, Path(scratch) / "submissions", batch_size=batch, progress=False,

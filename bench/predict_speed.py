@@ -75,7 +75,7 @@ def ours_predict(run_dir: Path, work: Path) -> None:
     (paths.raw / "test.7z").symlink_to(standin)
     (paths.raw / "sampleSubmission.csv").symlink_to(standin.parent / "sampleSubmission.csv")
     started = time.perf_counter()
-    unpack_split(paths, "test", paths.raw / "test.7z", paths.sample_submission, False, progress=False)
+    unpack_split(paths, "test", False, progress=False)
     unpacked = time.perf_counter()
     summary = predict_submission(run_dir, paths, work / "submissions", progress=False)
     print(f"  ours: unpack {unpacked - started:.1f} s, predict {summary.seconds:.1f} s "

@@ -17,6 +17,6 @@ def prepared_real_train(shared: Path, data_dir: Path) -> CompetitionPaths:
         for name in ("train.7z", "trainLabels.csv"):
             if not (paths.raw / name).exists():
                 (paths.raw / name).symlink_to((shared / name).resolve())
-        unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, True, progress=False)
+        unpack_split(paths, "train", True, progress=False)
         build_folders(paths)
     return paths

@@ -12,6 +12,15 @@ sampled every 50 ms:
   test.7z  -> ready to predict seeds: extractall (300,000 files);            ours: unpack into the pixel cache
 
 Absolute times on these shared machines are noisy: read the ratio.
+
+``--baseline TREE`` times kagglekit's own variants side by side with an earlier
+kagglekit, alternating them ``--rounds`` times on the same stand-in: TREE is a
+copy of that commit's files (``git archive COMMIT | tar -x -C TREE``), run by its
+own bench/unpack_speed.py importing kagglekit from TREE (measure.run_in_tree);
+the seeds' variants are left out then::
+
+    git archive main | tar -x -C /tmp/main-tree
+    .venv/bin/python bench/unpack_speed.py --only test --baseline /tmp/main-tree
 """
 
 from __future__ import annotations
@@ -118,7 +127,7 @@ def ours_train(shared: Path, work: Path) -> None:
     from kagglekit.data.unpack import unpack_split
 
     paths = _raw_layout(work, {"train.7z": shared / "train.7z", "trainLabels.csv": shared / "trainLabels.csv"})
-    unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, True, progress=False)
+    unpack_split(paths, "train", True, progress=False)
     build_folders(paths)
 
 
@@ -126,7 +135,7 @@ def ours_test(standin: Path, work: Path) -> None:
     from kagglekit.data.unpack import unpack_split
 
     paths = _raw_layout(work, {"test.7z": standin, "sampleSubmission.csv": standin.parent / "sampleSubmission.csv"})
-    unpack_split(paths, "test", paths.raw / "test.7z", paths.sample_submission, False, progress=False)
+    unpack_split(paths, "test", False, progress=False)
 
 
 def _raw_layout(work: Path, files: dict[str, Path]):
@@ -142,9 +151,40 @@ def _raw_layout(work: Path, files: dict[str, Path]):
 VARIANTS = {"seeds-train": seeds_train, "seeds-test": seeds_test, "ours-train": ours_train, "ours-test": ours_test}
 
 
+def side_by_side(args: Any, baseline: Path, rounds: int) -> None:
+    """kagglekit's variants, this tree's against ``baseline``'s, alternating on the same inputs."""
+    jobs = []
+    if args.only in (None, "train"):
+        jobs.append(("ours-train", args.shared))
+    if args.only in (None, "test"):
+        jobs.append(("ours-test", build_test_standin(args.shared, args.out)))
+    print("\n| variant | round | baseline s | this tree s | ratio |\n|---|---:|---:|---:|---:|")
+    for variant, source in jobs:
+        for round_ in range(1, rounds + 1):
+            old = measure(str(baseline / "bench" / "unpack_speed.py"), variant, source, args.out / "work", baseline)
+            new = measure(__file__, variant, source, args.out / "work")
+            print(f"| {variant} | {round_} | {old['seconds']:.1f} | {new['seconds']:.1f} | "
+                  f"{new['seconds'] / old['seconds']:.3f} |", flush=True)
+
+
 def main() -> None:
+    import sys
+
+    baseline, rounds = None, 2
+    if "--baseline" in sys.argv:  # parsed here: measure.parse_arguments holds the flags every benchmark shares
+        at = sys.argv.index("--baseline")
+        baseline = Path(sys.argv[at + 1])
+        del sys.argv[at:at + 2]
+    if "--rounds" in sys.argv:
+        at = sys.argv.index("--rounds")
+        rounds = int(sys.argv[at + 1])
+        del sys.argv[at:at + 2]
     args = parse_arguments(__doc__, ["train", "test"], VARIANTS)
     if args is None:
+        return
+    if baseline is not None:
+        print(f"# unpack side by side  {platform.node()}  {os.cpu_count()} cores  baseline {baseline}")
+        side_by_side(args, baseline, rounds)
         return
     print(f"# unpack benchmark  {platform.node()}  {os.cpu_count()} cores  python {platform.python_version()}  py7zr {py7zr.__version__}")
     rows = []

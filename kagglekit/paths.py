@@ -2,19 +2,31 @@
 
 ``DATA/SLUG/`` holds one competition:
 
-    raw/        what Kaggle serves (train.7z, test.7z, trainLabels.csv, sampleSubmission.csv)
-    images/     train/<id>.png decoded from train.7z (test PNGs only with --write-test-files)
-    cache/      <split>_images.npy (N,32,32,3 uint8) + <split>_ids.npy: what training and
-                prediction read, because 300,000 small files are slow to write and read
-    folders/    train/<class>/<id>.png, valid/<class>/<id>.png (hard links), classes.json,
+    raw/        what Kaggle serves, the files the competition's spec lists (cifar-10: train.7z,
+                test.7z, trainLabels.csv, sampleSubmission.csv; a folder tree as raw/NAME/...)
+    images/     train/<id>.<ext>: each training image as the archive holds it (PNG-encoded
+                pixels for a pixel CSV); test images only with --write-test-files
+    cache/      <split>_images.npy (N,H,W,C uint8, C = 1 or 3) + <split>_ids.npy (the ids as
+                text, a numpy unicode array): what training and prediction read, because
+                300,000 small files are slow to write and read; train_labels.csv (id,label)
+                when the labels are not a CSV of raw/ (read off the paths, or a pixel CSV's own)
+    folders/    train/<class>/<id>.<ext>, valid/<class>/<id>.<ext> (hard links), classes.json,
                 split.csv (id,label,subset)
+
+File names come from the competition's spec (kagglekit/competitions/SLUG.toml), read
+the first time ``paths.spec`` is asked for, so making a CompetitionPaths costs nothing.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kagglekit.competitions import CompetitionSpec
 
 DEFAULT_COMPETITION = "cifar-10"
 DEFAULT_DATA_DIR = Path("data")
@@ -22,11 +34,10 @@ DEFAULT_REMOTE_DIR = Path("remote")  # `remote`: kernel folders, push records, p
 DEFAULT_VALID_FRACTION = 0.1  # share of each class that `folders` holds out for validation
 DEFAULT_SPLIT_SEED = 0        # picks which images those are
 
-TRAIN_ARCHIVE = "train.7z"
-TEST_ARCHIVE = "test.7z"
-TRAIN_LABELS = "trainLabels.csv"
-SAMPLE_SUBMISSION = "sampleSubmission.csv"
-COMPETITION_FILES = (TRAIN_ARCHIVE, TEST_ARCHIVE, TRAIN_LABELS, SAMPLE_SUBMISSION)
+# cifar-10's files, for the stand-in server's command line only (kagglekit.standin.server.main) until it
+# reads the spec; every stage takes its file names from ``CompetitionPaths.spec``.
+COMPETITION_FILES = ("train.7z", "test.7z", "trainLabels.csv", "sampleSubmission.csv")
+NORMALISED_LABELS = "train_labels.csv"  # cache/: id,label, written by unpack when labels are not a raw CSV
 
 
 @dataclass(frozen=True)
@@ -56,13 +67,40 @@ class CompetitionPaths:
     def folders(self) -> Path:
         return self.root / "folders"
 
+    @cached_property
+    def spec(self) -> CompetitionSpec:
+        """The competition's spec (yours in competitions/SLUG.toml first, else kagglekit's), read once."""
+        from kagglekit.competitions import get_spec
+
+        return get_spec(self.slug)
+
+    def raw_file(self, name: str) -> Path:
+        """Where fetch puts the spec's file ``name`` (a folder tree "NAME/" is the folder raw/NAME)."""
+        return self.raw / name.rstrip("/")
+
+    @property
+    def competition_files(self) -> tuple[Path, ...]:
+        """Every file (or folder tree) the spec lists, under raw/."""
+        return tuple(self.raw_file(name) for name in self.spec.file_names)
+
     @property
     def train_labels(self) -> Path:
-        return self.raw / TRAIN_LABELS
+        """The CSV that `folders` reads labels from: the spec's CSV in raw/ when it has an id column; else
+        (labels read off the image paths, or a pixel CSV's own column) the id,label file unpack writes."""
+        from kagglekit.competitions import CsvLabels
+
+        labels = self.spec.train_labels
+        if isinstance(labels, CsvLabels) and labels.id is not None:
+            return self.raw_file(labels.file)
+        return self.normalised_labels
+
+    @property
+    def normalised_labels(self) -> Path:
+        return self.cache / NORMALISED_LABELS
 
     @property
     def sample_submission(self) -> Path:
-        return self.raw / SAMPLE_SUBMISSION
+        return self.raw_file(self.spec.submission.sample)
 
     @property
     def classes_json(self) -> Path:

@@ -15,12 +15,15 @@ from kagglekit.paths import CompetitionPaths
 from kagglekit.standin.synthetic import CompetitionFiles, png_bytes
 
 
-def raw_competition(files: CompetitionFiles, data_dir: Path, slug: str = "cifar-10") -> CompetitionPaths:
-    """Copy a competition's four files into ``data_dir/slug/raw`` as fetch would leave them."""
-    paths = CompetitionPaths(data_dir, slug)
+def raw_competition(files: CompetitionFiles, data_dir: Path, slug: str | None = None) -> CompetitionPaths:
+    """Copy every file of a competition's spec into ``data_dir/slug/raw`` as fetch would leave them."""
+    paths = CompetitionPaths(data_dir, slug or files.spec.slug)
     paths.raw.mkdir(parents=True, exist_ok=True)
-    for source in (files.train_archive, files.test_archive, files.train_labels, files.sample_submission):
-        shutil.copyfile(source, paths.raw / source.name)
+    for name, source in files.files.items():
+        if source.is_dir():
+            shutil.copytree(source, paths.raw_file(name))
+        else:
+            shutil.copyfile(source, paths.raw_file(name))
     return paths
 
 
@@ -130,3 +133,14 @@ def write_archive_understating_its_size(path: Path, members: dict[str, bytes], u
     old, new = field(total), field(total - understate_by)
     assert len(old) == len(new) and raw.count(old) == 1, "the unpack size must be unique and keep its length"
     return _patch_plain_header(path, raw, old, new)
+
+
+def id_label_solution(solution_csv: Path, target: Path) -> Path:
+    """solution.csv with its header renamed ``id,label``, for a server that reads only that header.
+
+    synthetic.py's solution.csv is headed by the sample submission's own columns (digit-recognizer:
+    ImageId,Label); the stand-in server reads that header once it scores each metric (issue 24, H).
+    """
+    lines = solution_csv.read_text().splitlines()
+    target.write_text("\n".join(["id,label", *lines[1:]]) + "\n")
+    return target

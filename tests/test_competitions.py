@@ -189,12 +189,6 @@ def test_shipped_specs_load_and_say_what_the_issue_lists():
     assert [s.slug for s in all_specs()] == list(known_slugs())
 
 
-def test_the_shipped_class_list_is_the_one_folders_checks_today():
-    from kagglekit.kaggle.competitions import known_classes
-
-    assert get_spec("cifar-10").classes == known_classes("cifar-10")
-
-
 def test_an_unknown_slug_names_the_known_ones_and_how_to_draft_one():
     with pytest.raises(UsageError) as raised:
         get_spec("dogs-vs-cats-redux-kernels-edition")
@@ -310,8 +304,11 @@ def digit_files(tmp_path_factory):
 @pytest.fixture
 def both_served(kaggle_server, digit_files):
     """The local server with cifar-10 (conftest's) and digit-recognizer, as Kaggle describes them."""
-    kaggle_server.add_competition("digit-recognizer", digit_files.directory, digit_files.solution_csv,
-                                  evaluation_metric="Categorization Accuracy")
+    from builders import id_label_solution
+
+    solution = id_label_solution(digit_files.solution_csv, digit_files.directory.parent / "digit-solution.csv")
+    kaggle_server.add_competition("digit-recognizer", digit_files.directory, solution,
+                                  evaluation_metric="Categorization Accuracy", files=list(digit_files.files))
     return kaggle_server
 
 
@@ -326,7 +323,7 @@ def test_the_digit_recognizer_generator_writes_kaggles_format(digit_files):
     sample = pd.read_csv(digit_files.sample_submission)
     assert list(sample.columns) == ["ImageId", "Label"]
     assert sample["ImageId"].tolist() == list(range(1, 21)) and set(sample["Label"]) == {0}
-    assert digit_files.solution_csv.read_text().startswith("id,label\n1,")
+    assert digit_files.solution_csv.read_text().startswith("ImageId,Label\n1,")  # the sample's own header
 
 
 @pytest.mark.parametrize("slug", ["cifar-10", "digit-recognizer"])

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from kagglekit.cli import main
+from kagglekit.competitions import get_spec
 from kagglekit.markers import MARKER_NAME
-from kagglekit.paths import COMPETITION_FILES, CompetitionPaths
+from kagglekit.paths import CompetitionPaths
 
 SLUG = "cifar-10"
+COMPETITION_FILES = get_spec(SLUG).file_names  # what fetch takes: the files cifar-10's spec lists
 
 
 def fetch(data_dir: Path, *extra: str) -> int:
@@ -250,3 +252,32 @@ def test_notebook_uses_the_mounted_files_without_downloading(notebook, competiti
 def test_notebook_without_the_mount_says_how_to_add_it(notebook, tmp_path, capsys):
     assert fetch(tmp_path / "data") == 1
     assert "Add Input" in error_line(capsys)
+
+
+def test_another_spec_fetches_its_own_files(kaggle_server, tmp_path):
+    from builders import id_label_solution
+    from kagglekit.standin.synthetic import make_digit_recognizer
+
+    files = make_digit_recognizer(tmp_path / "digits", n_train=20, n_test=5)
+    solution = id_label_solution(files.solution_csv, tmp_path / "solution.csv")
+    kaggle_server.add_competition("digit-recognizer", files.directory, solution, files=list(files.files))
+    assert fetch(tmp_path / "data", "--competition", "digit-recognizer") == 0
+    raw = raw_dir(tmp_path / "data", "digit-recognizer")
+    assert sorted(p.name for p in raw.iterdir() if not p.name.startswith(".")) == sorted(
+        ["train.csv", "test.csv", "sample_submission.csv"])
+    assert (raw / "train.csv").read_bytes() == files.train_csv.read_bytes()
+
+
+def test_a_slug_without_a_spec_lists_kaggles_files_then_says_so_in_one_line(
+    kaggle_server, competition_files, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # no competitions/ of the user's here
+    kaggle_server.add_competition("new-contest", competition_files.directory, competition_files.solution_csv,
+                                  files=COMPETITION_FILES)
+    assert fetch(tmp_path / "data", "--competition", "new-contest") == 2
+    captured = capsys.readouterr()
+    assert "kagglekit has no spec for new-contest; Kaggle lists 4 files:" in captured.out
+    assert "train.7z" in captured.out and "competitions draft new-contest" in captured.out
+    errors = captured.err.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("kagglekit fetch: error: kagglekit has no spec for competition 'new-contest'")
+    assert not (tmp_path / "data" / "new-contest").exists()  # nothing fetched

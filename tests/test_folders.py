@@ -98,10 +98,11 @@ def test_needs_unpack_first(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("rows", "header", "message"),
     [
-        (None, "image,class", "has header 'image,class', expected 'id,label'"),
+        (None, "image,class", "has header 'image,class', expected columns 'id' and 'label'"),
         ([(1, "cat"), (1, "dog")], "id,label", "1 row with duplicate ids (line 3)"),
         ([(1, "cat"), (2, "")], "id,label", "1 row with an empty label (line 3)"),
-        ([(1, "cat"), ("x7", "dog")], "id,label", "1 row whose id is not a positive integer (line 3)"),
+        ([(1, "cat"), ("", "dog")], "id,label", "1 row with an empty id (line 3)"),
+        ([(1, "cat"), ("x7", "dog")], "id,label", "1 ids in trainLabels.csv have no image: x7"),  # ids are text
         ([(1, "cat"), (2, "kitten"), (3, "cta")], "id,label", "2 rows with a label outside the 10 classes of cifar-10 (cta, kitten) (line 3, 4)"),
     ],
 )
@@ -167,7 +168,7 @@ def test_every_kind_of_bad_label_is_reported_at_once(paths: CompetitionPaths, ca
 
     assert "2 rows with a label outside the 10 classes of cifar-10 (cta, kitten) (line 5, 11)" in err
     assert "1 row with duplicate ids (line 22)" in err
-    assert "1 row whose id is not a positive integer (line 32)" in err
+    assert "1 ids in trainLabels.csv have no image: x" in err
     assert "5 ids of unpacked images have no label: 21, 31, 41, 42, 43;" in err
 
 

@@ -26,8 +26,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("standin",),       # the local stand-in for Kaggle: the demo and the tests only
 )
 LAYER = {part: level for level, parts in enumerate(LAYERS) for part in parts}
-# kagglekit/__init__ picks Keras' backend before anything can import Keras; the demo command runs the stand-in.
-ALLOWED_UPWARD = {("__init__", "training"), ("commands", "standin")}
+# kagglekit/__init__ picks Keras' backend before anything can import Keras; the demo command runs the stand-in;
+# paths resolves a competition's file names through its spec (CompetitionPaths.spec, read on first use).
+ALLOWED_UPWARD = {("__init__", "training"), ("commands", "standin"), ("paths", "competitions")}
 
 
 def modules() -> dict[str, Path]:

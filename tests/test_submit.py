@@ -20,7 +20,7 @@ import pytest
 
 from kagglekit.kaggle import kaggle_api
 from kagglekit.cli import main
-from kagglekit.kaggle.competitions import CIFAR10_CLASSES
+from kagglekit.standin.synthetic import CIFAR10_CLASSES
 from kagglekit.data.labels import read_id_label_csv
 from kagglekit.paths import CompetitionPaths
 from kagglekit.submissions.formats import write_submission

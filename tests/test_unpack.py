@@ -48,7 +48,7 @@ def test_unpack_decodes_every_image_into_the_cache(paths: CompetitionPaths) -> N
     train = np.load(paths.cache_images("train"))
     ids = np.load(paths.cache_ids("train"))
     assert train.shape == (60, 32, 32, 3) and train.dtype == np.uint8
-    assert sorted(ids.tolist()) == list(range(1, 61))
+    assert ids.dtype.kind == "U" and sorted(ids.tolist(), key=int) == [str(i) for i in range(1, 61)]  # ids are text
     for row in (0, 17, 59):  # pixels equal what PIL reads from the PNG written beside them
         np.testing.assert_array_equal(train[row], decoded_png(paths.images / "train" / f"{ids[row]}.png"))
     assert np.load(paths.cache_images("test")).shape == (40, 32, 32, 3)
@@ -56,9 +56,9 @@ def test_unpack_decodes_every_image_into_the_cache(paths: CompetitionPaths) -> N
 
 
 def test_worker_processes_give_the_same_pixels_as_inline_decoding(paths: CompetitionPaths, tmp_path: Path) -> None:
-    unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, False, workers=0, progress=False)
+    unpack_split(paths, "train", False, workers=0, progress=False)
     inline = np.load(paths.cache_images("train"))
-    unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, False, force=True, workers=2, progress=False)
+    unpack_split(paths, "train", False, force=True, workers=2, progress=False)
     np.testing.assert_array_equal(np.load(paths.cache_images("train")), inline)
 
 
@@ -156,8 +156,8 @@ def test_a_member_that_is_not_a_png_is_named(paths: CompetitionPaths, workers: i
     members = png_members("train", range(1, 61))
     members["train/7.png"] = b"this is not an image"
     write_archive(paths.raw / "train.7z", members)
-    with pytest.raises(DataError, match="train/7.png is not a readable PNG"):
-        unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, True, workers=workers, progress=False)
+    with pytest.raises(DataError, match="train/7.png is not a readable image"):
+        unpack_split(paths, "train", True, workers=workers, progress=False)
     assert leftovers(paths) == [] and not (paths.images / "train").exists()
 
 
@@ -166,8 +166,8 @@ def test_an_image_of_the_wrong_size_is_named(paths: CompetitionPaths, workers: i
     members = png_members("train", range(1, 61))
     members.update(png_members("train", [9], size=64))
     write_archive(paths.raw / "train.7z", members)
-    with pytest.raises(DataError, match="train/9.png is 64x64, expected 32x32"):
-        unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, True, workers=workers, progress=False)
+    with pytest.raises(DataError, match="train/9.png is 64x64, expected 32x32 as train/1.png is"):
+        unpack_split(paths, "train", True, workers=workers, progress=False)
     assert leftovers(paths) == []
 
 
@@ -221,7 +221,7 @@ def test_a_forged_header_that_py7zr_cannot_parse_is_the_archives_fault(paths: Co
 def test_a_value_error_that_is_not_the_archives_is_not_called_corruption(paths: CompetitionPaths) -> None:
     """A bad worker count is the caller's: the ValueError goes up as it is, not as "delete your download"."""
     with pytest.raises(ValueError, match="max_workers must be greater than 0"):
-        unpack_split(paths, "train", paths.raw / "train.7z", paths.train_labels, True, workers=-1, progress=False)
+        unpack_split(paths, "train", True, workers=-1, progress=False)
     assert leftovers(paths) == [] and not (paths.images / "train").exists()
 
 
@@ -245,9 +245,15 @@ def test_a_bug_while_decoding_is_an_internal_error_not_a_corrupt_archive(
     assert len(list(tmp_path.glob("kagglekit-unpack-*.traceback"))) == 1
 
 
-def test_unexpected_entries_are_refused(paths: CompetitionPaths) -> None:
+def test_members_the_pattern_does_not_match_are_skipped(paths: CompetitionPaths) -> None:
     write_archive(paths.raw / "train.7z", {**png_members("train", range(1, 61)), "train/notes.txt": b"hi"})
-    with pytest.raises(DataError, match="unexpected entry 'train/notes.txt'"):
+    unpack_competition(paths, progress=False)
+    assert len(np.load(paths.cache_ids("train"))) == 60 and not (paths.images / "train" / "notes.txt").exists()
+
+
+def test_an_archive_with_no_matching_member_says_what_the_spec_wants(paths: CompetitionPaths) -> None:
+    write_archive(paths.raw / "train.7z", png_members("training", range(1, 61)))
+    with pytest.raises(DataError, match=r"train.7z holds no image: expected a member matching train.images.members"):
         unpack_competition(paths, progress=False)
 
 

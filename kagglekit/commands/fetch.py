@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 
 from kagglekit.cli import add_competition_arguments
-from kagglekit.paths import COMPETITION_FILES, CompetitionPaths
+from kagglekit.paths import CompetitionPaths
 
 HELP = "download the competition files from Kaggle into DATA/SLUG/raw/"
-DESCRIPTION = f"""\
-Download {', '.join(COMPETITION_FILES)} into DATA/SLUG/raw/.
+DESCRIPTION = """\
+Download the files the competition's spec lists into DATA/SLUG/raw/ (cifar-10:
+train.7z, test.7z, trainLabels.csv, sampleSubmission.csv; a folder tree such as
+train/ arrives file by file under raw/train/). For a competition kagglekit has
+no spec for, it lists Kaggle's files and says what a spec needs; draft one with
+`python -m kagglekit competitions draft SLUG`.
 
 Needs Kaggle credentials (~/.kaggle/kaggle.json, or KAGGLE_USERNAME and KAGGLE_KEY)
 and the competition's rules accepted on kaggle.com. Downloads resume after an
@@ -31,6 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from kagglekit.data.fetch import fetch
 
-    raw = fetch(CompetitionPaths(args.data_dir, args.competition), force=args.force)
-    print(f"{args.competition}: {len(COMPETITION_FILES)} files in {raw}")
+    paths = CompetitionPaths(args.data_dir, args.competition)
+    raw = fetch(paths, force=args.force)
+    print(f"{args.competition}: {len(paths.spec.file_names)} files in {raw}")
     return 0

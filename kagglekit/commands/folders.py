@@ -10,14 +10,18 @@ from kagglekit.paths import DEFAULT_SPLIT_SEED, DEFAULT_VALID_FRACTION, Competit
 
 HELP = "lay train images out in class folders with a stratified validation split"
 DESCRIPTION = """\
-From DATA/SLUG/raw/trainLabels.csv and the unpacked train PNGs, build
-  DATA/SLUG/folders/train/<class>/<id>.png   (hard links; copies where links fail)
-  DATA/SLUG/folders/valid/<class>/<id>.png   a stratified, seeded hold-out
-  DATA/SLUG/folders/classes.json             the class list later stages index by
-  DATA/SLUG/folders/split.csv                id,label,subset
+From the training labels where the competition's spec says they are (cifar-10:
+DATA/SLUG/raw/trainLabels.csv; labels in file or folder names come from
+DATA/SLUG/cache/train_labels.csv, which unpack writes) and the unpacked
+training images, build
+  DATA/SLUG/folders/train/<class>/<id>.<ext>   (hard links; copies where links fail)
+  DATA/SLUG/folders/valid/<class>/<id>.<ext>   a stratified, seeded hold-out
+  DATA/SLUG/folders/classes.json               the class list later stages index by
+  DATA/SLUG/folders/split.csv                  id,label,subset
 the layout flow_from_directory and keras.utils.image_dataset_from_directory read.
-A bad labels file (wrong header, duplicate ids, ids without image, images
-without label, empty or unknown labels) is reported with its line numbers."""
+A bad labels file (missing columns, duplicate ids, ids without image, images
+without label, empty labels, labels outside the spec's classes) is reported with
+its line numbers."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

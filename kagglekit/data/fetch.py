@@ -1,4 +1,9 @@
-"""Get a competition's four files into ``DATA/SLUG/raw/``, once.
+"""Get a competition's files (those its spec lists) into ``DATA/SLUG/raw/``, once.
+
+A file is downloaded as Kaggle lists it; a folder tree (``NAME/`` in the spec)
+is every file Kaggle lists under it, kept at its path (``raw/NAME/...``). A slug
+kagglekit has no spec for is refused, after Kaggle's listing of its files and
+what a spec must say (``kagglekit.competitions.draft.describe_unknown``).
 
 A finished fetch leaves a ``.complete`` marker over the files' sizes and mtimes,
 so a rerun is a few ``stat`` calls and never touches the network. Downloads go
@@ -24,8 +29,9 @@ import threading
 from pathlib import Path
 
 from kagglekit import markers
-from kagglekit.exceptions import DataError
-from kagglekit.paths import COMPETITION_FILES, CompetitionPaths, in_kaggle_notebook
+from kagglekit.competitions import spec_path
+from kagglekit.exceptions import DataError, KaggleApiError, KagglekitError, UsageError
+from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
 
 CACHE_MOUNT_ENV = "KAGGLE_CACHE_MOUNT_FOLDER"  # kagglehub's name for the mount root
 DEFAULT_KAGGLE_INPUT = Path("/kaggle/input")
@@ -34,6 +40,7 @@ KAGGLEHUB_WAIT = 120.0  # seconds kagglehub may take to attach and mount a compe
 
 def fetch(paths: CompetitionPaths, force: bool = False, progress: bool = True) -> Path:
     """Make ``paths.raw`` hold the competition files; returns ``paths.raw``."""
+    require_spec(paths, progress)
     raw = paths.raw
     if not force and is_fetched(paths):
         if progress:
@@ -47,18 +54,53 @@ def fetch(paths: CompetitionPaths, force: bool = False, progress: bool = True) -
         source = link_mounted_data(paths)
     else:
         source = _download_missing(paths, force, progress)
-    markers.mark_complete(raw, _fingerprint(paths), source=source, files=list(COMPETITION_FILES))
+    markers.mark_complete(raw, _fingerprint(paths), source=source, files=list(paths.spec.file_names))
     return raw
+
+
+def require_spec(paths: CompetitionPaths, progress: bool = True) -> None:
+    """A slug without a spec: print Kaggle's listing of its files and what a spec needs, then one line."""
+    if spec_path(paths.slug) is not None:
+        return
+    from kagglekit.competitions.draft import describe_unknown
+
+    try:
+        description = describe_unknown(paths.slug)
+    except KaggleApiError:
+        raise  # Kaggle answered (no such competition, rules not accepted...): that comes first
+    except KagglekitError:
+        description = None  # no credentials or no network: get_spec's line still says what to do
+    if description:
+        print(description, flush=True)
+    paths.spec  # raises get_spec's one-line UsageError: the known slugs and the draft command
+    raise UsageError(f"kagglekit has no spec for competition {paths.slug!r}")  # pragma: no cover - spec appeared
 
 
 def is_fetched(paths: CompetitionPaths) -> bool:
     """True when the marker matches the files on disk: no network needed."""
-    files = [paths.raw / name for name in COMPETITION_FILES]
-    return all(f.is_file() for f in files) and markers.is_complete(paths.raw, _fingerprint(paths))
+    present = all(p.is_dir() if n.endswith("/") else p.is_file()
+                  for n, p in zip(paths.spec.file_names, paths.competition_files))
+    return present and markers.is_complete(paths.raw, _fingerprint(paths))
 
 
 def _fingerprint(paths: CompetitionPaths) -> str:
-    return markers.fingerprint([paths.raw / name for name in COMPETITION_FILES], slug=paths.slug)
+    inputs = [file for name in paths.spec.file_names for file in _files_of(paths, name)]
+    return markers.fingerprint(inputs, slug=paths.slug)
+
+
+def _files_of(paths: CompetitionPaths, name: str) -> list[Path]:
+    """The file ``name``, or every file of the folder tree ``name/`` (sorted)."""
+    target = paths.raw_file(name)
+    if not name.endswith("/"):
+        return [target]
+    return sorted(p for p in target.rglob("*") if p.is_file() or p.is_symlink()) if target.is_dir() else [target]
+
+
+def listed_names(name: str, sizes: dict[str, int]) -> list[str]:
+    """What Kaggle lists for the spec's ``name``: the file itself, or every file under a folder tree's ``name/``."""
+    if name.endswith("/"):
+        return sorted(listed for listed in sizes if listed.startswith(name) and not listed.endswith("/"))
+    return [name] if name in sizes else []
 
 
 def _download_missing(paths: CompetitionPaths, force: bool, progress: bool) -> str:
@@ -67,16 +109,18 @@ def _download_missing(paths: CompetitionPaths, force: bool, progress: bool) -> s
 
     api = kaggle_api.authenticate()
     sizes = kaggle_api.list_files(paths.slug, api)
-    missing = [name for name in COMPETITION_FILES if name not in sizes]
+    wanted = {name: listed_names(name, sizes) for name in paths.spec.file_names}
+    missing = [name for name, listed in wanted.items() if not listed]
     if missing:
         raise DataError(
-            f"{paths.slug} does not list {', '.join(missing)} (it lists: {', '.join(sorted(sizes)) or 'nothing'}); "
-            "is it an image competition laid out like cifar-10?"
+            f"{paths.slug} does not list {', '.join(missing)} (it lists: {', '.join(sorted(sizes)[:20]) or 'nothing'}"
+            f"{', ...' if len(sizes) > 20 else ''}); the spec's files = [...] does not match Kaggle's: fix the spec."
         )
-    for name in COMPETITION_FILES:
+    for name in [listed for names in wanted.values() for listed in names]:
         target = paths.raw / name
         if not force and target.is_file() and target.stat().st_size == sizes[name]:
             continue
+        target.parent.mkdir(parents=True, exist_ok=True)
         kaggle_api.download_file(paths.slug, name, paths.raw, progress, expected_size=sizes[name], api=api)
     return "kaggle api"
 
@@ -143,12 +187,19 @@ def link_mounted_data(paths: CompetitionPaths) -> str:
             f"running in a Kaggle notebook but {paths.slug} is not mounted under {root}/competitions/ or {root}/: "
             f"add it with 'Add Input' > Competitions > {paths.slug}"
         )
-    absent = [name for name in COMPETITION_FILES if not (mounted / name).is_file()]
+    names = paths.spec.file_names
+    absent = [name for name in names
+              if not ((mounted / name).is_dir() if name.endswith("/") else (mounted / name).is_file())]
     if absent:
-        raise DataError(f"{mounted} lacks {', '.join(absent)}; is {paths.slug} laid out like cifar-10?")
-    for name in COMPETITION_FILES:
-        link = paths.raw / name
-        if link.is_symlink() or link.exists():
+        raise DataError(f"{mounted} lacks {', '.join(absent)}, which the spec of {paths.slug} lists; "
+                        "is the right competition attached, or is the spec wrong?")
+    for name in names:  # a folder tree is one link to the mounted folder
+        link = paths.raw_file(name)
+        if link.is_symlink() or link.is_file():
             link.unlink()
-        link.symlink_to((mounted / name).resolve())
+        elif link.is_dir():
+            import shutil
+
+            shutil.rmtree(link)
+        link.symlink_to((mounted / name.rstrip("/")).resolve())
     return str(mounted)

@@ -2,11 +2,17 @@
 ``keras.utils.image_dataset_from_directory`` read, plus a seeded, stratified
 validation split that every later stage shares.
 
+The labels come from where the competition's spec says: the columns it names
+of a CSV in raw/ (cifar-10: trainLabels.csv's id and label), or the
+``cache/train_labels.csv`` (id,label) that unpack wrote from the image paths or
+a pixel CSV's own column. Ids are text.
+
 Outputs under ``DATA/SLUG/folders/``:
 
-    train/<class>/<id>.png, valid/<class>/<id>.png   hard links into images/train/
-    classes.json   {"classes": [...sorted], "counts": {...}, "valid_fraction", "seed"}
-    split.csv      id,label,subset: what training reads with the pixel cache
+    train/<class>/<id>.<ext>, valid/<class>/<id>.<ext>   hard links into images/train/
+    classes.json   {"classes": [...], "counts": {...}, "valid_fraction", "seed"}: the spec's
+                   classes when it fixes them (in its order), else the labels found, sorted
+    split.csv      id,label,subset in natural id order: what training reads with the pixel cache
 
 Hard links cost one directory entry each (no data copied); a filesystem that
 refuses them (another device, some network mounts) gets copies instead.
@@ -25,9 +31,9 @@ from pathlib import Path
 import numpy as np
 from typing import TYPE_CHECKING
 
-from kagglekit.kaggle.competitions import known_classes
+from kagglekit.competitions import CsvLabels
 from kagglekit.exceptions import DataError, StageNotReadyError, UsageError
-from kagglekit.data.labels import describe_ids, describe_rows, raise_if_problems, read_id_label_rows
+from kagglekit.data.labels import describe_ids, describe_rows, natural_key, raise_if_problems, read_label_rows
 from kagglekit.markers import clear_complete, fingerprint, is_complete, mark_complete
 from kagglekit.outputs import fresh_partial_dir, move_into_place
 from kagglekit.paths import DEFAULT_SPLIT_SEED, DEFAULT_VALID_FRACTION, CompetitionPaths
@@ -54,7 +60,7 @@ def build_folders(
     seed: int = DEFAULT_SPLIT_SEED,
     force: bool = False,
 ) -> FoldersSummary:
-    """Split trainLabels.csv and lay the train PNGs out by class."""
+    """Split the training labels and lay the training images out by class."""
     if not 0.0 <= valid_fraction < 1.0:
         raise UsageError(f"--valid-fraction must be in [0, 1), got {valid_fraction}.")
     unpack_marker = paths.unpacked_marker("train")
@@ -70,24 +76,45 @@ def build_folders(
     copied = _build_tree(paths, split, valid_fraction, seed)
     mark_complete(paths.folders, stamp, images=len(split))
     counts = split["subset"].value_counts()
-    classes = sorted(split["label"].unique())
+    classes = class_list(paths, split)
     return FoldersSummary(classes, int(counts.get("train", 0)), int(counts.get("valid", 0)), copied,
                           time.perf_counter() - started, skipped=False)
 
 
 def read_labels(paths: CompetitionPaths) -> pd.DataFrame:
-    """trainLabels.csv, checked against the competition's classes and the unpacked images.
+    """The training labels (``id``, ``label``, text), checked against the spec's classes and the unpacked images.
 
     Every kind of problem is reported at once, so one fix-and-rerun fixes them all.
     """
-    hint = "fix the file or fetch it again with `python -m kagglekit fetch --force`"
-    labels, problems = read_id_label_rows(paths.train_labels, hint)
-    allowed = known_classes(paths.slug)
+    source = paths.spec.train_labels
+    if isinstance(source, CsvLabels) and source.id is not None:
+        hint = "fix the file or fetch it again with `python -m kagglekit fetch --force`"
+        labels, problems = read_label_rows(paths.train_labels, source.id, source.column, hint)
+    else:  # written by unpack from the image paths or the pixel CSV
+        hint = "unpack again with `python -m kagglekit unpack --force`"
+        labels, problems = read_label_rows(paths.train_labels, "id", "label", hint, exact=True)
+    allowed = paths.spec.classes
     if allowed is not None:
         problems += _class_problems(labels, allowed, paths.slug)
-    problems += _id_problems(labels["id"].to_numpy(), np.load(paths.cache_ids("train")), paths)
+    problems += _folder_name_problems(labels)
+    problems += _id_problems(labels["id"].to_numpy(dtype=str), np.load(paths.cache_ids("train")).astype(str), paths)
     raise_if_problems(paths.train_labels, problems, hint)
     return labels.reset_index(drop=True)
+
+
+def class_list(paths: CompetitionPaths, labels: pd.DataFrame) -> list[str]:
+    """The spec's classes when it fixes them (in its order), else the labels found, sorted."""
+    fixed = paths.spec.classes
+    return list(fixed) if fixed is not None else sorted(labels["label"].unique())
+
+
+def _folder_name_problems(labels: pd.DataFrame) -> list[str]:
+    """A label names a folder: one with a path separator, or "." or "..", cannot."""
+    bad = labels.index[labels["label"].str.contains(r"[/\\\x00]", regex=True) | labels["label"].isin([".", ".."])]
+    if not len(bad):
+        return []
+    examples = ", ".join(repr(v) for v in sorted(set(labels.loc[bad, "label"]))[:3])
+    return [describe_rows(bad, f"with a label that cannot name a class folder ({examples})")]
 
 
 def _class_problems(labels: pd.DataFrame, allowed: tuple[str, ...], slug: str) -> list[str]:
@@ -125,14 +152,15 @@ def stratified_split(labels: pd.DataFrame, valid_fraction: float, seed: int) -> 
         n_valid = int(round(len(positions) * valid_fraction))
         subset[rng.permutation(positions)[:n_valid]] = "valid"
     split = labels.assign(subset=subset)
-    return split.sort_values("id", kind="stable").reset_index(drop=True)
+    order = sorted(range(len(split)), key=lambda row: natural_key(split["id"].iat[row]))
+    return split.iloc[order].reset_index(drop=True)
 
 
 def _build_tree(paths: CompetitionPaths, split: pd.DataFrame, valid_fraction: float, seed: int) -> bool:
     """Build the whole tree under ``folders.partial`` and swap it in, so a crash leaves no half tree."""
     clear_complete(paths.folders)
     partial = fresh_partial_dir(paths.folders)
-    classes = sorted(split["label"].unique())
+    classes = class_list(paths, split)
     for subset in SUBSETS:
         for name in classes:
             (partial / subset / name).mkdir(parents=True)
@@ -145,12 +173,25 @@ def _build_tree(paths: CompetitionPaths, split: pd.DataFrame, valid_fraction: fl
     return copied
 
 
+def image_files(source: Path) -> dict[str, str]:
+    """``{id: file name}`` of images/train/, where unpack wrote ``<id>.<ext>`` (the member's own extension; just
+    ``<id>`` when the id ends in it, as ``0050f38b3.png`` does)."""
+    if not source.is_dir():
+        return {}
+    names = [entry.name for entry in os.scandir(source) if not entry.name.startswith(".")]
+    files = {Path(name).stem: name for name in names}
+    files.update({name: name for name in names})
+    return files
+
+
 def _link_images(source: Path, target: Path, split: pd.DataFrame) -> bool:
     """Hard-link every image into its class folder; True if we had to copy instead."""
     copy = False
+    files = image_files(source)
     for image_id, label, subset in split[["id", "label", "subset"]].itertuples(index=False):
-        src = source / f"{image_id}.png"
-        dst = target / subset / label / f"{image_id}.png"
+        name = files.get(image_id, f"{image_id}.png")  # absent: the error below names the file it wanted
+        src = source / name
+        dst = target / subset / label / name
         if not copy:
             try:
                 os.link(src, dst)

@@ -56,7 +56,7 @@ def read_classes(paths: CompetitionPaths) -> list[str]:
 
 def read_split(paths: CompetitionPaths) -> pd.DataFrame:
     try:
-        split = pd.read_csv(paths.split_csv)
+        split = pd.read_csv(paths.split_csv, dtype=str, keep_default_na=False)  # ids are text
     except (OSError, ValueError) as error:
         raise DataError(f"cannot read {paths.split_csv}: {error}") from None
     missing = {"id", "label", "subset"} - set(split.columns)
@@ -78,8 +78,8 @@ def load_cache(paths: CompetitionPaths, split: str = "train") -> tuple[np.ndarra
         ids = np.load(ids_path)
     except (OSError, ValueError) as error:
         raise DataError(f"corrupt id cache {ids_path}: {error}; rerun `python -m kagglekit unpack --force`") from None
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-        raise DataError(f"{images_path} holds {images.dtype}{images.shape}, expected uint8 (N,H,W,3); rerun `python -m kagglekit unpack --force`")
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise DataError(f"{images_path} holds {images.dtype}{images.shape}, expected uint8 (N,H,W,C) with C 1 or 3; rerun `python -m kagglekit unpack --force`")
     if len(ids) != len(images):
         raise DataError(f"{ids_path} has {len(ids)} ids for {len(images)} images in {images_path}; rerun `python -m kagglekit unpack --force`")
     return images, ids
@@ -96,8 +96,8 @@ def load_images(paths: CompetitionPaths, classes: list[str]) -> tuple[np.ndarray
         root = paths.folders / subset
         images, _ = read_folder_images(root, classes)
         arrays.append(images)
-        ids += [int(f.stem) for name in classes for f in sorted((root / name).glob("*.png"), key=lambda p: (len(p.stem), p.stem))]
-    return np.concatenate(arrays), np.asarray(ids, np.int64), str(paths.folders)
+        ids += [f.stem for name in classes for f in _image_files(root / name)]
+    return np.concatenate(arrays), np.asarray(ids, dtype=str), str(paths.folders)
 
 
 def load_split(paths: CompetitionPaths, limit: int | None = None) -> SplitData:
@@ -105,7 +105,7 @@ def load_split(paths: CompetitionPaths, limit: int | None = None) -> SplitData:
     classes = read_classes(paths)
     split = read_split(paths)
     images, ids, source = load_images(paths, classes)
-    index = pd.Index(ids).get_indexer(split["id"].to_numpy())
+    index = pd.Index(ids.astype(str)).get_indexer(split["id"].to_numpy())  # ids are text (older caches: int64)
     if (index < 0).any():
         absent = split["id"][index < 0].head(3).tolist()
         raise DataError(f"{paths.split_csv} names ids missing from the cache (e.g. {absent}); rerun `python -m kagglekit folders --force`")
@@ -134,7 +134,11 @@ def data_fingerprint(paths: CompetitionPaths) -> dict[str, str]:
     split = hashlib.sha256(paths.split_csv.read_bytes() + paths.classes_json.read_bytes()).hexdigest()
     images, ids, _ = load_images(paths, read_classes(paths))
     digest = hashlib.sha256(str(images.shape).encode())
-    for array in (ids, images):
+    # ids are text; all-digit ones (cifar-10's) are hashed as the int64 they were before ids became text,
+    # so an unchanged competition keeps its fingerprint and its runs stay reusable
+    numeric = ids.dtype.kind in "iu" or all(str(i).isdigit() and len(str(i)) < 19 for i in ids)
+    hashed_ids = ids.astype(np.int64) if numeric else np.char.encode(ids.astype(str), "utf-8")
+    for array in (hashed_ids, images):
         digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
     combined = hashlib.sha256(f"{split}:{digest.hexdigest()}".encode()).hexdigest()
     return {"fingerprint": combined[:16], "split_sha256": split, "images_sha256": digest.hexdigest()}
@@ -251,8 +255,17 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return -(-n // batch_size)
 
 
-def read_folder_images(root: Path, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Decode ``root/<class>/*.png`` (the seeds' layout); a file that fails to decode is named."""
+def _image_files(folder: Path) -> list[Path]:
+    """The image files of a class folder, in natural id order ("2" before "10")."""
+    from kagglekit.data.labels import natural_key
+
+    return sorted((f for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")),
+                  key=lambda f: natural_key(f.stem))
+
+
+def read_folder_images(root: Path, classes: list[str], channels: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Decode ``root/<class>/<id>.<ext>`` (the seeds' layout) as RGB (or grey: ``channels`` 1); a file
+    that fails to decode is named."""
     from PIL import Image
 
     images, labels = [], []
@@ -260,10 +273,11 @@ def read_folder_images(root: Path, classes: list[str]) -> tuple[np.ndarray, np.n
         folder = root / name
         if not folder.is_dir():
             raise StageNotReadyError(f"class folder {folder} is missing; run `python -m kagglekit folders` first")
-        for file in sorted(folder.glob("*.png"), key=lambda p: (len(p.stem), p.stem)):
+        for file in _image_files(folder):
             try:
                 with Image.open(file) as image:
-                    images.append(np.asarray(image.convert("RGB"), dtype=np.uint8))
+                    pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
+                    images.append(pixels[..., None] if pixels.ndim == 2 else pixels)
             except (OSError, ValueError) as error:
                 raise DataError(f"corrupt image {file}: {error}") from None
             labels.append(label)

@@ -37,7 +37,7 @@ from kagglekit.exceptions import DataError, KaggleApiError, StillPendingError, U
 from kagglekit.jsonfiles import read_json, read_json_if_present, write_json
 from kagglekit.remote.kernel_entry import DEVICE_REPORT, RUN_ARCHIVE, device_mismatch
 from kagglekit.outputs import fresh_partial_dir, move_into_place, remove
-from kagglekit.paths import KAGGLE_TEMP_ENV, SAMPLE_SUBMISSION, CompetitionPaths
+from kagglekit.paths import KAGGLE_TEMP_ENV, CompetitionPaths
 
 if TYPE_CHECKING:
     from kaggle.api.kaggle_api_extended import KaggleApi
@@ -295,10 +295,10 @@ def save_log(log_text: str, folder: Path) -> Path:
 
 
 def ensure_sample_submission(paths: CompetitionPaths, api: "KaggleApi") -> Path:
-    """submit validates against sampleSubmission.csv; a remote run needs only that file here, not test.7z."""
-    target = paths.raw / SAMPLE_SUBMISSION
+    """submit validates against the sample submission; a remote run needs only that file here, not the images."""
+    target = paths.sample_submission
     if not target.is_file():
-        kaggle_api.download_file(paths.slug, SAMPLE_SUBMISSION, paths.raw, progress=False, api=api)
+        kaggle_api.download_file(paths.slug, paths.spec.submission.sample, paths.raw, progress=False, api=api)
     return target
 
 
