@@ -308,7 +308,7 @@ def ensure_sample_submission(paths: CompetitionPaths, api: "KaggleApi") -> Path:
 def record(api: "KaggleApi", state: dict[str, Any], report: dict[str, Any], folder: Path, paths: CompetitionPaths,
            runs_dir: Path, submissions_dir: Path, log: Log) -> RemoteResult:
     """Pull the run archive, check device and CSV, then put run and prediction where local ones go."""
-    from kagglekit.submissions.formats import CSV, PREDICTION, replace_keeping_records, validate_csv
+    from kagglekit.submissions.formats import CSV, PREDICTION, replace_keeping_records, validate_prediction
 
     files, log_text = kaggle_api.kernel_output(api, state["ref"])
     if RUN_ARCHIVE not in files:
@@ -325,7 +325,7 @@ def record(api: "KaggleApi", state: dict[str, Any], report: dict[str, Any], fold
     version_id, run_name = report["version_id"], report["run"]
     prediction_dir = unpacked / "submissions" / version_id
     prediction = read_json(prediction_dir / PREDICTION)
-    validate_csv(prediction_dir / CSV, paths.sample_submission, prediction["classes"])
+    validate_prediction(prediction_dir / CSV, paths, prediction)
     run_dir = Path(runs_dir) / run_name
     remote = {"kernel": state["ref"], "version": state["version"], "url": state["url"],
               "requested": state["machine_shape"], "device": report["device"], "trained_on": report["trained_on"],
