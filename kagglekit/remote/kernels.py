@@ -197,11 +197,13 @@ sys.exit(main(SPEC, run_stage))
 
 
 def package_base64() -> str:
-    """Every .py file of the kagglekit package but the stand-in for Kaggle, zipped (deterministically), base64-encoded."""
+    """Every .py file of the kagglekit package but the stand-in for Kaggle, and the shipped competition specs
+    (every stage reads its competition's), zipped (deterministically), base64-encoded."""
     root = Path(__file__).resolve().parent.parent  # the kagglekit package
+    files = [*root.rglob("*.py"), *(root / "competitions").glob("*.toml")]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in sorted(p for p in root.rglob("*.py") if p.relative_to(root).parts[0] != STANDIN):
+        for path in sorted(p for p in files if p.relative_to(root).parts[0] != STANDIN):
             info = zipfile.ZipInfo(str(Path("kagglekit") / path.relative_to(root)), date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
