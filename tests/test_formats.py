@@ -195,3 +195,26 @@ def test_write_submission_for_dogs_vs_cats(tmp_path, monkeypatch):
     csv = write_submission(tmp_path / "subs" / "v-1", np.array([[0.9, 0.1], [0.0, 1.0]], np.float16), ["cat", "dog"],
                            {"version_id": "v-1"}, paths)
     assert csv.read_text().splitlines() == ["id,label", f"1,{np.float64(np.float16(0.1)):.6g}", "2,0.999"]
+
+
+def test_an_ensemble_averages_probabilities_then_writes_the_specs_format(tmp_path, monkeypatch):
+    from kagglekit.submissions.ensemble import build_ensemble
+
+    slug = "dogs-vs-cats-redux-kernels-edition"
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, slug, dogs_vs_cats())
+    paths = CompetitionPaths(tmp_path / "data", slug)
+    paths.raw.mkdir(parents=True)
+    sample(paths.raw, "id,label", ["1", "2", "3"], "0.5")
+    subs = tmp_path / "subs"
+    members = {"a-1": [[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]], "b-2": [[0.0, 1.0], [0.1, 0.9], [0.5, 0.5]]}
+    for version_id, probabilities in members.items():
+        write_submission(subs / version_id, np.array(probabilities, np.float16), ["cat", "dog"],
+                         {"version_id": version_id, "competition": slug, "val_score": 0.2}, paths)
+
+    csv = build_ensemble(list(members), paths, subs)
+
+    # P(dog) of the average, not the average of two argmaxes; clipped for the log loss
+    assert pd.read_csv(csv)["label"].tolist() == pytest.approx([0.999, 0.7, 0.25], abs=1e-3)
+    record = pd.read_json(csv.parent / "prediction.json", typ="series")
+    assert record["metric"] == "binary-log-loss" and record["member_val_scores"] == [0.2, 0.2]
