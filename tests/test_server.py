@@ -267,6 +267,17 @@ def test_the_leaderboard_of_a_loss_ranks_lowest_first(kaggle_server, dogs, tmp_p
 
 
 def test_a_solution_the_metric_cannot_score_is_refused_when_added(kaggle_server, tmp_path):
-    directory, solution = contest(tmp_path / DOGS, "id,label", ["dog"] * N, "0.5")  # not 1/0
-    with pytest.raises(ValueError, match="answers 'dog', which binary-log-loss cannot score: expected one of 0, 1"):
+    directory, solution = contest(tmp_path / DOGS, "id,label", ["wolf"] * N, "0.5")  # neither 1/0 nor a class
+    with pytest.raises(ValueError, match="answers 'wolf', which binary-log-loss cannot score: expected one of 0, 1"):
         kaggle_server.add_competition(DOGS, directory, solution, spec=parse_spec(dogs_vs_cats(), DOGS, "test"))
+
+
+def test_a_one_probability_solution_may_name_the_classes(kaggle_server, tmp_path):
+    truth = np.array([i % 2 for i in range(N)])
+    directory, solution = contest(tmp_path / DOGS, "id,label", ["dog" if t else "cat" for t in truth], "0.5")
+    kaggle_server.add_competition(DOGS, directory, solution, spec=parse_spec(dogs_vs_cats(), DOGS, "test"))
+    assert sorted(set(kaggle_server.competitions[DOGS].solution.values())) == ["0", "1"]
+    p = np.where(truth == 1, 0.8, 0.3)
+    public, _ = split(kaggle_server, DOGS)
+    scored = submitted(kaggle_server, DOGS, tmp_path, probability_csv(p))
+    assert scored["publicScore"] == pytest.approx(METRICS["binary-log-loss"](truth[public], p[public]), abs=1e-5)

@@ -12,7 +12,9 @@ position, header ``<sample's id column>,<answer>``, one row per test id::
 
     label          id,label          the true class name          (cifar-10: 1,frog)
     probability    id,label          1 for the positive class, 0  (dogs-vs-cats: 1,1)
-                                     otherwise
+                                     otherwise; or the true class (dogs-vs-cats: 1,dog)
+                                     name, 1 where it is the
+                                     spec's positive class
     probabilities  id,label          the true class name, one of   (dog breeds: 000bec1,beagle)
                                      the sample's value columns
 
@@ -93,9 +95,17 @@ def read_solution(data: bytes, where: str = "solution.csv") -> tuple[tuple[str, 
 
 
 def make_scoring(metric: Metric, solution: bytes, sample: bytes | None, classes: Sequence[str] | None,
-                 where: str = "solution.csv") -> Scoring:
-    """Scoring for ``metric``: the columns from the sample (else the solution's), answers checked against them."""
+                 where: str = "solution.csv", positive: str | None = None) -> Scoring:
+    """Scoring for ``metric``: the columns from the sample (else the solution's), answers checked against them.
+
+    ``positive``: for one probability column, the class it is the probability of,
+    so that a solution may name each image's class instead of giving 1 or 0.
+    """
     solution_header, answers = read_solution(solution, where)
+    if metric.predicts == PROBABILITY and positive is not None:
+        named = classes if classes else None
+        answers = {i: "1" if a == positive else a if a in ("0", "1") or (named is not None and a not in named) else "0"
+                   for i, a in answers.items()}
     if sample is not None:
         header = tuple(h.strip() for h in next(csv.reader(io.StringIO(sample.decode("utf-8-sig"))), []))
     elif metric.predicts == PROBABILITIES:

@@ -36,6 +36,7 @@ position, one row per test id (each once), ids as text::
     <sample's id column>,<answer>
     label:          the true class name, as the sample's value column holds labels   (cifar-10: id,label / 1,frog)
     probability:    1 where the image is the positive class, 0 otherwise              (dogs-vs-cats: id,label / 1,1)
+                    (or the true class name: 1 where it is the spec's positive)       (dogs-vs-cats: id,label / 1,dog)
     probabilities:  the true class name, one of the sample's value columns (header
                     <id column>,label)                                                 (dog breeds: id,label / 0a1b,beagle)
 
@@ -322,7 +323,7 @@ class KaggleServer:
         sample = sample or (spec.submission.sample if spec else DEFAULT_SAMPLE)
         sample_bytes = (directory / sample).read_bytes() if (directory / sample).is_file() else None
         scoring = make_scoring(scored, solution_csv.read_bytes(), sample_bytes, spec.classes if spec else None,
-                               str(solution_csv))
+                               str(solution_csv), spec.submission.positive if spec else None)
         ids = sorted(scoring.answers, key=_natural_key)
         public_ids = frozenset(random.Random(0).sample(ids, round(len(ids) * public_fraction)))
         competition = Competition(slug, served, scoring, public_ids, daily_limit, pending_polls,
