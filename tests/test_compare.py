@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from competition_specs import dogs_vs_cats, write_spec
 from kagglekit.cli import main
 from kagglekit.submissions.compare import leaderboard_rank
 from kagglekit.jsonfiles import write_json
@@ -91,7 +92,7 @@ def test_leaderboard_md_and_compare_png_are_written(tmp_path, offline, capsys):
     lines = (subs / "leaderboard.md").read_text().splitlines()
     assert re.fullmatch(rf"# {SLUG}: kagglekit versions, \d{{4}}-\d\d-\d\d \d\d:\d\d", lines[0])
     assert "fetched 2024-05-02T09:00:00+0000 (2 teams)" in lines[2]
-    assert lines[4] == "| version | model | parameters | epochs | train time | trained on | data | val acc | public | private | rank |"
+    assert lines[4] == "| version | model | parameters | epochs | train time | trained on | data | val accuracy | public | private | rank |"
     assert lines[6:] == [
         "| wide-bbbb2222 | wide | 1.23M | 10 | 1h 02m | - | - | 0.8500 | 0.86000 | 0.84000 | 2 |",
         "| small-aaaa1111 | small | 1.23M | 10 | 1h 02m | - | - | 0.8000 | 0.81000 | 0.79000 | 3 |",
@@ -149,3 +150,52 @@ def test_the_data_column_tells_runs_on_different_data_apart(tmp_path, offline, c
     assert main(["compare", "--submissions-dir", str(subs)]) == 0
 
     assert [row[6] for row in rows(capsys.readouterr().out)] == ["-", "01234567"]
+
+
+@pytest.mark.parametrize("public, board, expected", [
+    (0.2, [0.1, 0.25, 0.5], "2"),   # one team lower (better), two higher
+    (0.05, [0.1, 0.25], "1"),
+    (0.25, [0.1, 0.25, 0.25], "2"),  # ties share the better place
+])
+def test_for_a_loss_a_better_team_has_a_lower_score(public, board, expected):
+    saved = {"scores": [{"team": "t", "score": s} for s in board], "truncated": False}
+    assert leaderboard_rank(public, saved, higher_is_better=False) == expected
+
+
+def test_a_log_loss_competition_ranks_lowest_first_in_its_own_units(tmp_path, offline, capsys, monkeypatch):
+    slug = "dogs-vs-cats-redux-kernels-edition"
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, slug, dogs_vs_cats())
+    subs = tmp_path / "submissions"
+    loss = {"competition": slug, "metric": "binary-log-loss"}
+    version(subs, "worse-aaaa1111", 0.97, ("complete", 0.31, 0.30), **loss, val_score=0.29)
+    version(subs, "better-bbbb2222", 0.95, ("complete", 0.20, 0.22), **loss, val_score=0.19)
+    version(subs, "unsent-cccc3333", 0.99, **loss, val_score=0.15)  # no public score: after every scored one
+    version(subs, "unsent-dddd4444", 0.99, **loss, val_score=0.40)
+    snapshot(subs, [0.1, 0.25, 0.5], competition=slug)
+
+    assert main(["compare", "--competition", slug, "--submissions-dir", str(subs)]) == 0
+
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[-5:] == ["log", "loss", "public", "private", "rank"]  # "val log loss"
+    assert [(row[0], row[7], row[8], row[-1]) for row in rows(out)] == [
+        ("better-bbbb2222", "0.1900", "0.20000", "2"),
+        ("worse-aaaa1111", "0.2900", "0.31000", "3"),
+        ("unsent-cccc3333", "0.1500", "not submitted", "n/a"),
+        ("unsent-dddd4444", "0.4000", "not submitted", "n/a"),
+    ]
+    markdown = (subs / "leaderboard.md").read_text()
+    assert "| val log loss | public |" in markdown and "Scores are log loss (lower is better)" in markdown
+    assert (subs / "compare.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_the_validation_column_is_the_score_predict_measured_else_plain_accuracy(tmp_path, offline, capsys):
+    subs = tmp_path / "submissions"
+    version(subs, "tta-aaaa1111", 0.9344, ("complete", 0.944, 0.943), metric="accuracy", val_score=0.9421)
+    version(subs, "old-bbbb2222", 0.9, ("complete", 0.91, 0.90))  # predicted before val_score was recorded
+    version(subs, "final-cccc3333", None, metric="accuracy", val_score=None)  # an all-data run: no split
+
+    assert main(["compare", "--submissions-dir", str(subs)]) == 0
+
+    assert [(row[0], row[7]) for row in rows(capsys.readouterr().out)] == [
+        ("tta-aaaa1111", "0.9421"), ("old-bbbb2222", "0.9000"), ("final-cccc3333", "-")]

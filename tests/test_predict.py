@@ -229,3 +229,78 @@ class TestValidateCsvFullSize:
         with pytest.raises(DataError) as raised:
             self.validate(tmp_path, full, lines)
         assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+# -- the competition's format and metric --------------------------------------------------
+
+
+def _validation(prepared: CompetitionPaths, run_dir: Path, tta: str) -> tuple[np.ndarray, np.ndarray]:
+    """The validation split's class indices and the run's probabilities with every ``tta`` view on every image."""
+    from kagglekit.data.pipeline import load_split
+
+    data = load_split(prepared)
+    return data.y_valid.astype(np.int64), load_run(run_dir).predict_proba(data.x_valid, tta=tta)
+
+
+@pytest.mark.slow
+def test_prediction_records_the_validation_score_measured_as_the_test_set_was(
+        prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from kagglekit.training.evaluate import evaluate_run
+
+    summary = predict_submission(tiny_run, prepared, tmp_path / "subs", tta="flip", unsure_below=1.0, progress=False)
+
+    record = json.loads((summary.csv.parent / "prediction.json").read_text())
+    assert record["submission"] == {"sample": "sampleSubmission.csv", "predict": "label", "positive": None,
+                                    "columns": ["id", "label"]}
+    assert (record["metric"], record["higher_is_better"], record["probability_clip"]) == ("accuracy", True, None)
+    truth, probabilities = _validation(prepared, tiny_run, "flip")
+    assert record["val_images"] == len(truth) > 0
+    assert record["val_score"] == pytest.approx(float(np.mean(probabilities.argmax(axis=1) == truth)))
+    assert record["val_accuracy_predicted"] == record["val_score"]  # accuracy is cifar-10's metric
+    assert record["val_accuracy"] == load_run(tiny_run).metrics["best_val_accuracy"]  # plain, as training measured
+    evaluated = evaluate_run(tiny_run, prepared, tta="flip", unsure_below=1.0, log=lambda line: None)
+    assert (evaluated["metric"], evaluated["score"]) == ("accuracy", pytest.approx(record["val_score"]))
+
+
+def _probabilities_competition(prepared: CompetitionPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CompetitionPaths:
+    """cifar-10's data under a spec of the user's scoring one probability per class in multi-class log loss."""
+    from kagglekit.competitions import spec_path
+    from competition_specs import write_spec
+
+    shipped = spec_path("cifar-10").read_text()
+    assert shipped.count('metric = "accuracy"') == 1 and shipped.count('predict = "label"') == 1
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, "cifar-10", shipped.replace('metric = "accuracy"', 'metric = "multiclass-log-loss"')
+               .replace('predict = "label"', 'predict = "probabilities"'))
+    paths = copy_competition(prepared, tmp_path / "data")
+    ids = pd.read_csv(paths.sample_submission, dtype=str)["id"]
+    columns = list(reversed(CIFAR10_CLASSES))  # another order than the model's: columns are matched by name
+    pd.DataFrame({"id": ids, **{c: 0.1 for c in columns}}).to_csv(paths.sample_submission, index=False)
+    return paths
+
+
+@pytest.mark.slow
+def test_a_probabilities_competition_gets_clipped_columns_and_its_log_loss(
+        prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kagglekit.competitions.metrics import multiclass_log_loss
+    from kagglekit.training.evaluate import evaluate_run
+
+    paths = _probabilities_competition(prepared, tmp_path, monkeypatch)
+    summary = predict_submission(tiny_run, paths, tmp_path / "subs", tta="none", progress=False)
+
+    submission = pd.read_csv(summary.csv, dtype={"id": str})
+    assert list(submission.columns) == ["id", *reversed(CIFAR10_CLASSES)]
+    clip = 1e-3 / 9
+    stored = np.load(summary.csv.parent / "probabilities.npy").astype(np.float64)
+    np.testing.assert_allclose(submission[list(CIFAR10_CLASSES)].to_numpy(), np.clip(stored, clip, 1 - clip), rtol=1e-5)
+    record = json.loads((summary.csv.parent / "prediction.json").read_text())
+    assert (record["metric"], record["higher_is_better"]) == ("multiclass-log-loss", False)
+    assert record["probability_clip"] == pytest.approx(clip)
+    truth, probabilities = _validation(prepared, tiny_run, "none")
+    expected = multiclass_log_loss(truth, np.clip(probabilities.astype(np.float64), clip, 1 - clip))
+    assert record["val_score"] == pytest.approx(expected, rel=1e-5)
+    lines: list[str] = []
+    evaluated = evaluate_run(tiny_run, paths, tta="none", log=lines.append)
+    assert evaluated["score"] == pytest.approx(expected, rel=1e-5) and evaluated["higher_is_better"] is False
+    assert any(line.startswith(f"validation multi-class log loss {expected:.5f} (lower is better) on {len(truth)} images")
+               for line in lines), lines

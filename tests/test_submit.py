@@ -23,14 +23,15 @@ from kagglekit.cli import main
 from kagglekit.standin.synthetic import CIFAR10_CLASSES
 from kagglekit.data.labels import read_id_label_csv
 from kagglekit.paths import CompetitionPaths
-from kagglekit.submissions.formats import write_submission
+from kagglekit.submissions.formats import read_sample, write_submission
 from kagglekit.jsonfiles import read_json_if_present as read_record
 from kagglekit.submissions.formats import CSV, PREDICTION, RECORD, version_dir
 
 SLUG = "cifar-10"
 CLASSES = list(CIFAR10_CLASSES)
 UPLOADS = ("StartSubmissionUpload", "CreateSubmission")
-WRITTEN_BY_WRITE_SUBMISSION = {"classes", "rows", "csv_sha256", "sample_submission_sha256", "created"}
+WRITTEN_BY_WRITE_SUBMISSION = {"classes", "rows", "submission", "metric", "higher_is_better", "probability_clip",
+                               "csv_sha256", "sample_submission_sha256", "created"}
 
 
 @dataclass
@@ -45,22 +46,23 @@ class Workspace:
         return ["--data-dir", str(self.paths.data_dir), "--submissions-dir", str(self.submissions)]
 
     def ids(self) -> np.ndarray:
-        return read_id_label_csv(self.paths.sample_submission)["id"].to_numpy()
+        return read_sample(self.paths.sample_submission).ids
 
     def predict(self, name: str, labels: dict[int, str], val_accuracy: float | None = 0.8) -> str:
         """A predicted version whose CSV says ``labels``; returns its version id.
 
         Its record is the real predict stage's, renamed: only what tells versions
-        apart (name, id, validation accuracy) is set here, so a change in what
-        predict records reaches these tests.
+        apart (name, id, validation accuracy, which for cifar-10 is also its
+        validation score) is set here, so a change in what predict records reaches these tests.
         """
         ids = self.ids()
         probabilities = np.zeros((len(ids), len(CLASSES)), dtype=np.float16)
         probabilities[np.arange(len(ids)), [CLASSES.index(labels[int(i)]) for i in ids]] = 1
         version_id = f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
         record = {key: value for key, value in self.real_record.items() if key not in WRITTEN_BY_WRITE_SUBMISSION}
-        write_submission(version_dir(self.submissions, version_id), ids, probabilities, CLASSES,
-                         {**record, "version": name, "version_id": version_id, "val_accuracy": val_accuracy}, self.paths)
+        write_submission(version_dir(self.submissions, version_id), probabilities, CLASSES,
+                         {**record, "version": name, "version_id": version_id, "val_accuracy": val_accuracy,
+                          "val_score": val_accuracy}, self.paths)
         return version_id
 
     def entries(self, version_id: str) -> list[dict]:

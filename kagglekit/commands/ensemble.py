@@ -9,8 +9,10 @@ from kagglekit.cli import add_competition_arguments, add_submissions_dir_argumen
 HELP = "average the saved probabilities of several predicted versions into a new version"
 DESCRIPTION = """\
 Average SUBMISSIONS/<version-id>/probabilities.npy of two or more predicted
-versions and write a new version SUBMISSIONS/ensemble-<hash>/ with its own
-validated submission.csv, probabilities and prediction.json (listing its
+versions of one competition and write a new version SUBMISSIONS/ensemble-<hash>/
+with its own validated submission.csv in the competition's format (cifar-10:
+the most probable label; a log-loss competition: the averaged probabilities,
+clipped as predict clips), probabilities and prediction.json (listing its
 members). Submit it like any other version."""
 
 

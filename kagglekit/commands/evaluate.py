@@ -7,12 +7,15 @@ import argparse
 from kagglekit.cli import add_competition_arguments, add_precision_argument, add_runs_dir_argument, add_unsure_argument
 from kagglekit.training.runs import TTA_MODES
 
-HELP = "recompute a saved run's validation accuracy and confusion matrix"
+HELP = "recompute a saved run's validation score (the competition's metric), accuracy and confusion matrix"
 DESCRIPTION = """\
 Load RUN's best.keras, predict the validation split it was trained against
 (the data directory recorded in its config.json, unless that is gone and
---data-dir says where it is now) and print the accuracy, per-class accuracy and
-the recorded figure beside it. Rewrites RUN/confusion.png. RUN is a run
+--data-dir says where it is now) with the TTA views and unsure threshold
+predict uses, and print the score in the competition's metric (as its
+submission would be scored: cifar-10's is accuracy, a log loss's is clipped as
+predict clips), the accuracy, per-class accuracy and the recorded figure
+beside it. Rewrites RUN/confusion.png. RUN is a run
 directory, or a version name / id meaning its newest complete run."""
 
 

@@ -16,11 +16,16 @@ HELP = "predict every test image with a trained run and write a validated submis
 DESCRIPTION = """\
 Run RUN's best model over every test image in the unpack stage's pixel cache,
 in batches (memory stays bounded whatever the test set's size), and write
-  SUBMISSIONS/<version-id>/submission.csv     id,label in sampleSubmission.csv's order
+  SUBMISSIONS/<version-id>/submission.csv     the competition's format, in its sample submission's
+                                              columns and id order (cifar-10: id,label, one class name each)
   SUBMISSIONS/<version-id>/probabilities.npy  float16 class probabilities (for `ensemble`)
-  SUBMISSIONS/<version-id>/prediction.json    the run, model size, validation accuracy, TTA
-The CSV is checked against sampleSubmission.csv (rows, ids, order, labels)
-before it replaces anything. In a Kaggle notebook it is also copied to
+  SUBMISSIONS/<version-id>/prediction.json    the run, model size, format, metric, TTA, and the
+                                              validation split scored in the competition's metric
+                                              with these very TTA views (what `compare` shows)
+The format is the competition spec's: one label, the probability of one class,
+or one probability per class; probabilities are clipped for a log loss. The
+CSV is checked against the sample submission (header, rows, ids, order,
+values) before it replaces anything. In a Kaggle notebook it is also copied to
 /kaggle/working/submission.csv.
 Which run: --model NAME with the recipe flags train was given (--epochs,
 --seed, --set, --all-data) takes exactly the run `train` trained or reused:

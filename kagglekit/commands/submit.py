@@ -12,7 +12,8 @@ from kagglekit.exceptions import UsageError
 
 HELP = "upload a predicted version's CSV to Kaggle with the official client and record it"
 DESCRIPTION = """\
-Validate SUBMISSIONS/<version-id>/submission.csv against sampleSubmission.csv,
+Validate SUBMISSIONS/<version-id>/submission.csv against the competition's
+sample submission (cifar-10: sampleSubmission.csv) in the format it was predicted in,
 refuse it if the very same CSV was submitted before (any version; --force to
 submit anyway), show how many submissions are left today, upload it, and
 record ref, message, date and the CSV's sha256 in
@@ -33,7 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="version id or model name (default: the version --model names, else the newest predicted)")
     add_recipe_arguments(parser, required=False, training=False)
     parser.add_argument("-m", "--message", metavar="TEXT",
-                        help="submission description (default: the version id and its validation accuracy)")
+                        help="submission description (default: the version id and its validation accuracy, "
+                             "and score where the competition's metric is another)")
     add_submissions_dir_argument(parser, "where submission folders are")
     parser.add_argument("--force", action="store_true", help="submit even if this exact CSV was submitted before")
     parser.add_argument("--skip-if-submitted", action="store_true",

@@ -197,11 +197,13 @@ sys.exit(main(SPEC, run_stage))
 
 
 def package_base64() -> str:
-    """Every .py file of the kagglekit package but the stand-in for Kaggle, zipped (deterministically), base64-encoded."""
+    """Every .py file of the kagglekit package but the stand-in for Kaggle, and the shipped competition specs
+    (every stage reads its competition's), zipped (deterministically), base64-encoded."""
     root = Path(__file__).resolve().parent.parent  # the kagglekit package
+    files = [*root.rglob("*.py"), *(root / "competitions").glob("*.toml")]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in sorted(p for p in root.rglob("*.py") if p.relative_to(root).parts[0] != STANDIN):
+        for path in sorted(p for p in files if p.relative_to(root).parts[0] != STANDIN):
             info = zipfile.ZipInfo(str(Path("kagglekit") / path.relative_to(root)), date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
@@ -308,7 +310,7 @@ def ensure_sample_submission(paths: CompetitionPaths, api: "KaggleApi") -> Path:
 def record(api: "KaggleApi", state: dict[str, Any], report: dict[str, Any], folder: Path, paths: CompetitionPaths,
            runs_dir: Path, submissions_dir: Path, log: Log) -> RemoteResult:
     """Pull the run archive, check device and CSV, then put run and prediction where local ones go."""
-    from kagglekit.submissions.formats import CSV, PREDICTION, replace_keeping_records, validate_csv
+    from kagglekit.submissions.formats import CSV, PREDICTION, replace_keeping_records, validate_prediction
 
     files, log_text = kaggle_api.kernel_output(api, state["ref"])
     if RUN_ARCHIVE not in files:
@@ -325,7 +327,7 @@ def record(api: "KaggleApi", state: dict[str, Any], report: dict[str, Any], fold
     version_id, run_name = report["version_id"], report["run"]
     prediction_dir = unpacked / "submissions" / version_id
     prediction = read_json(prediction_dir / PREDICTION)
-    validate_csv(prediction_dir / CSV, paths.sample_submission, prediction["classes"])
+    validate_prediction(prediction_dir / CSV, paths, prediction)
     run_dir = Path(runs_dir) / run_name
     remote = {"kernel": state["ref"], "version": state["version"], "url": state["url"],
               "requested": state["machine_shape"], "device": report["device"], "trained_on": report["trained_on"],

@@ -22,9 +22,32 @@ answer: ``kaggle_secrets``' GetUserSecretByLabelRequest (on ``$KAGGLE_URL_BASE``
 and kagglehub's AttachDatasourceUsingJwtRequest (on ``$KAGGLE_DATA_PROXY_URL``),
 whose ``mountSlug`` is ``competitions/SLUG``, the mount path notebooks use today.
 
+Submissions are scored as Kaggle scores them (:mod:`kagglekit.standin.scoring`):
+in the competition's metric (its kagglekit spec's, or the one
+:meth:`KaggleServer.add_competition` is given), on the submission format that
+metric implies, and refused with Kaggle's kind of error (a missing, extra or
+repeated column or id, a label that is not a class, a probability that is not
+a number in [0, 1]) as a scoring error on the submission. Log losses clip at
+1e-15, as Kaggle does. The leaderboard ranks in the metric's direction.
+
+solution.csv, the answers the server scores with, is two columns read by
+position, one row per test id (each once), ids as text::
+
+    <sample's id column>,<answer>
+    label:          the true class name, as the sample's value column holds labels   (cifar-10: id,label / 1,frog)
+    probability:    1 where the image is the positive class, 0 otherwise              (dogs-vs-cats: id,label / 1,1)
+                    (or the true class name: 1 where it is the spec's positive)       (dogs-vs-cats: id,label / 1,dog)
+    probabilities:  the true class name, one of the sample's value columns (header
+                    <id column>,label)                                                 (dog breeds: id,label / 0a1b,beagle)
+
+For label and probability the answer column is named as the sample's value
+column (cifar-10 ``id,label``, digit-recognizer ``ImageId,Label``); only the
+position is read. 30 % or 50 % of the ids count towards the public score
+(``public_fraction``), the rest towards the private one.
+
 Run it for a CLI session with::
 
-    python -m kagglekit.standin.server --competition-dir DIR --solution CSV [--port N]
+    python -m kagglekit.standin.server --competition-dir DIR --solution CSV [--slug SLUG] [--port N]
 """
 
 from __future__ import annotations
@@ -32,10 +55,8 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import csv
 import dataclasses
 import hashlib
-import io
 import itertools
 import os
 import random
@@ -47,7 +68,7 @@ from collections import deque
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from kagglesdk.competitions.types.competition_api_service import (
     ApiCompetition,
@@ -79,8 +100,14 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
+from kagglekit.competitions.metrics import METRICS, Metric
 from kagglekit.standin.kernel_server import KernelService
 from kagglekit.standin.responses import ApiError, json_response, sdk_response
+from kagglekit.standin.scoring import KAGGLE_METRIC_NAMES, Scoring, SubmissionRefused, better, make_scoring
+from kagglekit.standin.scoring import score as score_submission
+
+if TYPE_CHECKING:
+    from kagglekit.competitions import CompetitionSpec
 
 # What the client puts in front of every request when KAGGLE_API_ENVIRONMENT=LOCALHOST.
 PUBLIC_HOST = "http://localhost"
@@ -92,6 +119,8 @@ BENCHMARK_TEAM = "Sample Submission Benchmark"
 SECRETS_PATH = "/requests/GetUserSecretByLabelRequest"
 # Where kagglehub's KaggleJwtClient asks the notebook's data proxy ($KAGGLE_DATA_PROXY_URL) to attach a competition.
 ATTACH_PATH = "/kaggle-jwt-handler/AttachDatasourceUsingJwtRequest"
+# The sample submission of a competition kagglekit has no spec for (cifar-10's name).
+DEFAULT_SAMPLE = "sampleSubmission.csv"
 # Files Kaggle hands out inside a .zip even when asked for one file.
 ZIP_WRAPPED_SUFFIXES = (".csv",)
 
@@ -134,7 +163,7 @@ class Submission:
 class Competition:
     slug: str
     files: dict[str, ServedFile]
-    solution: dict[str, str]
+    scoring: Scoring
     public_ids: frozenset[str]
     daily_limit: int
     pending_polls: int
@@ -144,6 +173,15 @@ class Competition:
     deadline: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc) + timedelta(days=30))
     evaluation_metric: str = "Categorization Accuracy"  # Kaggle's name for it, as GetCompetition answers
     kernels_only: bool = False  # a code competition: submissions come from notebooks
+
+    @property
+    def solution(self) -> dict[str, str]:
+        """id -> answer, as solution.csv gives it."""
+        return self.scoring.answers
+
+    @property
+    def metric(self) -> Metric:
+        return self.scoring.metric
 
 
 @dataclasses.dataclass
@@ -253,8 +291,11 @@ class KaggleServer:
         pending_polls: int = 0,
         score_sample_submission: bool = True,
         deadline: datetime | None = None,
-        evaluation_metric: str = "Categorization Accuracy",
+        evaluation_metric: str | None = None,
         kernels_only: bool = False,
+        spec: "CompetitionSpec | str | None" = None,
+        metric: str | None = None,
+        sample: str | None = None,
     ) -> Competition:
         """Serve ``files`` (default: every file in ``directory`` except the solution).
 
@@ -264,24 +305,36 @@ class KaggleServer:
         ``deadline`` is when entry closed (default: 30 days from now); later
         submissions are scored but, as on Kaggle, never join the leaderboard.
         ``evaluation_metric`` and ``kernels_only`` are what GetCompetition reports
-        (Kaggle's metric name; a code competition); scoring stays accuracy.
+        (Kaggle's metric name, by default the one for the metric scored; a code competition).
+
+        Scoring: ``spec`` (a CompetitionSpec, or the slug of one; default: kagglekit's
+        spec of ``slug``, if it has one) gives the metric, the sample submission's
+        name and the classes; ``metric`` (a name in kagglekit.competitions.metrics)
+        and ``sample`` (a file in ``directory``) override it. Without a spec: accuracy,
+        with sampleSubmission.csv's columns. See the module docstring for solution.csv.
         """
         directory, solution_csv = Path(directory), Path(solution_csv)
         names = files or sorted(
             p.name for p in directory.iterdir() if p.is_file() and p.resolve() != solution_csv.resolve()
         )
         served = {name: self._serve_file(slug, directory / name) for name in names}
-        solution = _read_id_label_csv(solution_csv.read_bytes())
-        ids = sorted(solution, key=_natural_key)
+        spec = _spec_of(slug, spec)
+        scored = METRICS[metric] if metric else spec.metric if spec else METRICS["accuracy"]
+        sample = sample or (spec.submission.sample if spec else DEFAULT_SAMPLE)
+        sample_bytes = (directory / sample).read_bytes() if (directory / sample).is_file() else None
+        scoring = make_scoring(scored, solution_csv.read_bytes(), sample_bytes, spec.classes if spec else None,
+                               str(solution_csv), spec.submission.positive if spec else None)
+        ids = sorted(scoring.answers, key=_natural_key)
         public_ids = frozenset(random.Random(0).sample(ids, round(len(ids) * public_fraction)))
-        competition = Competition(slug, served, solution, public_ids, daily_limit, pending_polls,
-                                  evaluation_metric=evaluation_metric, kernels_only=kernels_only)
+        competition = Competition(slug, served, scoring, public_ids, daily_limit, pending_polls,
+                                  evaluation_metric=evaluation_metric or KAGGLE_METRIC_NAMES[scored.name],
+                                  kernels_only=kernels_only)
         if deadline is not None:
             competition.deadline = deadline
         with self._lock:
             self.competitions[slug] = competition
-        if score_sample_submission and "sampleSubmission.csv" in served:
-            self._add_benchmark(competition, served["sampleSubmission.csv"].source)
+        if score_sample_submission and sample in served:
+            self._add_benchmark(competition, served[sample].source)
         return competition
 
     def _serve_file(self, slug: str, source: Path) -> ServedFile:
@@ -605,12 +658,13 @@ class KaggleServer:
         body = ApiGetLeaderboardRequest.from_dict(request.get_json(force=True))
         competition = self._competition(body.competition_name)
         best: dict[str, Submission] = {}
+        metric = competition.metric
         with self._lock:
             for s in self._submissions:
                 if s.slug == competition.slug and s.status == SubmissionStatus.COMPLETE:
-                    if s.team not in best or s.public_score > best[s.team].public_score:
+                    if s.team not in best or better(s.public_score, best[s.team].public_score, metric):
                         best[s.team] = s
-        ranked = sorted(best.values(), key=lambda s: s.public_score, reverse=True)
+        ranked = sorted(best.values(), key=lambda s: s.public_score, reverse=metric.higher_is_better)
         response = ApiGetLeaderboardResponse()
         response.submissions = [_leaderboard_row(i, s) for i, s in enumerate(ranked, start=1)]
         return sdk_response(response)
@@ -754,33 +808,22 @@ def _natural_key(value: str) -> tuple[int, str]:
     return (int(value), "") if value.isdigit() else (0, value)
 
 
-def _read_id_label_csv(data: bytes) -> dict[str, str]:
-    rows = csv.reader(io.StringIO(data.decode("utf-8-sig")))
-    header = [h.strip() for h in next(rows, [])]
-    if header[:2] != ["id", "label"]:
-        raise ValueError(f"expected header 'id,label', got {','.join(header)!r}")
-    return {row[0].strip(): row[1].strip() for row in rows if row}
+def _spec_of(slug: str, spec: "CompetitionSpec | str | None") -> "CompetitionSpec | None":
+    """The spec asked for, or kagglekit's spec of ``slug``; None for a competition kagglekit has no spec of."""
+    from kagglekit.competitions import get_spec, spec_path
+
+    if spec is None:
+        return get_spec(slug) if spec_path(slug) is not None else None
+    return get_spec(spec) if isinstance(spec, str) else spec
 
 
 def _score(data: bytes, competition: Competition) -> tuple[float | None, float | None, str | None]:
-    """Accuracy on the public and the private ids, or the error Kaggle would show."""
+    """The metric on the public and the private ids, or the error Kaggle would show."""
     try:
-        predicted = _read_id_label_csv(data)
-    except (ValueError, IndexError, UnicodeDecodeError) as error:
-        return None, None, f"Submission CSV is malformed: {error}"
-    missing = competition.solution.keys() - predicted.keys()
-    if missing:
-        return None, None, f"Submission is missing {len(missing)} ids (e.g. {sorted(missing)[0]})"
-    extra = predicted.keys() - competition.solution.keys()
-    if extra:
-        return None, None, f"Submission has {len(extra)} unexpected ids (e.g. {sorted(extra)[0]})"
-
-    def accuracy(ids: Iterable[str]) -> float:
-        ids = list(ids)
-        return sum(predicted[i] == competition.solution[i] for i in ids) / max(1, len(ids))
-
-    private_ids = competition.solution.keys() - competition.public_ids
-    return accuracy(competition.public_ids), accuracy(private_ids), None
+        public, private = score_submission(data, competition.scoring, competition.public_ids)
+    except SubmissionRefused as error:
+        return None, None, str(error)
+    return public, private, None
 
 
 # -- pointing the client here --------------------------------------------------
@@ -838,8 +881,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--competition-dir", type=Path, required=True, metavar="DIR",
                         help="directory with train.7z, test.7z, trainLabels.csv, sampleSubmission.csv")
-    parser.add_argument("--solution", type=Path, required=True, metavar="CSV", help="id,label answers for scoring")
-    parser.add_argument("--slug", default="cifar-10", help="competition slug to serve it as (default: cifar-10)")
+    parser.add_argument("--solution", type=Path, required=True, metavar="CSV",
+                        help="the answers: id column, then the true label (1/0 for one probability column)")
+    parser.add_argument("--slug", default="cifar-10", help="competition slug to serve it as (default: cifar-10); "
+                                                          "its kagglekit spec says how submissions are scored")
+    parser.add_argument("--metric", choices=sorted(METRICS), default=None,
+                        help="score in this metric instead of the spec's (default: the spec's; accuracy without one)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--pending-polls", type=int, default=1, help="views a submission stays PENDING (default: 1)")
     args = parser.parse_args(argv)
@@ -849,7 +896,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     present = [name for name in COMPETITION_FILES if (args.competition_dir / name).is_file()]
     server = KaggleServer(port=args.port, accept_any_credentials=True, log_requests=True)
     server.add_competition(args.slug, args.competition_dir, args.solution,
-                           files=present or None, pending_polls=args.pending_polls)
+                           files=present or None, pending_polls=args.pending_polls, metric=args.metric)
     with server:
         env = server.environment()
         for name in ("KAGGLE_API_ENVIRONMENT", "HTTP_PROXY", "KAGGLE_USERNAME", "KAGGLE_KEY"):

@@ -25,7 +25,8 @@ from kagglekit.submissions.records import (
     COMPLETE, ERROR, PENDING, add_submission, all_submissions, needs_score, new_entry, refreshed,
     require_readable_record, resolve_version, save_leaderboard, update_submission, uploads_of_csv,
 )
-from kagglekit.submissions.formats import CSV, sha256_of, validate_csv, version_dir
+from kagglekit.competitions.metrics import METRICS
+from kagglekit.submissions.formats import CSV, sha256_of, validate_prediction, version_dir
 
 if TYPE_CHECKING:
     from kaggle.api.kaggle_api_extended import KaggleApi
@@ -54,9 +55,7 @@ def submit_version(
         raise UsageError(f"{version_id} was predicted for {prediction['competition']}, not {slug}; "
                          f"pass --competition {prediction['competition']}.")
     csv = version_dir(submissions_dir, version_id) / CSV
-    if not prediction.get("classes"):
-        raise DataError(f"{version_id}/prediction.json lists no classes; predict it again.")
-    validate_csv(csv, paths.sample_submission, prediction["classes"])
+    validate_prediction(csv, paths, prediction)
     csv_sha256 = sha256_of(csv)
     require_readable_record(submissions_dir, version_id)  # an upload that could not be recorded is not made
     if _refuse_duplicate(submissions_dir, slug, version_id, csv_sha256, force, skip_if_submitted):
@@ -89,9 +88,12 @@ def submit_version(
 
 
 def default_message(prediction: dict[str, Any]) -> str:
-    """Names the version and its validation accuracy, so Kaggle's own list tells versions apart."""
+    """Names the version and its validation accuracy (and score, in another metric), so Kaggle's own list tells versions apart."""
     accuracy = prediction.get("val_accuracy")
     shown = f"val acc {accuracy:.4f}" if isinstance(accuracy, (int, float)) else "val acc n/a"
+    metric, score = METRICS.get(str(prediction.get("metric", "accuracy"))), prediction.get("val_score")
+    if metric is not None and metric.name != "accuracy" and isinstance(score, (int, float)):
+        shown += f", val {metric.title} {score:.4f}"
     tta = f", TTA {prediction['tta']}" if prediction.get("tta") else ""
     return f"kagglekit {prediction['version_id']} ({shown}{tta})"
 

@@ -3,9 +3,17 @@
 The test pixels are read from the uint8 cache that `unpack` keeps, in its own
 (sequential) order and one batch at a time, so memory stays bounded whatever
 the test set's size: at most one batch is ever float32. Each batch's
-probabilities are scattered straight to their row in sampleSubmission.csv's
-order. Outputs are written under ``.partial`` names and moved into place only
-after the CSV has passed `validate_csv`.
+probabilities are scattered straight to their row in the sample submission's
+order, and written in the competition's submission format (its spec's: one
+label, one probability or one per class). Outputs are written under
+``.partial`` names and moved into place only after the CSV has passed
+`validate_csv`.
+
+Beside the test set, predict measures the run's validation split the very way
+it predicted the test images (the same TTA views, unsure threshold, format and
+clip) in the competition's metric: prediction.json's ``val_score``, the figure
+`compare` sets beside the leaderboard score. An all-data run has no split: its
+``val_score`` is null.
 """
 
 from __future__ import annotations
@@ -19,11 +27,15 @@ from tqdm import tqdm
 
 from kagglekit.exceptions import DataError, StageNotReadyError
 from kagglekit.jsonfiles import read_json_if_present
-from kagglekit.data.labels import read_id_label_csv
 from kagglekit.paths import CompetitionPaths
 from kagglekit.data.pipeline import load_cache
+from kagglekit.training.models import ALL_DATA
 from kagglekit.training.runs import DEFAULT_UNSURE_BELOW, Run, load_run
-from kagglekit.submissions.formats import CSV, PREDICTION, sha256_of, version_dir, write_submission
+from kagglekit.training.evaluate import score_validation, submission_clip, validation_split
+from kagglekit.submissions.formats import (
+    CSV, PREDICTION, competition_spec, read_sample, sample_submission_path, sha256_of, submission_format_of,
+    version_dir, write_submission,
+)
 
 DEFAULT_BATCH_SIZE = 512  # images per step: 6 MB of float32, big enough to keep BLAS busy
 
@@ -46,12 +58,13 @@ def test_pixels(paths: CompetitionPaths) -> tuple[np.ndarray, np.ndarray]:
 
 
 def rows_in_sample_order(cache_ids: np.ndarray, sample_ids: np.ndarray) -> np.ndarray:
-    """For each cache row, its row in sampleSubmission.csv (both hold the same ids; unpack checked)."""
+    """For each cache row, its row in the sample submission (both hold the same ids, as strings; unpack checked)."""
+    cache_ids, sample_ids = np.asarray(cache_ids).astype(str), np.asarray(sample_ids).astype(str)
     order = np.argsort(sample_ids, kind="stable")
     positions = np.searchsorted(sample_ids, cache_ids, sorter=order)
     positions = order[np.clip(positions, 0, len(order) - 1)]
     if not np.array_equal(sample_ids[positions], cache_ids):
-        raise DataError("the test cache and sampleSubmission.csv hold different ids; run `python -m kagglekit unpack --force`.")
+        raise DataError("the test cache and the sample submission hold different ids; run `python -m kagglekit unpack --force`.")
     return positions
 
 
@@ -88,13 +101,16 @@ def predict_submission(
     existing = _existing_prediction(version_dir(submissions_dir, run.version_id), run, tta, unsure_below, paths)
     if existing and not force:
         return existing
+    spec = competition_spec(paths)
     pixels, cache_ids = test_pixels(paths)
-    sample_ids = read_id_label_csv(paths.sample_submission)["id"].to_numpy()
+    sample_ids = read_sample(sample_submission_path(paths)).ids
     targets = rows_in_sample_order(cache_ids, sample_ids)
 
     probabilities = np.empty((len(sample_ids), len(run.classes)), dtype=np.float16)
     probabilities[targets] = predict_probabilities(run, pixels, tta, batch_size, progress, unsure_below)
     seconds = time.perf_counter() - started
+    clip = submission_clip(spec, run.classes)
+    validation = validation_record(run, paths, tta, unsure_below, clip)
     record = {
         "version": run.version, "version_id": run.version_id, "run_dir": str(run.dir),
         "competition": paths.slug, "tta": recorded_tta(tta), "tta_unsure_below": unsure_below,
@@ -103,11 +119,25 @@ def predict_submission(
         "training_seconds": run.metrics.get("training_seconds"),
         "val_accuracy": run.metrics.get("best_val_accuracy"), "device": run.metrics.get("device"),
         "data_fingerprint": run.config.get("data", {}).get("fingerprint"),
+        **validation,
         "predict_seconds": round(seconds, 2), "images_per_second": round(len(sample_ids) / seconds, 1),
     }
     target = version_dir(submissions_dir, run.version_id)
-    csv = write_submission(target, sample_ids, probabilities, run.classes, record, paths)
+    csv = write_submission(target, probabilities, run.classes, record, paths, clip=clip)
     return PredictionSummary(run.version_id, csv, len(sample_ids), seconds, len(sample_ids) / seconds)
+
+
+def validation_record(run: Run, paths: CompetitionPaths, tta: str, unsure_below: float | None,
+                      clip: float) -> dict[str, float | int | None]:
+    """prediction.json's validation fields: the split scored in the competition's metric as the test set was predicted.
+
+    ``val_score`` is the metric, ``val_accuracy_predicted`` plain accuracy, both with
+    predict's own TTA views and unsure threshold; null for an all-data run (no split).
+    """
+    if run.config["recipe"].get(ALL_DATA):
+        return {"val_score": None, "val_accuracy_predicted": None, "val_images": None}
+    measured = score_validation(run, competition_spec(paths), validation_split(run, paths)[1], tta, unsure_below, clip)
+    return {"val_score": measured.score, "val_accuracy_predicted": measured.accuracy, "val_images": measured.images}
 
 
 def recorded_tta(tta: str) -> str | None:
@@ -117,11 +147,14 @@ def recorded_tta(tta: str) -> str | None:
 
 def _existing_prediction(target: Path, run: Run, tta: str, unsure_below: float | None,
                          paths: CompetitionPaths) -> PredictionSummary | None:
-    """The finished prediction of this very run, TTA and test set, if there is one."""
+    """The finished prediction of this very run, TTA, format and test set, if there is one."""
+    spec, sample = competition_spec(paths), sample_submission_path(paths)
     record = read_json_if_present(target / PREDICTION)
     same = (record.get("run_dir") == str(run.dir) and record.get("tta") == recorded_tta(tta)
             and record.get("tta_unsure_below") == unsure_below
-            and paths.sample_submission.is_file()  # else not this test set: the stages below say what to run
-            and record.get("sample_submission_sha256") == sha256_of(paths.sample_submission)
+            and record.get("metric", "accuracy") == spec.metric.name  # records from before specs scored accuracy
+            and submission_format_of(record).predict == spec.submission.predict
+            and sample.is_file()  # else not this test set: the stages below say what to run
+            and record.get("sample_submission_sha256") == sha256_of(sample)
             and (target / CSV).is_file() and sha256_of(target / CSV) == record.get("csv_sha256"))
     return PredictionSummary(run.version_id, target / CSV, record["rows"], 0.0, 0.0, skipped=True) if same else None
