@@ -80,10 +80,11 @@ def test_predict_uses_the_tta_the_version_was_measured_with(prepared: Competitio
     assert record["tta"] == "flip-translate" and record["rows"] == 40
     assert record["tta_unsure_below"] == DEFAULT_UNSURE_BELOW and record["precision"] in ("float32", "mixed_bfloat16")
     pixels, ids = load_cache(prepared, "test")
-    sample_ids = pd.read_csv(prepared.sample_submission)["id"].to_numpy()
+    sample_ids = pd.read_csv(prepared.sample_submission, dtype=str)["id"].to_numpy()  # ids are text
     expected = load_run(fast).predict_proba(np.asarray(pixels), tta="flip-translate", unsure_below=DEFAULT_UNSURE_BELOW)
     stored = np.load(summary.csv.parent / "probabilities.npy").astype(np.float32)
-    rows = pd.Index(sample_ids).get_indexer(ids)
+    rows = pd.Index(sample_ids).get_indexer(np.asarray(ids).astype(str))
+    assert (rows >= 0).all()
     np.testing.assert_allclose(stored[rows], expected, atol=2e-3)
 
 
