@@ -46,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
     from kagglekit.cli import main
 
     names = stages(args.where, args.to)
-    recipe = recipe_choice(args, default_model(args.competition)).flags() if needs_recipe(names) else []
+    recipe = []
+    if needs_recipe(names):
+        recipe = recipe_choice(args, args.model or default_model(args.competition)).flags()
     chain = Chain(["--competition", args.competition, "--data-dir", str(args.data_dir)], recipe,
                   args.runs_dir, args.submissions_dir, args.tta, shlex.split(args.remote_flags), shlex.split(args.scores_flags))
     return run_chain(chain, names, main)
