@@ -86,8 +86,8 @@ scores: install
 compare: install
 	$(KK) compare $(ON) --submissions-dir $(SUBS)
 
-demo: install  ## the whole chain against a local Kaggle API server: no account, no network (writes demo/; WHERE=kaggle: demo/kaggle/)
-	$(KK) demo --where $(WHERE)
+demo: install  ## the whole chain against a local Kaggle API server: no account, no network (writes demo/, demo/SLUG/ for another COMPETITION; WHERE=kaggle: .../kaggle/)
+	$(KK) demo --where $(WHERE) --competition $(COMPETITION)
 
 bench: install  ## the speed benchmarks (need ../shared/cifar10); results go in bench/RESULTS.md
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kagglekit.arguments import int_at_least, positive_int
+from kagglekit.arguments import competition_slug, int_at_least, positive_int
 from kagglekit.standin.demo import DEFAULT_DIR, DemoConfig
 
 # Fewer can leave a class with no image, which folders refuses; the demo's seed 0 draws all ten within its first 100.
@@ -13,20 +13,24 @@ MIN_TRAIN_IMAGES = 100
 
 HELP = "the whole pipeline against a local Kaggle API server: no account, no network"
 DESCRIPTION = """\
-Generate a small, learnable competition in cifar-10's exact format, serve it
+Generate a small, learnable competition in the exact format of --competition's
+spec (cifar-10's by default; `kagglekit competitions` lists them), serve it
 with kagglekit's local Kaggle API server on 127.0.0.1, and run
 fetch -> unpack -> folders -> train -> predict -> submit -> scores -> compare
 through the official kaggle client, as `make submit` does against Kaggle.
 With --where kaggle, train and predict run in a kernel pushed to the local
 server (which runs it here, on this CPU): remote -> submit -> scores -> compare,
 as `make submit WHERE=kaggle` does.
-Everything is written under DIR (default: demo/): the competition, data/,
+Everything is written under DIR (default: demo/, or demo/SLUG/ for another
+competition): the competition, data/,
 runs/ and submissions/ (with leaderboard.md and compare.png). Rerunning skips
 the stages already complete."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     defaults = DemoConfig()
+    parser.add_argument("--competition", type=competition_slug, default=defaults.competition, metavar="SLUG",
+                        help=f"whose format the generated competition takes (default: {defaults.competition})")
     parser.add_argument("--dir", type=Path, metavar="DIR",
                         help=f"where the demo writes (default: {DEFAULT_DIR}/, or {DEFAULT_DIR}/kaggle/ with --where kaggle)")
     parser.add_argument("--model", default=defaults.model, metavar="NAME", help=f"model version (default: {defaults.model})")
@@ -47,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
     from kagglekit.training.models import get_version
 
     get_version(args.model)  # an unknown name is refused here, not after fetch, unpack and folders have written DIR
-    directory = args.dir or (DEFAULT_DIR / "kaggle" if args.where == "kaggle" else DEFAULT_DIR)
-    config = DemoConfig(directory, args.model, args.epochs, args.train_images, args.test_images, where=args.where)
+    from kagglekit.competitions import get_spec
+    from kagglekit.standin.demo import default_directory
+
+    get_spec(args.competition)  # a competition without a spec is refused before DIR is written
+    directory = args.dir or default_directory(args.competition, args.where)
+    config = DemoConfig(directory, args.competition, args.model, args.epochs, args.train_images, args.test_images,
+                        where=args.where)
     return run_demo(config, main)

@@ -1,9 +1,9 @@
 """demo: the whole pipeline, fetch to compare, with no account and no network.
 
-A small competition in cifar-10's exact format is generated, served by the
-package's local Kaggle API server on 127.0.0.1, and every stage then runs
-through the same CLI and the same official ``kaggle`` client that a real
-`make submit` uses. Only the server is ours.
+A small competition in one spec's exact format (cifar-10's by default) is
+generated, served by the package's local Kaggle API server on 127.0.0.1, and
+every stage then runs through the same CLI and the same official ``kaggle``
+client that a real `make submit` uses. Only the server is ours.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ DEFAULT_DIR = Path("demo")
 @dataclass(frozen=True)
 class DemoConfig:
     directory: Path = DEFAULT_DIR
+    competition: str = "cifar-10"
     model: str = "seed-cifar10-modeling"
     epochs: int = 3
     train_images: int = 5000
@@ -33,12 +34,14 @@ class DemoConfig:
 
 def make_demo_competition(config: DemoConfig) -> Path:
     """Generate the competition once; a rerun reuses it (and so skips every finished stage)."""
-    from kagglekit.standin.synthetic import make_competition
+    from kagglekit.competitions import get_spec
+    from kagglekit.standin.synthetic import make_from_spec
 
     target = config.directory / "competition"
-    stamp = fingerprint([], train=config.train_images, test=config.test_images, seed=config.seed)
+    stamp = fingerprint([], competition=config.competition, train=config.train_images, test=config.test_images,
+                        seed=config.seed)
     if not is_complete(target, stamp):
-        make_competition(target, config.train_images, config.test_images, config.seed)
+        make_from_spec(get_spec(config.competition), target, config.train_images, config.test_images, config.seed)
         mark_complete(target, stamp)
     return target
 
@@ -47,7 +50,7 @@ def demo_chain(config: DemoConfig) -> Chain:
     """`make submit`'s chain (kagglekit.chain), pointed at the demo's folders, polling the local server quickly."""
     recipe = RecipeChoice(config.model, {"epochs": config.epochs, "seed": config.seed}).flags()
     remote = ["--accelerator", "cpu", "--remote-dir", str(config.directory / "remote"), "--interval", "1", "--wait", "1200"]
-    return Chain(["--competition", "cifar-10", "--data-dir", str(config.directory / "data")], recipe,
+    return Chain(["--competition", config.competition, "--data-dir", str(config.directory / "data")], recipe,
                  config.directory / "runs", config.directory / "submissions", remote=remote,
                  scores=["--interval", "1", "--timeout", "60"])
 
@@ -58,13 +61,26 @@ def run_demo(config: DemoConfig, run_stage: Callable[[list[str]], int]) -> int:
 
     competition = make_demo_competition(config)
     with KaggleServer(accept_any_credentials=True) as server, kaggle_env(server):
-        server.add_competition("cifar-10", competition, competition / "solution.csv", pending_polls=1)
-        print(f"demo: a generated cifar-10 ({config.train_images:,} train / {config.test_images:,} test images) "
+        server.add_competition(config.competition, competition, competition / "solution.csv", pending_polls=1)
+        print(f"demo: a generated {config.competition} ({config.train_images:,} train / {config.test_images:,} test images) "
               f"served by the local Kaggle API at {server.proxy_url}")
         started = time.perf_counter()
         code = run_chain(demo_chain(config), stages(config.where, "compare"), run_stage)
         if code:
             return code
     print(f"\ndemo: done in {time.perf_counter() - started:.0f} s. Everything it made is under {config.directory}/; "
-          f"`make submit{' WHERE=kaggle' if config.where == 'kaggle' else ''}` does the same against Kaggle.")
+          f"`{make_command(config)}` does the same against Kaggle.")
     return 0
+
+
+def make_command(config: DemoConfig) -> str:
+    """The make command the demo stood in for."""
+    where = " WHERE=kaggle" if config.where == "kaggle" else ""
+    competition = f" COMPETITION={config.competition}" if config.competition != DemoConfig.competition else ""
+    return f"make submit{competition}{where}"
+
+
+def default_directory(competition: str, where: str) -> Path:
+    """demo/ for cifar-10, demo/<slug>/ for another competition; kaggle/ below it for a kernel's run."""
+    base = DEFAULT_DIR if competition == DemoConfig.competition else DEFAULT_DIR / competition
+    return base / "kaggle" if where == "kaggle" else base
