@@ -34,9 +34,6 @@ DEFAULT_REMOTE_DIR = Path("remote")  # `remote`: kernel folders, push records, p
 DEFAULT_VALID_FRACTION = 0.1  # share of each class that `folders` holds out for validation
 DEFAULT_SPLIT_SEED = 0        # picks which images those are
 
-# cifar-10's files, for the stand-in server's command line only (kagglekit.standin.server.main) until it
-# reads the spec; every stage takes its file names from ``CompetitionPaths.spec``.
-COMPETITION_FILES = ("train.7z", "test.7z", "trainLabels.csv", "sampleSubmission.csv")
 NORMALISED_LABELS = "train_labels.csv"  # cache/: id,label, written by unpack when labels are not a raw CSV
 
 

@@ -13,7 +13,9 @@ import pytest
 
 from kagglekit.kaggle import kaggle_api
 from kagglekit.exceptions import CredentialsError, DataError, KaggleApiError, NetworkError, RateLimitedError
-from kagglekit.paths import COMPETITION_FILES
+from kagglekit.competitions import get_spec
+
+COMPETITION_FILES = get_spec("cifar-10").file_names
 
 SLUG = "cifar-10"
 

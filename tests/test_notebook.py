@@ -34,9 +34,11 @@ import pytest
 from kagglekit.kaggle import kaggle_api
 from kagglekit.cli import main
 from kagglekit.submissions.compare import rank_label
-from kagglekit.paths import COMPETITION_FILES
+from kagglekit.competitions import get_spec
 from kagglekit.standin.server import KaggleServer
 from kagglekit.standin.synthetic import CompetitionFiles
+
+COMPETITION_FILES = get_spec("cifar-10").file_names
 
 SLUG = "cifar-10"
 STUBS = Path(__file__).parent / "notebook_stubs"

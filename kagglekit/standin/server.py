@@ -874,13 +874,23 @@ def kaggle_env(server: KaggleServer) -> Iterator[KaggleServer]:
 # -- command line --------------------------------------------------------------
 
 
+def served_files(slug: str, directory: Path) -> list[str] | None:
+    """The files of ``slug``'s spec that ``directory`` holds; None (all of them) for a slug without a spec."""
+    from kagglekit.competitions import spec_path, get_spec
+
+    if spec_path(slug) is None:
+        return None
+    return [name for name in get_spec(slug).file_names if (directory / name).is_file()] or None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m kagglekit.standin.server",
         description="Serve a competition directory as Kaggle's API on 127.0.0.1, for the real kaggle client.",
     )
     parser.add_argument("--competition-dir", type=Path, required=True, metavar="DIR",
-                        help="directory with train.7z, test.7z, trainLabels.csv, sampleSubmission.csv")
+                        help="directory with the competition's files (cifar-10: train.7z, test.7z, trainLabels.csv, "
+                             "sampleSubmission.csv); a .csv is served zipped, as Kaggle does")
     parser.add_argument("--solution", type=Path, required=True, metavar="CSV",
                         help="the answers: id column, then the true label (1/0 for one probability column)")
     parser.add_argument("--slug", default="cifar-10", help="competition slug to serve it as (default: cifar-10); "
@@ -891,12 +901,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pending-polls", type=int, default=1, help="views a submission stays PENDING (default: 1)")
     args = parser.parse_args(argv)
 
-    from kagglekit.paths import COMPETITION_FILES
-
-    present = [name for name in COMPETITION_FILES if (args.competition_dir / name).is_file()]
     server = KaggleServer(port=args.port, accept_any_credentials=True, log_requests=True)
     server.add_competition(args.slug, args.competition_dir, args.solution,
-                           files=present or None, pending_polls=args.pending_polls, metric=args.metric)
+                           files=served_files(args.slug, args.competition_dir), pending_polls=args.pending_polls,
+                           metric=args.metric)
     with server:
         env = server.environment()
         for name in ("KAGGLE_API_ENVIRONMENT", "HTTP_PROXY", "KAGGLE_USERNAME", "KAGGLE_KEY"):
