@@ -56,7 +56,7 @@ def read_classes(paths: CompetitionPaths) -> list[str]:
 
 def read_split(paths: CompetitionPaths) -> pd.DataFrame:
     try:
-        split = pd.read_csv(paths.split_csv)
+        split = pd.read_csv(paths.split_csv, dtype={"label": str}, keep_default_na=False)  # labels are class names: "7", not 7
     except (OSError, ValueError) as error:
         raise DataError(f"cannot read {paths.split_csv}: {error}") from None
     missing = {"id", "label", "subset"} - set(split.columns)
@@ -78,8 +78,8 @@ def load_cache(paths: CompetitionPaths, split: str = "train") -> tuple[np.ndarra
         ids = np.load(ids_path)
     except (OSError, ValueError) as error:
         raise DataError(f"corrupt id cache {ids_path}: {error}; rerun `python -m kagglekit unpack --force`") from None
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-        raise DataError(f"{images_path} holds {images.dtype}{images.shape}, expected uint8 (N,H,W,3); rerun `python -m kagglekit unpack --force`")
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):  # grey (digit-recognizer) or colour
+        raise DataError(f"{images_path} holds {images.dtype}{images.shape}, expected uint8 (N,H,W,1 or 3); rerun `python -m kagglekit unpack --force`")
     if len(ids) != len(images):
         raise DataError(f"{ids_path} has {len(ids)} ids for {len(images)} images in {images_path}; rerun `python -m kagglekit unpack --force`")
     return images, ids
