@@ -56,7 +56,7 @@ def read_classes(paths: CompetitionPaths) -> list[str]:
 
 def read_split(paths: CompetitionPaths) -> pd.DataFrame:
     try:
-        split = pd.read_csv(paths.split_csv, dtype=str, keep_default_na=False)  # ids are text
+        split = pd.read_csv(paths.split_csv, dtype=str, keep_default_na=False)  # ids and labels are text: "7", not 7
     except (OSError, ValueError) as error:
         raise DataError(f"cannot read {paths.split_csv}: {error}") from None
     missing = {"id", "label", "subset"} - set(split.columns)

@@ -63,7 +63,11 @@ def samples(images: np.ndarray, labels: np.ndarray, classes: list[str], path: Pa
             ax.set_xticks([])
             ax.set_yticks([])
             if row < len(index):
-                ax.imshow(images[index[row]])
+                image = images[index[row]]
+                if image.shape[-1] == 1:  # grey: imshow takes (H, W), not (H, W, 1)
+                    ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255)
+                else:
+                    ax.imshow(image)
                 ax.set_title(name, fontsize=9)
             else:
                 ax.set_axis_off()

@@ -35,11 +35,14 @@ CURVES, CONFUSION, SAMPLES = "curves.png", "confusion.png", "samples.png"
 # Test-time augmentation: (weight, mirrored, shift in pixels along both axes) per view.
 # flip-translate is airbench's level 2: half the weight on the image and its
 # mirror, half on both of them moved one pixel up-left and one down-right.
+# translate is the same without the mirror, for what a mirror would change the
+# class of (digits: `digits`).
 TTA_VIEWS: dict[str, tuple[tuple[float, bool, int], ...]] = {
     "none": ((1.0, False, 0),),
     "flip": ((0.5, False, 0), (0.5, True, 0)),
     "flip-translate": ((0.25, False, 0), (0.25, True, 0), (0.125, False, -1), (0.125, True, -1),
                        (0.125, False, 1), (0.125, True, 1)),
+    "translate": ((0.5, False, 0), (0.25, False, -1), (0.25, False, 1)),
 }
 TTA_MODES = tuple(TTA_VIEWS)
 # predict's default for Run.predict_proba's ``unsure_below``. Measured on `fast` (bench/RESULTS.md, issue 12):
@@ -255,7 +258,7 @@ class Run:
     def predict_proba(self, images: np.ndarray, tta: str = "none", batch_size: int = 500,
                       callbacks: list[Any] | None = None, unsure_below: float | None = None,
                       on_view: Callable[[int], None] | None = None) -> np.ndarray:
-        """Class probabilities (N, n_classes) float32 for uint8 images (N,H,W,3).
+        """Class probabilities (N, n_classes) float32 for uint8 images (N,H,W,C).
 
         ``images`` may be a memory map of any size: it is read one batch at a
         time, so only a batch is ever in memory as float32. ``tta`` names the

@@ -42,7 +42,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "cutout": 0,               # augmentation: side of a random square zeroed, pixels; 0 = off
     "fill_mode": "nearest",    # how pixels moved in from outside are filled
     "lookahead": False,        # pull the weights towards a slow average every 5 steps (airbench)
-    "tta": "none",             # test-time augmentation of evaluate/predict: none | flip | flip-translate
+    "tta": "none",             # test-time augmentation of evaluate/predict: none | flip | flip-translate | translate
     "monitor": "val_accuracy",  # what "best" means for checkpoints and early stopping
     "early_stopping": 0,       # patience in epochs without improvement; 0 = off
     "seed": 0,                 # fixes split order, shuffling, augmentation, initialisation
@@ -188,3 +188,4 @@ def version_id(recipe: dict[str, Any]) -> str:
 # Versions register themselves on import, in the order `models` lists them.
 from kagglekit.training.models import seeds  # noqa: E402,F401
 from kagglekit.training.models import airbench  # noqa: E402,F401
+from kagglekit.training.models import digits  # noqa: E402,F401
