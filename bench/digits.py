@@ -1,24 +1,14 @@
-"""digit-recognizer on the real data: prepare ../shared/digit-recognizer as kagglekit's stages would, then train.
+"""digit-recognizer on the real data: ../shared/digit-recognizer through kagglekit's own unpack and folders, then train.
 
     .venv/bin/python bench/digits.py --model digits --seeds 0 1 2 3      # the measurement in bench/RESULTS.md
     .venv/bin/python bench/digits.py --model digits --epochs 4 --set lr=0.004 --seeds 0   # a quick probe
     .venv/bin/python bench/digits.py --prepare-only                      # just the data, for `kagglekit train`
 
-Prepare writes what `unpack` and `folders` would leave for training, under ``--data-dir`` (default
-bench/out/digits/data):
-
-    digit-recognizer/cache/train_images.npy   (42,000, 28, 28, 1) uint8, from train.csv.zip, file order
-    digit-recognizer/cache/train_ids.npy      1 .. 42,000 (Kaggle's train.csv has no ids: the row number)
-    digit-recognizer/cache/test_images.npy    (28,000, 28, 28, 1) uint8 and test_ids.npy 1 .. 28,000 (= ImageId)
-    digit-recognizer/cache/.train.complete, .test.complete   markers as unpack writes them
-    digit-recognizer/cache/train_labels.csv   id,label: the bench's own, what the split is made from
-    digit-recognizer/folders/split.csv, classes.json, .complete   kagglekit's split: stratified, 10 % held
-                                              out, seed 0 (``folders.stratified_split``), labels "0" .. "9"
-
-No PNGs and no class folders are written (training reads the cache). Until the lead engineer wires the
-pixel-CSV layout into the unpack and folders stages themselves, this prepare step is the bench's own,
-built from the same pieces they will use (``data.pixels.read_pixel_csv``, ``folders.stratified_split``);
-after that, `make train COMPETITION=digit-recognizer MODEL=digits` is the same measurement.
+Prepare does what `make folders COMPETITION=digit-recognizer` does after fetch: the two CSVs, unzipped
+from ../shared as fetch unwraps Kaggle's zips, go to ``--data-dir``/digit-recognizer/raw/ with
+sample_submission.csv, and the product's own unpack and folders stages read them as the spec says
+(pixel columns, ids the row numbers, labels the ``label`` column; kagglekit's split: stratified, 10 %
+held out, seed 0). So the run below is `make train COMPETITION=digit-recognizer` but for the download.
 
 Then each seed trains through ``kagglekit.training.train.train`` (the product's train stage: same run
 directories, metrics.json, TTA evaluation) and a table follows: seed, validation accuracy plain and with
@@ -36,9 +26,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
 if TYPE_CHECKING:
     from kagglekit.paths import CompetitionPaths
 
@@ -47,44 +34,26 @@ SLUG = "digit-recognizer"
 
 
 def prepare(shared: Path, data_dir: Path) -> CompetitionPaths:
-    """The cache and split for ``SLUG`` under ``data_dir`` (skipped when its markers say it is done)."""
-    from kagglekit.data.folders import stratified_split
-    from kagglekit.data.pixels import read_pixel_csv
-    from kagglekit.markers import fingerprint, is_complete, mark_complete
-    from kagglekit.paths import DEFAULT_SPLIT_SEED, DEFAULT_VALID_FRACTION, CompetitionPaths
+    """raw/ from ``shared`` (once), then the real unpack and folders stages (each skipped when complete)."""
+    import shutil
+    import zipfile
+
+    from kagglekit.data.folders import build_folders
+    from kagglekit.data.unpack import unpack_competition
+    from kagglekit.paths import CompetitionPaths
 
     paths = CompetitionPaths(data_dir, SLUG)
-    paths.cache.mkdir(parents=True, exist_ok=True)
-    for split, source, label_column in (("train", shared / "train.csv.zip", "label"), ("test", shared / "test.csv.zip", None)):
-        marker = paths.unpacked_marker(split).name
-        stamp = fingerprint([source], split=split, shape=(28, 28, 1))
-        if is_complete(paths.cache, stamp, marker):
-            continue
-        started = time.perf_counter()
-        images, labels = read_pixel_csv(source, shape=(28, 28, 1), label_column=label_column)
-        ids = np.arange(1, len(images) + 1, dtype=np.int64)
-        np.save(paths.cache_images(split), images)
-        np.save(paths.cache_ids(split), ids)
-        if labels is not None:
-            pd.DataFrame({"id": ids, "label": labels}).to_csv(paths.cache / "train_labels.csv", index=False)
-        mark_complete(paths.cache, stamp, marker, images=len(ids), archive=str(source))
-        print(f"prepared {split}: {images.shape} from {source} in {time.perf_counter() - started:.1f} s")
-
-    labels_csv = paths.cache / "train_labels.csv"
-    stamp = fingerprint([labels_csv, paths.unpacked_marker("train")], valid_fraction=DEFAULT_VALID_FRACTION,
-                        seed=DEFAULT_SPLIT_SEED)
-    if not is_complete(paths.folders, stamp):
-        labels = pd.read_csv(labels_csv, dtype={"label": str})
-        split = stratified_split(labels, DEFAULT_VALID_FRACTION, DEFAULT_SPLIT_SEED)
-        paths.folders.mkdir(parents=True, exist_ok=True)
-        split.to_csv(paths.split_csv, index=False)
-        classes = sorted(split["label"].unique())
-        counts = {name: {s: int(n) for s, n in group["subset"].value_counts().items()} for name, group in split.groupby("label")}
-        paths.classes_json.write_text(json.dumps({"classes": classes, "counts": counts,
-                                                  "valid_fraction": DEFAULT_VALID_FRACTION, "seed": DEFAULT_SPLIT_SEED}, indent=2))
-        mark_complete(paths.folders, stamp, images=len(split))
-        subsets = split["subset"].value_counts()
-        print(f"split: {subsets['train']} train / {subsets['valid']} valid, classes {classes}")
+    paths.raw.mkdir(parents=True, exist_ok=True)
+    for name in ("train.csv", "test.csv"):
+        if not (paths.raw / name).is_file():
+            with zipfile.ZipFile(shared / f"{name}.zip") as archive:
+                archive.extract(name, paths.raw)
+    if not paths.sample_submission.is_file():
+        shutil.copyfile(shared / "sample_submission.csv", paths.sample_submission)
+    started = time.perf_counter()
+    unpack_competition(paths, progress=False)
+    summary = build_folders(paths)
+    print(f"unpack + folders: {summary.train:,} train / {summary.valid:,} valid in {time.perf_counter() - started:.1f} s")
     return paths
 
 
