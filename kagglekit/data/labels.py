@@ -51,15 +51,15 @@ def describe_ids(ids: Iterable[object], what: str) -> str:
     return f"{len(ordered)} ids {what}: {shown}{more}"
 
 
-def read_text_csv(path: Path, fix_hint: str = FETCH_HINT) -> pd.DataFrame:
-    """Every column as stripped text, indexed by CSV line number (line 1 is the header)."""
+def read_text_csv(path: Path, fix_hint: str = FETCH_HINT, first_only: bool = False) -> pd.DataFrame:
+    """Every column (``first_only``: the first) as stripped text, indexed by CSV line number (line 1 is the header)."""
     import pandas as pd
 
     path = Path(path)
     if not path.is_file():
         raise StageNotReadyError(f"{path} is missing; run `python -m kagglekit fetch` first.")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=[0] if first_only else None)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise DataError(f"{path} is not a readable CSV ({first_line(error)}); {fix_hint}.") from None
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
@@ -124,7 +124,7 @@ def read_ids(path: Path, column: str | None = None, fix_hint: str = FETCH_HINT) 
     """The ids a CSV lists, as text in file order: ``column``, or the first column (a sample submission's)."""
     import numpy as np
 
-    frame = read_text_csv(path, fix_hint)
+    frame = read_text_csv(path, fix_hint, first_only=column is None)
     if len(frame.columns) == 0:
         raise DataError(f"{path} has no columns; {fix_hint}.")
     column = frame.columns[0] if column is None else column

@@ -51,7 +51,7 @@ from collections import deque
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Container, Iterable, Iterator, Union
+from typing import BinaryIO, Container, Iterable, Iterator, NamedTuple, Union
 
 import numpy as np
 import py7zr
@@ -174,8 +174,7 @@ def unpack_split(
     return SplitSummary(split, len(ids), time.perf_counter() - started, skipped=False)
 
 
-@dataclass(frozen=True)
-class Chosen:
+class Chosen(NamedTuple):  # a tuple: 300,000 of them are made per test archive
     """A member the spec picks: its name, the image id (text) and, for labels read off paths, its label."""
 
     name: str
@@ -243,11 +242,12 @@ def choose_members(members: Iterable[Member], source: ImageSource, group: str | 
     chosen: list[Chosen] = []
     seen: dict[str, str] = {}
     key = f"{split}.images.members"
+    fullmatch = source.regex.fullmatch if isinstance(source, MemberImages) else None
     for member in members:
         if member.id is not None:
             image_id, label = member.id, member.label
         else:
-            match = source.match(member.name)  # a MemberImages: only pixel rows come with their ids
+            match = fullmatch(member.name)  # a MemberImages: only pixel rows come with their ids
             if match is None:
                 continue
             image_id = match.group("id")
@@ -304,7 +304,10 @@ def _decode_members(
     pool: Executor | None, archive: Path, policy: ImagePolicy, progress: bool,
 ) -> int:
     index_of = {c.name: index for index, c in enumerate(chosen)}
-    names = [file_name(c) if not isinstance(reader, PixelCsvReader) else f"{c.id}.png" for c in chosen]
+    if files_dir is None:
+        names = [""] * len(chosen)  # nothing is written
+    else:
+        names = [file_name(c) if not isinstance(reader, PixelCsvReader) else f"{c.id}.png" for c in chosen]
     decoder = ChunkedDecoder(images_path, len(chosen), pool, archive, policy, progress)
     writer = BackgroundFileWriter(files_dir)
     try:
@@ -346,8 +349,7 @@ def is_archive_fault(error: BaseException) -> bool:
 # -- readers: one per storage format, behind one factory -----------------------------
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):  # a tuple: cheap to make 300,000 of
     """One candidate image of a reader: its path ("/"-separated; for a folder tree, relative to raw/, as
     Kaggle lists it), its declared size, and for pixel rows the id (and label) they come with."""
 
