@@ -34,7 +34,7 @@ ON    := --competition $(COMPETITION) --data-dir $(DATA)
 RECIPE = $(if $(MODEL),--model $(MODEL)) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SEED),--seed $(SEED)) $(if $(ALL_DATA),--all-data) \
          $(foreach setting,$(SET),--set '$(setting)')
 
-.PHONY: wheelhouse install test test-fast fetch unpack folders models competitions train predict remote submit scores compare demo bench clean
+.PHONY: wheelhouse install test lint test-fast fetch unpack folders models competitions train predict remote submit scores compare demo bench clean
 
 ifeq ($(filter $(WHERE),local kaggle),)
 $(error WHERE must be local or kaggle, not '$(WHERE)')
@@ -53,8 +53,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed  ## create .venv/ with kagglekit and its test tools
 
-test: install  ## the test suite (what CI runs)
+test: install lint  ## lint, then the test suite (what CI runs)
 	$(PY) -m pytest -q
+
+lint: install  ## ruff's checks and formatting, configured in pyproject.toml (`ruff format .` fixes the layout)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 test-fast: install  ## the suite without the few slow tests
 	$(PY) -m pytest -q -m "not slow"

@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kagglekit.data.pipeline import CPU_PIPELINE_THREADS, load_split, train_dataset  # noqa: E402
+from kagglekit.paths import CompetitionPaths  # noqa: E402
 from kagglekit.training import augment  # noqa: E402
 from kagglekit.training.models import get_version  # noqa: E402
-from kagglekit.paths import CompetitionPaths  # noqa: E402
-from kagglekit.data.pipeline import CPU_PIPELINE_THREADS, load_split, train_dataset  # noqa: E402
 
 CASES = (("seed-task5", 32), ("seed-task5", 256), ("seed-cifar10-modeling", 256), ("fast", 1024), ("best", 1024))
 

@@ -24,9 +24,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from export_split import load_npz  # noqa: E402
-from kagglekit.standin.synthetic import CIFAR10_CLASSES  # noqa: E402
+
 from kagglekit.jsonfiles import write_json  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
+from kagglekit.standin.synthetic import CIFAR10_CLASSES  # noqa: E402
 
 
 def build(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, y_valid: np.ndarray,

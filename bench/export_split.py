@@ -25,11 +25,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from kagglekit.data.pipeline import load_split  # noqa: E402
 from kagglekit.exceptions import KagglekitError  # noqa: E402
 from kagglekit.outputs import move_into_place, partial_path  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
-from kagglekit.data.pipeline import load_split  # noqa: E402
-
 
 # Neighbouring pixels' same channel sits 3 bytes apart: coding the differences saves 12 % over plain LZMA2.
 XZ_FILTERS = [{"id": lzma.FILTER_DELTA, "dist": 3}, {"id": lzma.FILTER_LZMA2, "preset": 6}]

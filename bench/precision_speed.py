@@ -44,7 +44,7 @@ def rates(net: keras.Model, x: np.ndarray, y: np.ndarray, batch: int, steps: int
     """(training img/s, prediction img/s), each after one untimed warm-up call."""
     net.train_on_batch(x[:batch], y[:batch])
     start = time.perf_counter()
-    for step in range(steps):
+    for _ in range(steps):
         net.train_on_batch(x[:batch], y[:batch])
     train = steps * batch / (time.perf_counter() - start)
     net.predict(x, batch_size=batch, verbose=0)

@@ -27,6 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from measure import measure, parse_arguments  # noqa: E402
 from unpack_speed import build_test_standin  # noqa: E402
 
+
 def benchmark_run(shared: Path, out: Path) -> Path:
     """A seed-cifar10-modeling run on the real train set (1 epoch on 2,000 images); cached."""
     from shared_data import prepared_real_train
@@ -65,9 +66,9 @@ def seeds_predict(run_dir: Path, work: Path) -> None:
 
 
 def ours_predict(run_dir: Path, work: Path) -> None:
+    from kagglekit.data.unpack import unpack_split
     from kagglekit.paths import CompetitionPaths
     from kagglekit.training.predict import predict_submission
-    from kagglekit.data.unpack import unpack_split
 
     standin = Path(os.environ["BENCH_STANDIN"])
     paths = CompetitionPaths(work / "data")

@@ -35,11 +35,11 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from kagglekit.data.pipeline import CPU_PIPELINE_THREADS, train_dataset  # noqa: E402
+from kagglekit.paths import CompetitionPaths  # noqa: E402
+from kagglekit.standin.synthetic import CIFAR10_CLASSES, class_images  # noqa: E402
 from kagglekit.training.augment import from_recipe, keras_layers  # noqa: E402
 from kagglekit.training.models import get_version  # noqa: E402
-from kagglekit.paths import CompetitionPaths  # noqa: E402
-from kagglekit.data.pipeline import CPU_PIPELINE_THREADS, train_dataset  # noqa: E402
-from kagglekit.standin.synthetic import CIFAR10_CLASSES, class_images  # noqa: E402
 
 ImageDataGenerator = tf.keras.preprocessing.image.ImageDataGenerator  # Keras 3: keras.src.legacy.preprocessing.image
 

@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 import py7zr
-
 from measure import measure, parse_arguments
 
 TEST_IMAGES = 300_000

@@ -53,9 +53,9 @@ def bfloat16() -> None:
     """fast's training model (input pipeline inside, as on a TPU) builds, trains two steps and predicts in mixed_bfloat16."""
     import keras
 
+    from kagglekit.data.pipeline import SplitData
     from kagglekit.training import devices
     from kagglekit.training.models import get_version
-    from kagglekit.data.pipeline import SplitData
     from kagglekit.training.train import build_models, input_data
 
     rng = np.random.default_rng(0)
@@ -78,9 +78,9 @@ def probabilities(out: str, *run_dirs: str) -> None:
     """Each run's class probabilities on its own validation images, without and with TTA, saved for comparison."""
     import keras
 
-    from kagglekit.training import runs
-    from kagglekit.paths import CompetitionPaths
     from kagglekit.data.pipeline import load_split
+    from kagglekit.paths import CompetitionPaths
+    from kagglekit.training import runs
 
     for index, run_dir in enumerate(run_dirs):
         run = runs.load_run(Path(run_dir), "float32")  # the same arithmetic on both: auto may pick bfloat16 on one
@@ -99,8 +99,8 @@ def train_tiny(data_dir: str, runs_dir: str, devices: str, out: str) -> None:
 
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
-    from kagglekit.training import runs
     from kagglekit.paths import CompetitionPaths
+    from kagglekit.training import runs
     from kagglekit.training.train import train
 
     paths = CompetitionPaths(Path(data_dir))

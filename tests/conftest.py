@@ -18,8 +18,8 @@ from pathlib import Path  # noqa: E402
 from typing import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
-
 from builders import raw_competition, shuffle_archive  # noqa: E402
+
 from kagglekit.paths import CompetitionPaths  # noqa: E402
 from kagglekit.standin.server import KaggleServer  # noqa: E402
 from kagglekit.standin.synthetic import CompetitionFiles, make_competition  # noqa: E402

@@ -15,13 +15,13 @@ import keras
 import numpy as np
 import pytest
 
+from kagglekit.data.pipeline import load_split, train_dataset
+from kagglekit.exceptions import UsageError
 from kagglekit.training import runs
 from kagglekit.training.augment import affine_batch
 from kagglekit.training.models import get_version
 from kagglekit.training.models.compile import Triangle
 from kagglekit.training.models.layers import DiracInitializer, PatchWhitening
-from kagglekit.exceptions import UsageError
-from kagglekit.data.pipeline import load_split, train_dataset
 from kagglekit.training.train import train
 from kagglekit.training.weight_callbacks import FreezeAfter, Lookahead, freezes
 

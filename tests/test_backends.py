@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kagglekit.training.backend import Machine, choose
 from kagglekit.paths import CompetitionPaths
+from kagglekit.training.backend import Machine, choose
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = Path(__file__).resolve().parent / "backend_checks.py"

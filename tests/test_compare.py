@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
-
 from competition_specs import dogs_vs_cats, write_spec
+
 from kagglekit.cli import main
-from kagglekit.submissions.compare import leaderboard_rank
 from kagglekit.jsonfiles import write_json
+from kagglekit.submissions.compare import leaderboard_rank
 from kagglekit.submissions.formats import PREDICTION, RECORD
 
 SLUG = "cifar-10"

@@ -6,7 +6,6 @@ import os
 import subprocess
 
 import pytest
-
 from test_backends import QUIET, ROOT
 
 

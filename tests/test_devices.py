@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_backends import BACKENDS, ROOT, check
 
-from kagglekit.training import devices
-from kagglekit.training.backend import Machine
 from kagglekit.exceptions import HardwareError
 from kagglekit.paths import CompetitionPaths
-from test_backends import BACKENDS, ROOT, check
+from kagglekit.training import devices
+from kagglekit.training.backend import Machine
 
 
 def kaggle_tpu_dev(root: Path) -> Path:

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kagglekit.paths import CompetitionPaths
 from kagglekit.data.pipeline import load_split
+from kagglekit.paths import CompetitionPaths
 
 SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "export_split.py"
 

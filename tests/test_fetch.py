@@ -256,6 +256,7 @@ def test_notebook_without_the_mount_says_how_to_add_it(notebook, tmp_path, capsy
 
 def test_another_spec_fetches_its_own_files(kaggle_server, tmp_path):
     from builders import id_label_solution
+
     from kagglekit.standin.synthetic import make_digit_recognizer
 
     files = make_digit_recognizer(tmp_path / "digits", n_train=20, n_test=5)

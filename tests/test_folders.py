@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from builders import raw_competition, write_labels
-from kagglekit.data import folders
+
 from kagglekit.cli import main
-from kagglekit.exceptions import DataError, StageNotReadyError
+from kagglekit.data import folders
 from kagglekit.data.folders import build_folders
-from kagglekit.paths import CompetitionPaths
 from kagglekit.data.pipeline import read_classes
-from kagglekit.standin.synthetic import CompetitionFiles
 from kagglekit.data.unpack import unpack_competition
+from kagglekit.exceptions import DataError, StageNotReadyError
+from kagglekit.paths import CompetitionPaths
+from kagglekit.standin.synthetic import CompetitionFiles
 
 
 @pytest.fixture(scope="module")

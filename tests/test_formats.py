@@ -8,14 +8,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from competition_specs import BREEDS, dogs_vs_cats, write_spec
+
 from kagglekit.competitions import SubmissionFormat
 from kagglekit.competitions.metrics import METRICS
 from kagglekit.exceptions import DataError
 from kagglekit.paths import CompetitionPaths
 from kagglekit.submissions.formats import (
-    FLOOR_MASS, default_clip, read_sample, score_predictions, validate_csv, write_csv, write_submission,
+    FLOOR_MASS,
+    default_clip,
+    read_sample,
+    score_predictions,
+    validate_csv,
+    write_csv,
+    write_submission,
 )
 
 LABEL = SubmissionFormat("sample_submission.csv", "label")

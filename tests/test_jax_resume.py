@@ -22,9 +22,9 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from test_backends import CHECKS, QUIET, ROOT, run_python
 
 from kagglekit.paths import CompetitionPaths
-from test_backends import CHECKS, QUIET, ROOT, run_python
 
 # 64 images in batches of 16, 4 steps an epoch: the whitening bias is held from step 4, lookahead first pulls at
 # step 5, the kill comes after step 8, and epoch 3 draws its translations from the restored random generator.

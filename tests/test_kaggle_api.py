@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-import zipfile
 import time
-from email.utils import format_datetime
+import zipfile
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 
-from kagglekit.kaggle import kaggle_api
-from kagglekit.exceptions import CredentialsError, DataError, KaggleApiError, NetworkError, RateLimitedError
 from kagglekit.competitions import get_spec
+from kagglekit.exceptions import CredentialsError, DataError, KaggleApiError, NetworkError, RateLimitedError
+from kagglekit.kaggle import kaggle_api
 
 COMPETITION_FILES = get_spec("cifar-10").file_names
 

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_models import ROOT
 
 from kagglekit.training.recipes import RecipeChoice
-from test_models import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")]
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from builders import copy_competition
 
 from kagglekit.exceptions import DataError, StageNotReadyError, UsageError
-from kagglekit.training.models import COMMON_DEFAULTS, MODEL_VERSIONS, get_version, recipe_hash, version_id
 from kagglekit.paths import CompetitionPaths
-from builders import copy_competition
+from kagglekit.training.models import COMMON_DEFAULTS, MODEL_VERSIONS, get_version, recipe_hash, version_id
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,8 +152,8 @@ def test_load_split_follows_split_csv_not_cache_order(prepared: CompetitionPaths
 
 
 def test_train_dataset_batches_epochs_and_resumes_identically(tmp_path: Path) -> None:
-    from kagglekit.training.augment import RandomAffine
     from kagglekit.data.pipeline import train_dataset
+    from kagglekit.training.augment import RandomAffine
 
     x = np.random.default_rng(0).integers(0, 256, (50, 32, 32, 3)).astype(np.uint8)
     y = np.arange(50, dtype=np.int32) % 10

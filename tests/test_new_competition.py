@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from competition_specs import write_spec
+
 from kagglekit.cli import main
 from kagglekit.competitions import get_spec
 from kagglekit.standin.synthetic import make_from_spec

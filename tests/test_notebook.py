@@ -31,12 +31,12 @@ from typing import Iterator
 
 import pytest
 
-from kagglekit.kaggle import kaggle_api
 from kagglekit.cli import main
-from kagglekit.submissions.compare import rank_label
 from kagglekit.competitions import get_spec
+from kagglekit.kaggle import kaggle_api
 from kagglekit.standin.server import KaggleServer
 from kagglekit.standin.synthetic import CompetitionFiles
+from kagglekit.submissions.compare import rank_label
 
 COMPETITION_FILES = get_spec("cifar-10").file_names
 

@@ -10,17 +10,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from builders import copy_competition, write_labels
 from PIL import Image
 
-from builders import copy_competition, write_labels
 from kagglekit.cli import main
-from kagglekit.submissions.ensemble import build_ensemble, ensemble_id
 from kagglekit.exceptions import DataError
 from kagglekit.paths import CompetitionPaths
+from kagglekit.standin.synthetic import CIFAR10_CLASSES
+from kagglekit.submissions.ensemble import build_ensemble, ensemble_id
+from kagglekit.submissions.formats import validate_csv
 from kagglekit.training.predict import predict_submission
 from kagglekit.training.runs import DEFAULT_UNSURE_BELOW, load_run
-from kagglekit.submissions.formats import validate_csv
-from kagglekit.standin.synthetic import CIFAR10_CLASSES
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -265,8 +265,9 @@ def test_prediction_records_the_validation_score_measured_as_the_test_set_was(
 
 def _probabilities_competition(prepared: CompetitionPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CompetitionPaths:
     """cifar-10's data under a spec of the user's scoring one probability per class in multi-class log loss."""
-    from kagglekit.competitions import spec_path
     from competition_specs import write_spec
+
+    from kagglekit.competitions import spec_path
 
     shipped = spec_path("cifar-10").read_text()
     assert shipped.count('metric = "accuracy"') == 1 and shipped.count('predict = "label"') == 1

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from builders import raw_competition
 from PIL import Image
 
-from builders import raw_competition
 from kagglekit.competitions import get_spec
 from kagglekit.data import unpack
 from kagglekit.data.folders import build_folders

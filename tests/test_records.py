@@ -14,11 +14,11 @@ import re
 from pathlib import Path
 
 import pytest
+from test_submit import SLUG, UPLOADS, Workspace, one_line_error, uploads, wrong, ws  # noqa: F401 (ws: the fixture)
 
 from kagglekit.cli import main
-from kagglekit.submissions.formats import CSV, EARLIER, PREDICTION, RECORD, version_dir
 from kagglekit.jsonfiles import read_json
-from test_submit import SLUG, UPLOADS, Workspace, one_line_error, uploads, wrong, ws  # noqa: F401 (ws: the fixture)
+from kagglekit.submissions.formats import CSV, EARLIER, PREDICTION, RECORD, version_dir
 
 CONFLICT = ("<<<<<<< HEAD", "=======", ">>>>>>> other-branch")
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from kagglekit.kaggle import kaggle_api
-from kagglekit.remote import kernels as remote
 from kagglekit.cli import main
 from kagglekit.exceptions import DataError
 from kagglekit.jsonfiles import read_json
+from kagglekit.kaggle import kaggle_api
+from kagglekit.remote import kernels as remote
 from kagglekit.remote.kernel_entry import DEVICE_REPORT, device_mismatch
 from kagglekit.submissions.formats import validate_csv
 

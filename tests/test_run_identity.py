@@ -14,13 +14,13 @@ from pathlib import Path
 
 import keras
 import pytest
-
 from builders import copy_competition
+
 from kagglekit.cli import build_parser, main
 from kagglekit.commands.recipe import recipe_choice
 from kagglekit.data.folders import build_folders
-from kagglekit.remote.kernel_entry import kernel_chain
 from kagglekit.paths import CompetitionPaths
+from kagglekit.remote.kernel_entry import kernel_chain
 from kagglekit.training import runs
 from kagglekit.training.models import get_version
 from kagglekit.training.recipes import RecipeChoice

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import zipfile
-import io
 
 import pytest
 import requests
@@ -120,8 +120,8 @@ def test_command_line_entry_prints_the_environment_and_serves(competition_files)
 import math  # noqa: E402
 
 import numpy as np  # noqa: E402
-
 from competition_specs import BREEDS, dogs_vs_cats  # noqa: E402
+
 from kagglekit.competitions import parse_spec  # noqa: E402
 from kagglekit.competitions.metrics import EPSILON, METRICS  # noqa: E402
 

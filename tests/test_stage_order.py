@@ -12,13 +12,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from builders import raw_competition
+
 from kagglekit.cli import main
-from kagglekit.paths import CompetitionPaths
-from kagglekit.submissions.formats import PREDICTION
-from kagglekit.standin.synthetic import CompetitionFiles
 from kagglekit.data.unpack import unpack_competition
+from kagglekit.paths import CompetitionPaths
+from kagglekit.standin.synthetic import CompetitionFiles
+from kagglekit.submissions.formats import PREDICTION
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

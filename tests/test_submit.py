@@ -18,14 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kagglekit.kaggle import kaggle_api
 from kagglekit.cli import main
-from kagglekit.standin.synthetic import CIFAR10_CLASSES
 from kagglekit.data.labels import read_id_label_csv
-from kagglekit.paths import CompetitionPaths
-from kagglekit.submissions.formats import read_sample, write_submission
 from kagglekit.jsonfiles import read_json_if_present as read_record
-from kagglekit.submissions.formats import CSV, PREDICTION, RECORD, version_dir
+from kagglekit.kaggle import kaggle_api
+from kagglekit.paths import CompetitionPaths
+from kagglekit.standin.synthetic import CIFAR10_CLASSES
+from kagglekit.submissions.formats import CSV, PREDICTION, RECORD, read_sample, version_dir, write_submission
 
 SLUG = "cifar-10"
 CLASSES = list(CIFAR10_CLASSES)

@@ -18,11 +18,11 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-
-from kagglekit.training import runs
-from kagglekit.exceptions import StageNotReadyError
-from kagglekit.training.train import train
 from test_models import ROOT
+
+from kagglekit.exceptions import StageNotReadyError
+from kagglekit.training import runs
+from kagglekit.training.train import train
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' model.save
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import struct
 import time
 import zlib
@@ -11,18 +11,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from builders import (
+    png_members,
+    raw_competition,
+    write_archive,
+    write_archive_understating_its_size,
+    write_archive_with_hostile_name,
+    write_encrypted_archive,
+    write_labels,
+)
 from PIL import Image
 
-from builders import (
-    png_members, raw_competition, write_archive, write_archive_understating_its_size, write_archive_with_hostile_name,
-    write_encrypted_archive, write_labels,
-)
-from kagglekit.data import unpack
 from kagglekit.cli import main
+from kagglekit.data import unpack
+from kagglekit.data.unpack import unpack_competition, unpack_split
 from kagglekit.exceptions import DataError, StageNotReadyError, UnsafeArchiveError
 from kagglekit.paths import CompetitionPaths
 from kagglekit.standin.synthetic import CompetitionFiles
-from kagglekit.data.unpack import unpack_competition, unpack_split
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "cifar10"
 

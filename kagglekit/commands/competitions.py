@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def describe(spec: "CompetitionSpec", full: bool = False, path: Path | None = None) -> list[str]:
+def describe(spec: CompetitionSpec, full: bool = False, path: Path | None = None) -> list[str]:
     """A few lines on ``spec`` (``full``: every field)."""
     kind = "code competition: submissions come from a notebook" if spec.code_competition else "file competition"
     rows = [
@@ -85,7 +85,7 @@ def describe(spec: "CompetitionSpec", full: bool = False, path: Path | None = No
     return [f"{spec.slug}  ({kind})", *(f"  {name:<{width}}  {text}" for name, text in rows)]
 
 
-def _labels(spec: "CompetitionSpec") -> str:
+def _labels(spec: CompetitionSpec) -> str:
     from kagglekit.competitions import CsvLabels
 
     labels = spec.train_labels
@@ -105,7 +105,7 @@ def _images(source: object) -> str:
     return f"rows of {source.file}, columns {source.pixels}0..{source.pixels}{len(source.columns) - 1} ({shape}); {ids}"
 
 
-def _submission(spec: "CompetitionSpec") -> str:
+def _submission(spec: CompetitionSpec) -> str:
     submission = spec.submission
     what = {"label": "one label per image",
             "probability": f"the probability of {submission.positive} per image",
@@ -113,7 +113,7 @@ def _submission(spec: "CompetitionSpec") -> str:
     return f"{what}, in {submission.sample}'s columns and id order"
 
 
-def _policy(spec: "CompetitionSpec") -> str:
+def _policy(spec: CompetitionSpec) -> str:
     policy = spec.images
     channels = "1 channel (grey)" if policy.channels == 1 else "3 channels (RGB)"
     if policy.native:

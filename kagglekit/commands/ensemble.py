@@ -23,8 +23,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kagglekit.submissions.ensemble import build_ensemble
     from kagglekit.paths import CompetitionPaths
+    from kagglekit.submissions.ensemble import build_ensemble
 
     csv = build_ensemble(args.versions, CompetitionPaths(args.data_dir, args.competition), args.submissions_dir)
     print(f"ensemble: {csv}  (average of {len(args.versions)} versions)")

@@ -30,8 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kagglekit.training.evaluate import evaluate_run
     from kagglekit.paths import CompetitionPaths
+    from kagglekit.training.evaluate import evaluate_run
     from kagglekit.training.runs import resolve_run
 
     evaluate_run(resolve_run(args.run_dir, args.runs_dir), CompetitionPaths(args.data_dir, args.competition), tta=args.tta,

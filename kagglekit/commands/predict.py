@@ -6,7 +6,11 @@ import argparse
 
 from kagglekit.arguments import positive_int
 from kagglekit.cli import (
-    add_competition_arguments, add_precision_argument, add_runs_dir_argument, add_submissions_dir_argument, add_unsure_argument,
+    add_competition_arguments,
+    add_precision_argument,
+    add_runs_dir_argument,
+    add_submissions_dir_argument,
+    add_unsure_argument,
 )
 from kagglekit.commands.recipe import add_recipe_arguments, recipe_choice
 from kagglekit.exceptions import UsageError

@@ -29,8 +29,8 @@ cancel a running kernel: do that on the kernel's page."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from kagglekit.remote.accelerators import ACCELERATORS
     from kagglekit.paths import DEFAULT_REMOTE_DIR
+    from kagglekit.remote.accelerators import ACCELERATORS
 
     add_competition_arguments(parser)
     add_recipe_arguments(parser, required=True, training=True)

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from kagglekit.competitions import USER_DIR, draft_command
 from kagglekit.competitions.metrics import LABEL, METRICS, PROBABILITIES, PROBABILITY
-from kagglekit.competitions.spec import FOLDER, PLAIN, CompetitionSpec, packing_of, parse_spec
+from kagglekit.competitions.spec import FOLDER, CompetitionSpec, packing_of, parse_spec
 from kagglekit.exceptions import DataError, KagglekitError
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class CsvHead:
     complete: bool
 
     @classmethod
-    def parse(cls, data: bytes, complete: bool) -> "CsvHead":
+    def parse(cls, data: bytes, complete: bool) -> CsvHead:
         text = data.decode("utf-8-sig", errors="replace")
         if not complete:
             text = text[: text.rfind("\n") + 1]  # the last line may be cut
@@ -134,7 +134,7 @@ class Evidence:
     unread: dict[str, str] = field(default_factory=dict)  # file -> why it could not be read
 
 
-def gather(slug: str, api: "KaggleApi | None" = None) -> Evidence:
+def gather(slug: str, api: KaggleApi | None = None) -> Evidence:
     """Ask Kaggle what a draft is inferred from (see the module's docstring); nothing large is downloaded."""
     from kagglekit.kaggle import kaggle_api
 
@@ -174,7 +174,7 @@ class Draft:
     todos: tuple[str, ...]       # what the reviewer must check, one line each
 
 
-def draft(slug: str, api: "KaggleApi | None" = None) -> Draft:
+def draft(slug: str, api: KaggleApi | None = None) -> Draft:
     """A reviewed-to-be spec for ``slug`` from what Kaggle says about it."""
     return infer(gather(slug, api))
 
@@ -641,7 +641,7 @@ def _comment(text: str, lead: str = "") -> list[str]:
 # -- a slug without a spec ------------------------------------------------------------------------
 
 
-def describe_unknown(slug: str, api: "KaggleApi | None" = None) -> str:
+def describe_unknown(slug: str, api: KaggleApi | None = None) -> str:
     """For `fetch` of a slug kagglekit has no spec for: Kaggle's files, and what a spec must say (several lines)."""
     from kagglekit.kaggle import kaggle_api
 

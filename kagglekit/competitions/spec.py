@@ -62,7 +62,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from kagglekit.competitions.metrics import LABEL, PROBABILITIES, PROBABILITY, METRICS, Metric
+from kagglekit.competitions.metrics import LABEL, METRICS, PROBABILITIES, PROBABILITY, Metric
 from kagglekit.exceptions import DataError
 
 KINDS = ("file", "code")

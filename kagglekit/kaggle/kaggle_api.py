@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 import requests
 import urllib3
 
-from kagglekit.kaggle import notebook
 from kagglekit.exceptions import (
     CredentialsError,
     DataError,
@@ -43,6 +42,7 @@ from kagglekit.exceptions import (
     NotebookOfflineError,
     RateLimitedError,
 )
+from kagglekit.kaggle import notebook
 from kagglekit.outputs import partial_path
 from kagglekit.paths import in_kaggle_notebook
 
@@ -73,7 +73,7 @@ class RetryPolicy:
     download_retries: int = 5
 
     @classmethod
-    def from_env(cls) -> "RetryPolicy":
+    def from_env(cls) -> RetryPolicy:
         return cls(
             tries=max(1, int(os.environ.get("KAGGLEKIT_API_TRIES", cls.tries))),
             max_total_wait=float(os.environ.get("KAGGLEKIT_MAX_RETRY_WAIT", cls.max_total_wait)),
@@ -84,7 +84,7 @@ class RetryPolicy:
 # -- credentials ---------------------------------------------------------------
 
 
-def authenticate() -> "KaggleApi":
+def authenticate() -> KaggleApi:
     """A client with credentials loaded, or :class:`CredentialsError` saying where to put them.
 
     The client looks, in order, for an access token (in a notebook first its
@@ -244,13 +244,13 @@ def _http_date(value: str | None) -> datetime | None:
 # -- data files ----------------------------------------------------------------
 
 
-def list_files(slug: str, api: "KaggleApi | None" = None) -> dict[str, int]:
+def list_files(slug: str, api: KaggleApi | None = None) -> dict[str, int]:
     """Every data file of ``slug`` with its size in bytes, as Kaggle lists it."""
     api = api or authenticate()
     sizes: dict[str, int] = {}
     token: str | None = None
     while True:
-        page = _call(slug, lambda: api.competition_list_files(slug, page_token=token, page_size=200))
+        page = _call(slug, lambda token=token: api.competition_list_files(slug, page_token=token, page_size=200))
         sizes.update({f.name: int(f.total_bytes) for f in page.files})
         token = page.next_page_token
         if not token:
@@ -264,7 +264,7 @@ def download_file(
     progress: bool = True,
     *,
     expected_size: int | None = None,
-    api: "KaggleApi | None" = None,
+    api: KaggleApi | None = None,
 ) -> Path:
     """Download ``name`` into ``dest_dir/name``, resuming a previous partial download.
 
@@ -292,14 +292,14 @@ def download_file(
     return target
 
 
-def _listed_size(slug: str, name: str, api: "KaggleApi") -> int:
+def _listed_size(slug: str, name: str, api: KaggleApi) -> int:
     sizes = list_files(slug, api)
     if name not in sizes:
         raise DataError(f"{slug} has no file {name!r} (it lists: {', '.join(sorted(sizes)) or 'nothing'})")
     return sizes[name]
 
 
-def _download_payload(slug: str, name: str, dest_dir: Path, progress: bool, api: "KaggleApi") -> Path:
+def _download_payload(slug: str, name: str, dest_dir: Path, progress: bool, api: KaggleApi) -> Path:
     """The served bytes (maybe a .zip around ``name``) in a ``.part`` file, complete."""
     from kagglesdk.competitions.types.competition_api_service import ApiDownloadDataFileRequest
 
@@ -370,7 +370,7 @@ class _capped(io.RawIOBase):
 # -- submissions ----------------------------------------------------------------
 
 
-def submit(slug: str, csv_path: Path, message: str, api: "KaggleApi | None" = None) -> dict[str, Any]:
+def submit(slug: str, csv_path: Path, message: str, api: KaggleApi | None = None) -> dict[str, Any]:
     """Upload ``csv_path`` as a submission; returns its ``ref``, ``date`` and ``status``."""
     api = api or authenticate()
     csv_path = Path(csv_path)
@@ -384,7 +384,7 @@ def submit(slug: str, csv_path: Path, message: str, api: "KaggleApi | None" = No
     return get_submission(slug, result.ref, api)
 
 
-def get_submission(slug: str, ref: int, api: "KaggleApi | None" = None) -> dict[str, Any]:
+def get_submission(slug: str, ref: int, api: KaggleApi | None = None) -> dict[str, Any]:
     """One submission's current state (pending until Kaggle has scored it)."""
     from kagglesdk.competitions.types.competition_api_service import ApiGetSubmissionRequest
 
@@ -417,7 +417,7 @@ def poll_waits(timeout: float, interval: float) -> Iterator[float]:
 
 
 def wait_for_score(slug: str, ref: int, *, timeout: float = 600.0, interval: float = 5.0,
-                   api: "KaggleApi | None" = None) -> dict[str, Any]:
+                   api: KaggleApi | None = None) -> dict[str, Any]:
     """Poll until Kaggle has scored (or rejected) ``ref`` or the waits of ``poll_waits`` run out."""
     api = api or authenticate()
     submission = get_submission(slug, ref, api)
@@ -429,14 +429,14 @@ def wait_for_score(slug: str, ref: int, *, timeout: float = 600.0, interval: flo
     return submission
 
 
-def list_submissions(slug: str, api: "KaggleApi | None" = None) -> list[dict[str, Any]]:
+def list_submissions(slug: str, api: KaggleApi | None = None) -> list[dict[str, Any]]:
     """Your submissions to ``slug``, newest first, with public/private scores when scored."""
     api = api or authenticate()
     submissions = _call(slug, lambda: api.competition_submissions(slug, page_size=100))
     return [_submission_dict(s) for s in submissions or []]
 
 
-def submission_limits(slug: str, api: "KaggleApi | None" = None) -> dict[str, Any]:
+def submission_limits(slug: str, api: KaggleApi | None = None) -> dict[str, Any]:
     """How many submissions are left today (Kaggle caps them per day)."""
     api = api or authenticate()
     limits = _call(slug, lambda: api.competition_get_submission_limits(slug))
@@ -448,7 +448,7 @@ def submission_limits(slug: str, api: "KaggleApi | None" = None) -> dict[str, An
     }
 
 
-def leaderboard(slug: str, api: "KaggleApi | None" = None, max_rows: int = 200) -> list[tuple[str, float]]:
+def leaderboard(slug: str, api: KaggleApi | None = None, max_rows: int = 200) -> list[tuple[str, float]]:
     """(team, public score) from the top of the public leaderboard, best first."""
     from kagglesdk.competitions.types.competition_api_service import ApiGetLeaderboardRequest
 
@@ -462,7 +462,7 @@ def leaderboard(slug: str, api: "KaggleApi | None" = None, max_rows: int = 200) 
             request.page_size = min(100, max_rows - len(rows))
             if token:
                 request.page_token = token
-            page = _call(slug, lambda: kaggle.competitions.competition_api_client.get_leaderboard(request))
+            page = _call(slug, lambda request=request: kaggle.competitions.competition_api_client.get_leaderboard(request))
             rows += [(s.team_name or "", _score(s.score)) for s in page.submissions if _score(s.score) is not None]
             token = page.next_page_token
             if not token or not page.submissions:
@@ -470,7 +470,7 @@ def leaderboard(slug: str, api: "KaggleApi | None" = None, max_rows: int = 200) 
     return rows
 
 
-def competition_deadline(slug: str, api: "KaggleApi | None" = None) -> datetime | None:
+def competition_deadline(slug: str, api: KaggleApi | None = None) -> datetime | None:
     """When entry to ``slug`` closes or closed (UTC), from Kaggle's competition metadata; None if it has none.
 
     Metadata only labels ranks, so a refusal to serve it costs the label, not the command.
@@ -521,17 +521,17 @@ def kernel_call(ref: str, request: Callable[[], T]) -> T:
         raise KaggleApiError(f"Kaggle kernel {ref}: {_one_line(str(error))}") from None
 
 
-def accelerator_quota(api: "KaggleApi") -> Any:
+def accelerator_quota(api: KaggleApi) -> Any:
     """This week's GPU and TPU hours: used, allowed, and when they refresh."""
     return kernel_call("quota", api.quota_view)
 
 
-def push_kernel(api: "KaggleApi", folder: Path, timeout_seconds: int) -> Any:
+def push_kernel(api: KaggleApi, folder: Path, timeout_seconds: int) -> Any:
     """kernels_push of ``folder``; Kaggle's refusals come back in the response's ``error``, with HTTP 200."""
     return kernel_call(str(folder), lambda: api.kernels_push(str(folder), str(timeout_seconds)))
 
 
-def kernel_status(api: "KaggleApi", ref: str) -> tuple[str, str | None]:
+def kernel_status(api: KaggleApi, ref: str) -> tuple[str, str | None]:
     """(status name, failure message); a status this client does not know is an error, not a hang."""
     try:
         response = kernel_call(ref, lambda: api.kernels_status(ref))
@@ -541,7 +541,7 @@ def kernel_status(api: "KaggleApi", ref: str) -> tuple[str, str | None]:
     return response.status.name, response.failure_message
 
 
-def kernel_output(api: "KaggleApi", ref: str) -> tuple[dict[str, str], str]:
+def kernel_output(api: KaggleApi, ref: str) -> tuple[dict[str, str], str]:
     """{file name: URL} of a kernel's output, every page, and its log (a JSON list of stream events)."""
     from kagglesdk.kernels.types.kernels_api_service import ApiListKernelSessionOutputRequest
 
@@ -554,7 +554,7 @@ def kernel_output(api: "KaggleApi", ref: str) -> tuple[dict[str, str], str]:
             request.user_name, request.kernel_slug, request.page_size = owner, slug, 100
             if token:
                 request.page_token = token
-            page = kernel_call(ref, lambda: kaggle.kernels.kernels_api_client.list_kernel_session_output(request))
+            page = kernel_call(ref, lambda request=request: kaggle.kernels.kernels_api_client.list_kernel_session_output(request))
             files.update({item.file_name: item.url for item in page.files or []})
             log_text = log_text or page.log or ""
             token = page.next_page_token
@@ -603,7 +603,7 @@ class CompetitionMetadata:
     kernels_only: bool      # a code competition: submissions come from a notebook's output
 
 
-def competition_metadata(slug: str, api: "KaggleApi | None" = None) -> CompetitionMetadata:
+def competition_metadata(slug: str, api: KaggleApi | None = None) -> CompetitionMetadata:
     """``slug``'s title, evaluation metric and whether it only takes notebook submissions (GetCompetition)."""
     from kagglesdk.competitions.types.competition_api_service import ApiGetCompetitionRequest
 
@@ -617,7 +617,7 @@ def competition_metadata(slug: str, api: "KaggleApi | None" = None) -> Competiti
 
 
 def read_file_start(slug: str, name: str, max_bytes: int = 1 << 20,
-                    api: "KaggleApi | None" = None) -> tuple[bytes, bool]:
+                    api: KaggleApi | None = None) -> tuple[bytes, bool]:
     """The first ``max_bytes`` of data file ``name`` and whether that is all of it, without downloading the rest.
 
     Kaggle sends a CSV inside a .zip; its first member is decompressed as it
@@ -638,7 +638,7 @@ def read_file_start(slug: str, name: str, max_bytes: int = 1 << 20,
             response.close()
 
 
-def archive_members(slug: str, name: str, max_bytes: int = 64 << 20, api: "KaggleApi | None" = None) -> list[str]:
+def archive_members(slug: str, name: str, max_bytes: int = 64 << 20, api: KaggleApi | None = None) -> list[str]:
     """The member paths of archive ``name`` (.zip or .7z), from ranged reads of its index, never the whole file.
 
     A zip's central directory and a 7z's header sit at the end of the file, so

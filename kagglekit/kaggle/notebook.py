@@ -72,7 +72,7 @@ def uses_session_token() -> bool:
     return source == KAGGLE_API_V1_TOKEN_PATH
 
 
-def prefer_own_credentials(api: "KaggleApi") -> None:
+def prefer_own_credentials(api: KaggleApi) -> None:
     """Drop the session token when the user supplied credentials (env, secrets, kaggle.json)."""
     if not uses_session_token():
         return

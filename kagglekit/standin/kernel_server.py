@@ -41,8 +41,8 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from kagglekit.data.fetch import CACHE_MOUNT_ENV
-from kagglekit.standin.responses import ApiError, json_response, sdk_response
 from kagglekit.paths import KAGGLE_TEMP_ENV, KAGGLE_WORKING_ENV
+from kagglekit.standin.responses import ApiError, json_response, sdk_response
 
 if TYPE_CHECKING:
     from kagglekit.standin.server import KaggleServer
@@ -82,7 +82,7 @@ class KernelVersion:
 class KernelService:
     """The Kernels endpoints of :class:`~kagglekit.standin.server.KaggleServer`, one instance per server."""
 
-    def __init__(self, server: "KaggleServer", workdir: Path) -> None:
+    def __init__(self, server: KaggleServer, workdir: Path) -> None:
         self.server = server
         self.workdir = workdir
         self.versions: dict[tuple[str, str], list[KernelVersion]] = {}

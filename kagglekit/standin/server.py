@@ -68,7 +68,7 @@ from collections import deque
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from kagglesdk.competitions.types.competition_api_service import (
     ApiCompetition,
@@ -83,9 +83,9 @@ from kagglesdk.competitions.types.competition_api_service import (
     ApiGetSubmissionLimitsRequest,
     ApiGetSubmissionRequest,
     ApiLeaderboardSubmission,
-    ApiListDataFilesRequest,
     ApiListCompetitionsRequest,
     ApiListCompetitionsResponse,
+    ApiListDataFilesRequest,
     ApiListDataFilesResponse,
     ApiListSubmissionsRequest,
     ApiListSubmissionsResponse,
@@ -234,7 +234,7 @@ class KaggleServer:
 
     # -- lifecycle ------------------------------------------------------------
 
-    def start(self) -> "KaggleServer":
+    def start(self) -> KaggleServer:
         handler = _Handler if self.log_requests else _QuietHandler
         self._http = make_server("127.0.0.1", self._requested_port, self._wsgi, threaded=True,
                                  request_handler=handler)
@@ -251,7 +251,7 @@ class KaggleServer:
             self._http = None
         self._workdir.cleanup()
 
-    def __enter__(self) -> "KaggleServer":
+    def __enter__(self) -> KaggleServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -293,7 +293,7 @@ class KaggleServer:
         deadline: datetime | None = None,
         evaluation_metric: str | None = None,
         kernels_only: bool = False,
-        spec: "CompetitionSpec | str | None" = None,
+        spec: CompetitionSpec | str | None = None,
         metric: str | None = None,
         sample: str | None = None,
     ) -> Competition:
@@ -808,7 +808,7 @@ def _natural_key(value: str) -> tuple[int, str]:
     return (int(value), "") if value.isdigit() else (0, value)
 
 
-def _spec_of(slug: str, spec: "CompetitionSpec | str | None") -> "CompetitionSpec | None":
+def _spec_of(slug: str, spec: CompetitionSpec | str | None) -> CompetitionSpec | None:
     """The spec asked for, or kagglekit's spec of ``slug``; None for a competition kagglekit has no spec of."""
     from kagglekit.competitions import get_spec, spec_path
 
@@ -876,7 +876,7 @@ def kaggle_env(server: KaggleServer) -> Iterator[KaggleServer]:
 
 def served_files(slug: str, directory: Path) -> list[str] | None:
     """The files of ``slug``'s spec that ``directory`` holds; None (all of them) for a slug without a spec."""
-    from kagglekit.competitions import spec_path, get_spec
+    from kagglekit.competitions import get_spec, spec_path
 
     if spec_path(slug) is None:
         return None

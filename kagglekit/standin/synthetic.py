@@ -56,18 +56,55 @@ from PIL import Image
 try:  # Python 3.11+
     import re._parser as sre_parse  # type: ignore[import-not-found]
     from re._constants import (  # type: ignore[import-not-found]
-        ANY, AT, BRANCH, CATEGORY, CATEGORY_DIGIT, CATEGORY_NOT_DIGIT, CATEGORY_NOT_SPACE, CATEGORY_NOT_WORD,
-        CATEGORY_SPACE, CATEGORY_WORD, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, NEGATE, NOT_LITERAL, RANGE, SUBPATTERN,
+        ANY,
+        AT,
+        BRANCH,
+        CATEGORY,
+        CATEGORY_DIGIT,
+        CATEGORY_NOT_DIGIT,
+        CATEGORY_NOT_SPACE,
+        CATEGORY_NOT_WORD,
+        CATEGORY_SPACE,
+        CATEGORY_WORD,
+        IN,
+        LITERAL,
+        MAX_REPEAT,
+        MIN_REPEAT,
+        NEGATE,
+        NOT_LITERAL,
+        RANGE,
+        SUBPATTERN,
     )
 except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse  # type: ignore[no-redef]
     from sre_constants import (  # type: ignore[no-redef]
-        ANY, AT, BRANCH, CATEGORY, CATEGORY_DIGIT, CATEGORY_NOT_DIGIT, CATEGORY_NOT_SPACE, CATEGORY_NOT_WORD,
-        CATEGORY_SPACE, CATEGORY_WORD, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, NEGATE, NOT_LITERAL, RANGE, SUBPATTERN,
+        ANY,
+        AT,
+        BRANCH,
+        CATEGORY,
+        CATEGORY_DIGIT,
+        CATEGORY_NOT_DIGIT,
+        CATEGORY_NOT_SPACE,
+        CATEGORY_NOT_WORD,
+        CATEGORY_SPACE,
+        CATEGORY_WORD,
+        IN,
+        LITERAL,
+        MAX_REPEAT,
+        MIN_REPEAT,
+        NEGATE,
+        NOT_LITERAL,
+        RANGE,
+        SUBPATTERN,
     )
 
 from kagglekit.competitions import (
-    CompetitionSpec, CsvLabels, GroupLabels, MemberImages, PixelImages, get_spec,
+    CompetitionSpec,
+    CsvLabels,
+    GroupLabels,
+    MemberImages,
+    PixelImages,
+    get_spec,
 )
 from kagglekit.competitions.metrics import LABEL, PROBABILITIES, PROBABILITY
 

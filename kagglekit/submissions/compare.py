@@ -31,8 +31,14 @@ from kagglekit.competitions import get_spec
 from kagglekit.competitions.metrics import LABEL, METRICS, Metric
 from kagglekit.exceptions import StageNotReadyError, UsageError
 from kagglekit.submissions.records import (
-    COMPLETE, PREDICT_HINT, current_csv_sha256, earlier_predictions, load_leaderboard, predictions,
-    readable_submissions, uploads_for,
+    COMPLETE,
+    PREDICT_HINT,
+    current_csv_sha256,
+    earlier_predictions,
+    load_leaderboard,
+    predictions,
+    readable_submissions,
+    uploads_for,
 )
 
 LEADERBOARD_MD = "leaderboard.md"
@@ -189,7 +195,7 @@ def is_late(submitted: str | None, snapshot: dict[str, Any] | None) -> bool:
     return (_utc(submitted) or datetime.now(timezone.utc)) > deadline
 
 
-def closed_note(comparison: "Comparison") -> str | None:
+def closed_note(comparison: Comparison) -> str | None:
     """One sentence under the table when some rank is hypothetical."""
     if not any(row.rank.startswith("would be") for row in comparison.rows):
         return None

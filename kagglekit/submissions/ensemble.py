@@ -18,7 +18,12 @@ import numpy as np
 from kagglekit.exceptions import DataError, UsageError
 from kagglekit.paths import CompetitionPaths
 from kagglekit.submissions.formats import (
-    PROBABILITIES, read_sample, require_prediction, sample_submission_path, version_dir, write_submission,
+    PROBABILITIES,
+    read_sample,
+    require_prediction,
+    sample_submission_path,
+    version_dir,
+    write_submission,
 )
 
 

@@ -42,7 +42,8 @@ import numpy as np
 import pandas as pd
 
 from kagglekit.competitions import SubmissionFormat, get_spec
-from kagglekit.competitions.metrics import LABEL, PROBABILITIES as PREDICT_PROBABILITIES, PROBABILITY, Metric
+from kagglekit.competitions.metrics import LABEL, PROBABILITY, Metric
+from kagglekit.competitions.metrics import PROBABILITIES as PREDICT_PROBABILITIES
 from kagglekit.data.labels import describe_rows
 from kagglekit.exceptions import DataError, StageNotReadyError, first_line
 from kagglekit.jsonfiles import read_json, read_json_if_present, write_json

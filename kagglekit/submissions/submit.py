@@ -15,18 +15,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kagglekit.kaggle import kaggle_api, notebook
-from kagglekit.exceptions import (
-    AlreadySubmittedError, CredentialsError, DataError, KaggleApiError, NoSubmissionsLeftError, NotebookOfflineError,
-    StillPendingError, UsageError,
-)
-from kagglekit.paths import CompetitionPaths, in_kaggle_notebook, kaggle_working
-from kagglekit.submissions.records import (
-    COMPLETE, ERROR, PENDING, add_submission, all_submissions, needs_score, new_entry, refreshed,
-    require_readable_record, resolve_version, save_leaderboard, update_submission, uploads_of_csv,
-)
 from kagglekit.competitions.metrics import METRICS
+from kagglekit.exceptions import (
+    AlreadySubmittedError,
+    CredentialsError,
+    KaggleApiError,
+    NoSubmissionsLeftError,
+    NotebookOfflineError,
+    StillPendingError,
+    UsageError,
+)
+from kagglekit.kaggle import kaggle_api, notebook
+from kagglekit.paths import CompetitionPaths, in_kaggle_notebook, kaggle_working
 from kagglekit.submissions.formats import CSV, sha256_of, validate_prediction, version_dir
+from kagglekit.submissions.records import (
+    COMPLETE,
+    ERROR,
+    PENDING,
+    add_submission,
+    all_submissions,
+    needs_score,
+    new_entry,
+    refreshed,
+    require_readable_record,
+    resolve_version,
+    save_leaderboard,
+    update_submission,
+    uploads_of_csv,
+)
 
 if TYPE_CHECKING:
     from kaggle.api.kaggle_api_extended import KaggleApi
@@ -147,7 +163,7 @@ def _copy_to_kaggle_working(csv: Path) -> Path:
     return target
 
 
-def _check_submissions_left(slug: str, api: "KaggleApi") -> int | None:
+def _check_submissions_left(slug: str, api: KaggleApi) -> int | None:
     limits = kaggle_api.submission_limits(slug, api)
     left = limits.get("remaining_today")
     if left is None:
@@ -196,7 +212,7 @@ def collect_scores(paths: CompetitionPaths, submissions_dir: Path, timeout: floa
     return reports
 
 
-def _poll(slug: str, submissions_dir: Path, entries: list[tuple[str, dict[str, Any]]], api: "KaggleApi",
+def _poll(slug: str, submissions_dir: Path, entries: list[tuple[str, dict[str, Any]]], api: KaggleApi,
           timeout: float, interval: float) -> list[ScoreReport]:
     """One pass over all pending uploads, then one after each wait of ``poll_waits``: N pending cost one wait, not N.
 

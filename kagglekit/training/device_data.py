@@ -63,7 +63,7 @@ def mirrored_first(n: int, seed: int) -> np.ndarray:
 
 def index_batches(
     n: int, targets: np.ndarray, batch_size: int, seed: int, first_epoch: int, multiple: int = 1,
-) -> "keras.utils.PyDataset":
+) -> keras.utils.PyDataset:
     """The steps' [index, parity] rows and targets, from epoch ``first_epoch`` on.
 
     The permutation of epoch e comes from (seed, e) alone, so a resumed run

@@ -30,9 +30,9 @@ from typing import Any, ContextManager
 
 import keras
 
+from kagglekit.exceptions import HardwareError, UsageError
 from kagglekit.training import precision
 from kagglekit.training.backend import Machine
-from kagglekit.exceptions import HardwareError, UsageError
 
 # XLA on the CPU: measured by bench/train_speed.py on the seed-002 model (see
 # bench/RESULTS.md). On TensorFlow GPUs a resampling augmentation inside the

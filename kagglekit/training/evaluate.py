@@ -15,12 +15,12 @@ import numpy as np
 
 from kagglekit.competitions import get_spec
 from kagglekit.competitions.spec import CompetitionSpec
+from kagglekit.data.pipeline import SplitData, load_split
 from kagglekit.exceptions import UsageError
+from kagglekit.paths import CompetitionPaths
+from kagglekit.submissions.formats import default_clip, score_predictions
 from kagglekit.training import plots, runs
 from kagglekit.training.models import ALL_DATA
-from kagglekit.paths import CompetitionPaths
-from kagglekit.data.pipeline import SplitData, load_split
-from kagglekit.submissions.formats import default_clip, score_predictions
 
 
 @dataclass(frozen=True)

@@ -25,17 +25,24 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from kagglekit.data.pipeline import load_cache
 from kagglekit.exceptions import DataError, StageNotReadyError
 from kagglekit.jsonfiles import read_json_if_present
 from kagglekit.paths import CompetitionPaths
-from kagglekit.data.pipeline import load_cache
+from kagglekit.submissions.formats import (
+    CSV,
+    PREDICTION,
+    competition_spec,
+    read_sample,
+    sample_submission_path,
+    sha256_of,
+    submission_format_of,
+    version_dir,
+    write_submission,
+)
+from kagglekit.training.evaluate import score_validation, submission_clip, validation_split
 from kagglekit.training.models import ALL_DATA
 from kagglekit.training.runs import DEFAULT_UNSURE_BELOW, Run, load_run
-from kagglekit.training.evaluate import score_validation, submission_clip, validation_split
-from kagglekit.submissions.formats import (
-    CSV, PREDICTION, competition_spec, read_sample, sample_submission_path, sha256_of, submission_format_of,
-    version_dir, write_submission,
-)
 
 DEFAULT_BATCH_SIZE = 512  # images per step: 6 MB of float32, big enough to keep BLAS busy
 

@@ -33,7 +33,7 @@ class RecipeChoice:
         return version_id(self.recipe)
 
     @classmethod
-    def of_recipe(cls, recipe: dict[str, Any]) -> "RecipeChoice":
+    def of_recipe(cls, recipe: dict[str, Any]) -> RecipeChoice:
         """The choice that yields ``recipe``: only the keys that differ from the version's defaults."""
         defaults = get_version(recipe["model"]).recipe()
         overrides = {key: value for key, value in recipe.items()

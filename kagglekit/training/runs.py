@@ -113,7 +113,7 @@ def on_other_data(runs_dir: Path, version_id: str, fingerprint: str, complete: b
                  if data_of(c).get("fingerprint") != fingerprint), None)
 
 
-def run_of_choice(choice: "RecipeChoice", paths: "CompetitionPaths", runs_dir: Path) -> Path:
+def run_of_choice(choice: RecipeChoice, paths: CompetitionPaths, runs_dir: Path) -> Path:
     """The run `train` with the same recipe flags trained or reused: that version, finished, on today's data."""
     from kagglekit.data.pipeline import data_fingerprint
 
@@ -193,7 +193,6 @@ class Run:
             import kagglekit.training.augment  # noqa: F401  (registers RandomAffine for deserialisation)
             import kagglekit.training.models.compile  # noqa: F401  (and the learning-rate schedules)
             import kagglekit.training.models.layers  # noqa: F401  (and the airbench layers)
-
             from kagglekit.training.backend import Machine
 
             machine = Machine()

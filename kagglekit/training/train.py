@@ -25,7 +25,13 @@ import numpy as np
 import pandas as pd
 
 from kagglekit.data.pipeline import (
-    CPU_PIPELINE_THREADS, SplitData, data_fingerprint, eval_dataset, load_split, steps_per_epoch, train_dataset,
+    CPU_PIPELINE_THREADS,
+    SplitData,
+    data_fingerprint,
+    eval_dataset,
+    load_split,
+    steps_per_epoch,
+    train_dataset,
 )
 from kagglekit.exceptions import DataError
 from kagglekit.jsonfiles import read_json, write_json

@@ -186,6 +186,6 @@ def version_id(recipe: dict[str, Any]) -> str:
 
 
 # Versions register themselves on import, in the order `models` lists them.
-from kagglekit.training.models import seeds  # noqa: E402,F401
-from kagglekit.training.models import airbench  # noqa: E402,F401
-from kagglekit.training.models import digits  # noqa: E402,F401
+from kagglekit.training.models import seeds  # noqa: E402, F401, I001
+from kagglekit.training.models import airbench  # noqa: E402, F401
+from kagglekit.training.models import digits  # noqa: E402, F401

@@ -74,7 +74,7 @@ class PatchWhitening(keras.layers.Layer):
         pixels = images.astype(np.float64) / 255.0
         mean, std = pixels.mean(axis=(0, 1, 2)), pixels.std(axis=(0, 1, 2))
         normalised = (pixels - mean) / std
-        p, (n, h, w, c) = self.patch, normalised.shape
+        p, c = self.patch, normalised.shape[-1]
         windows = np.lib.stride_tricks.sliding_window_view(normalised, (p, p), axis=(1, 2))  # n,h',w',c,p,p
         patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, p * p * c)  # (p, p, c) order = the kernel's
         covariance = patches.T @ patches / len(patches)
