@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # ---------------------------------------------------------------- registry
 
+
 def test_registry_has_the_seed_and_airbench_versions() -> None:
     assert {"seed-task5", "seed-cifar10-modeling", "fast", "best"} <= set(MODEL_VERSIONS)
     for version in MODEL_VERSIONS.values():
@@ -60,7 +61,11 @@ def test_seed_recipes_follow_the_write_ups() -> None:
     assert (task5["loss"], task5["optimizer"], task5["epochs"]) == ("categorical_crossentropy", "adam", 50)
     assert task5["rotation"] > 0 and task5["zoom"] > 0 and task5["shift"] > 0 and not task5["flip"]
     modeling = get_version("seed-cifar10-modeling").recipe()
-    assert (modeling["loss"], modeling["optimizer"], modeling["lr"]) == ("sparse_categorical_crossentropy", "adam", 0.005)
+    assert (modeling["loss"], modeling["optimizer"], modeling["lr"]) == (
+        "sparse_categorical_crossentropy",
+        "adam",
+        0.005,
+    )
     assert (modeling["rotation"], modeling["shift"], modeling["zoom"], modeling["flip"]) == (10.0, 0.3, 0.0, False)
     assert modeling["early_stopping"] > 0
 
@@ -69,8 +74,17 @@ def test_seed_cifar10_modeling_is_exactly_the_write_up_model() -> None:
     version = get_version("seed-cifar10-modeling")
     model = version.build(version.recipe(), steps_per_epoch=10)
     kinds = [type(layer).__name__ for layer in model.layers]
-    assert kinds == ["BatchNormalization", "Conv2D", "BatchNormalization", "Activation", "MaxPooling2D",
-                     "Flatten", "Dense", "Dropout", "Dense"]
+    assert kinds == [
+        "BatchNormalization",
+        "Conv2D",
+        "BatchNormalization",
+        "Activation",
+        "MaxPooling2D",
+        "Flatten",
+        "Dense",
+        "Dropout",
+        "Dense",
+    ]
     conv, dense, dropout, out = model.layers[1], model.layers[6], model.layers[7], model.layers[8]
     assert (conv.filters, conv.kernel_size, conv.strides) == (32, (3, 3), (1, 1))
     assert dense.units == 1024 and dropout.rate == 0.5 and out.units == 10
@@ -95,6 +109,7 @@ def test_seed_task5_is_conv_bn_activation_blocks_then_flatten_softmax() -> None:
 
 
 # ---------------------------------------------------------------- augmentation
+
 
 def test_augmentation_is_identity_at_inference_and_exact_for_flips() -> None:
     import tensorflow as tf
@@ -135,11 +150,12 @@ def test_keras_layer_stack_has_the_same_ranges() -> None:
 
 # ---------------------------------------------------------------- pipeline
 
+
 def test_load_split_follows_split_csv_not_cache_order(prepared: CompetitionPaths) -> None:
     from kagglekit.data.pipeline import load_split
 
     data = load_split(prepared)
-    split = pd.read_csv(prepared.split_csv)
+    split = pd.read_csv(prepared.split_csv, dtype=str)  # ids are text, as the cache holds them
     assert (len(data.x_train), len(data.x_valid)) == tuple((split.subset == s).sum() for s in ("train", "valid"))
     images, ids = np.load(prepared.cache_images("train")), np.load(prepared.cache_ids("train"))
     assert not np.array_equal(ids, np.sort(ids))  # the archive was shuffled: cache order is not split order
@@ -194,7 +210,9 @@ def test_corrupt_cache_names_the_file(prepared: CompetitionPaths, tmp_path: Path
         load_split(paths)
 
 
-def test_class_folders_are_read_when_there_is_no_cache_and_a_corrupt_png_is_named(prepared: CompetitionPaths, tmp_path: Path) -> None:
+def test_class_folders_are_read_when_there_is_no_cache_and_a_corrupt_png_is_named(
+    prepared: CompetitionPaths, tmp_path: Path
+) -> None:
     from kagglekit.data.pipeline import load_split
 
     paths = copy_competition(prepared, tmp_path / "data")
@@ -202,7 +220,9 @@ def test_class_folders_are_read_when_there_is_no_cache_and_a_corrupt_png_is_name
     paths.cache_images("train").unlink()
     paths.cache_ids("train").unlink()
     from_folders = load_split(paths)
-    assert np.array_equal(from_folders.x_train, expected.x_train) and np.array_equal(from_folders.y_valid, expected.y_valid)
+    assert np.array_equal(from_folders.x_train, expected.x_train) and np.array_equal(
+        from_folders.y_valid, expected.y_valid
+    )
     bad = next((paths.folders / "train").glob("*/*.png"))
     bad.write_bytes(b"not a png")
     with pytest.raises(DataError, match=bad.name):
@@ -211,9 +231,16 @@ def test_class_folders_are_read_when_there_is_no_cache_and_a_corrupt_png_is_name
 
 # ---------------------------------------------------------------- CLI
 
+
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kagglekit", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return subprocess.run(
+        [sys.executable, "-m", "kagglekit", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
 
 
 def test_models_command_lists_one_line_per_version() -> None:
