@@ -24,16 +24,24 @@ def describe(run_dir: Path) -> dict:
     print(f"\n{config['version_id']}  seed {config['recipe']['seed']}  {metrics['device']}  ({run_dir})")
     print("epoch | val acc | img/s | epoch s | cumulative min")
     for row, elapsed in zip(history.itertuples(), history["seconds"].cumsum()):
-        print(f"{row.epoch + 1:5d} | {row.val_accuracy:7.4f} | {row.images_per_second:5.0f} | {row.seconds:7.1f} | {elapsed / 60:6.1f}")
-    return {"seed": config["recipe"]["seed"], "val": metrics["best_val_accuracy"],
-            "tta": metrics.get("val_accuracy_tta"), "minutes": metrics["training_seconds"] / 60,
-            "images_per_second": metrics["images_per_second"]}
+        print(
+            f"{row.epoch + 1:5d} | {row.val_accuracy:7.4f} | {row.images_per_second:5.0f} | {row.seconds:7.1f} | {elapsed / 60:6.1f}"
+        )
+    return {
+        "seed": config["recipe"]["seed"],
+        "val": metrics["best_val_accuracy"],
+        "tta": metrics.get("val_accuracy_tta"),
+        "minutes": metrics["training_seconds"] / 60,
+        "images_per_second": metrics["images_per_second"],
+    }
 
 
 def spread(values: list[float]) -> str:
     if len(values) < 2:
         return f"{values[0]:.4f}"
-    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} (min {min(values):.4f}, max {max(values):.4f})"
+    return (
+        f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} (min {min(values):.4f}, max {max(values):.4f})"
+    )
 
 
 def main() -> None:

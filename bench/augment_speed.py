@@ -33,9 +33,12 @@ CASES = (("seed-task5", 32), ("seed-task5", 256), ("seed-cifar10-modeling", 256)
 
 def old_augment(commit: str) -> object:
     """augment.py as it was at ``commit``, registered under another package name so both can load."""
-    source = subprocess.run(["git", "show", f"{commit}:kagglekit/training/augment.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
-    source = source.replace('register_keras_serializable(package="kagglekit")', 'register_keras_serializable(package="kagglekit_before")')
+    source = subprocess.run(
+        ["git", "show", f"{commit}:kagglekit/training/augment.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    source = source.replace(
+        'register_keras_serializable(package="kagglekit")', 'register_keras_serializable(package="kagglekit_before")'
+    )
     path = Path(tempfile.mkdtemp()) / "augment_before.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("augment_before", path)
@@ -56,8 +59,12 @@ def rate(dataset: object, batches: int, warmup: int = 5) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "out" / "agreement-data",
-                        help="a data directory the data stages filled (bench/backend_agreement.py makes one)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=ROOT / "bench" / "out" / "agreement-data",
+        help="a data directory the data stages filled (bench/backend_agreement.py makes one)",
+    )
     parser.add_argument("--before", default="3a65d1d", help="the commit whose augment.py is the baseline")
     parser.add_argument("--images", type=int, default=4096, help="training images to draw batches from")
     args = parser.parse_args()
@@ -70,11 +77,23 @@ def main() -> None:
         rates: dict[str, list[float]] = {way: [] for way in ways}
         for _ in range(2):
             for way, module in ways.items():
-                dataset = train_dataset(data.x_train, data.y_train, batch, 0, 0, 10_000, module.from_recipe(recipe, 0),
-                                        None, CPU_PIPELINE_THREADS, alternating_flip=recipe["flip"] == "alternating")
+                dataset = train_dataset(
+                    data.x_train,
+                    data.y_train,
+                    batch,
+                    0,
+                    0,
+                    10_000,
+                    module.from_recipe(recipe, 0),
+                    None,
+                    CPU_PIPELINE_THREADS,
+                    alternating_flip=recipe["flip"] == "alternating",
+                )
                 rates[way].append(rate(dataset, batches))
-        print(f"{name:21s} | {batch:5d} | {' / '.join(f'{r:6.0f}' for r in rates['before'])} | "
-              f"{' / '.join(f'{r:6.0f}' for r in rates['after'])}")
+        print(
+            f"{name:21s} | {batch:5d} | {' / '.join(f'{r:6.0f}' for r in rates['before'])} | "
+            f"{' / '.join(f'{r:6.0f}' for r in rates['after'])}"
+        )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,9 @@ from kagglekit.paths import CompetitionPaths  # noqa: E402
 from kagglekit.standin.synthetic import CIFAR10_CLASSES  # noqa: E402
 
 
-def build(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, y_valid: np.ndarray,
-          classes: list[str], out: Path) -> None:
+def build(
+    x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, y_valid: np.ndarray, classes: list[str], out: Path
+) -> None:
     """Cache, split.csv, classes.json, and a test set (the validation images again) with its sampleSubmission.csv."""
     paths = CompetitionPaths(out)
     for folder in (paths.cache, paths.folders, paths.raw):
@@ -41,7 +42,9 @@ def build(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, y_valid
     np.save(paths.cache_images("train"), images)
     np.save(paths.cache_ids("train"), ids.astype(str))  # ids are text, as unpack writes them
     subset = ["train"] * len(x_train) + ["valid"] * len(x_valid)
-    pd.DataFrame({"id": ids, "label": np.asarray(classes)[labels], "subset": subset}).to_csv(paths.split_csv, index=False)
+    pd.DataFrame({"id": ids, "label": np.asarray(classes)[labels], "subset": subset}).to_csv(
+        paths.split_csv, index=False
+    )
     paths.classes_json.write_text(json.dumps({"classes": list(classes)}))
     test_ids = np.arange(1, len(x_valid) + 1)
     np.save(paths.cache_images("test"), x_valid)
@@ -54,7 +57,9 @@ def build(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, y_valid
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    bd = commands.add_parser("build", help="lay out a data directory for the CLI (there; bench/export_split.py writes --real here)")
+    bd = commands.add_parser(
+        "build", help="lay out a data directory for the CLI (there; bench/export_split.py writes --real here)"
+    )
     source = bd.add_mutually_exclusive_group(required=True)
     source.add_argument("--real", type=Path, help="an exported .npz")
     source.add_argument("--random", type=int, metavar="N", help="N random-pixel images (90 %% train), for speed only")
@@ -62,7 +67,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.real:
         real = load_npz(args.real)
-        build(real["x_train"], real["y_train"], real["x_valid"], real["y_valid"], [str(c) for c in real["classes"]], args.out)
+        build(
+            real["x_train"],
+            real["y_train"],
+            real["x_valid"],
+            real["y_valid"],
+            [str(c) for c in real["classes"]],
+            args.out,
+        )
     else:
         rng = np.random.default_rng(0)
         images = rng.integers(0, 256, (args.random, 32, 32, 3), dtype=np.uint8)

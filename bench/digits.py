@@ -53,7 +53,9 @@ def prepare(shared: Path, data_dir: Path) -> CompetitionPaths:
     started = time.perf_counter()
     unpack_competition(paths, progress=False)
     summary = build_folders(paths)
-    print(f"unpack + folders: {summary.train:,} train / {summary.valid:,} valid in {time.perf_counter() - started:.1f} s")
+    print(
+        f"unpack + folders: {summary.train:,} train / {summary.valid:,} valid in {time.perf_counter() - started:.1f} s"
+    )
     return paths
 
 
@@ -63,18 +65,24 @@ def load_average() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / SLUG, help="the real digit-recognizer files")
+    parser.add_argument(
+        "--shared", type=Path, default=ROOT.parent / "shared" / SLUG, help="the real digit-recognizer files"
+    )
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "out" / "digits" / "data")
     parser.add_argument("--runs-dir", type=Path, default=ROOT / "bench" / "out" / "digits" / "runs")
     parser.add_argument("--model", default="digits")
     parser.add_argument("--epochs", type=int, default=None, help="default: the version's")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a recipe override, as `train --set`")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a recipe override, as `train --set`"
+    )
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--prepare-only", action="store_true")
     args = parser.parse_args()
     if not (args.shared / "train.csv.zip").is_file():
-        raise SystemExit(f"{args.shared}/train.csv.zip not found: this benchmark needs the real digit-recognizer files (--shared).")
+        raise SystemExit(
+            f"{args.shared}/train.csv.zip not found: this benchmark needs the real digit-recognizer files (--shared)."
+        )
     paths = prepare(args.shared, args.data_dir)
     if args.prepare_only:
         print(f"data ready: --data-dir {args.data_dir} --competition {SLUG}")
@@ -98,9 +106,11 @@ def main() -> None:
     print("seed | val acc | val acc TTA | training min | train() min | img/s | load before | load after | run")
     for seed, m, wall, before, after, run_dir in rows:
         tta = m.get("val_accuracy_tta")
-        print(f"{seed:4d} | {m['recomputed_val_accuracy']:.4f} | {'' if tta is None else f'{tta:.4f}':>11} | "
-              f"{m['training_seconds'] / 60:12.2f} | {wall / 60:11.2f} | {m['images_per_second']:5.0f} | {before} | {after} | "
-              f"{run_dir.name}")
+        print(
+            f"{seed:4d} | {m['recomputed_val_accuracy']:.4f} | {'' if tta is None else f'{tta:.4f}':>11} | "
+            f"{m['training_seconds'] / 60:12.2f} | {wall / 60:11.2f} | {m['images_per_second']:5.0f} | {before} | {after} | "
+            f"{run_dir.name}"
+        )
 
 
 if __name__ == "__main__":

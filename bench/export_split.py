@@ -45,14 +45,19 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="holds COMPETITION/cache and COMPETITION/folders")
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path("data"), help="holds COMPETITION/cache and COMPETITION/folders"
+    )
     parser.add_argument("--competition", default="cifar-10", help="Kaggle slug under --data-dir")
     parser.add_argument("--out", type=Path, default=Path("bench/out/split.npz"), help="the .npz to write")
     parser.add_argument("--train", type=int, metavar="N", help="only the first N training images (default: all)")
     parser.add_argument("--valid", type=int, metavar="N", help="only the first N validation images (default: all)")
     parser.add_argument("--compress", action="store_true", help="zlib-compress the arrays (2.8 KB an image)")
-    parser.add_argument("--xz", action="store_true",
-                        help="write the .npz through xz with a delta filter (2.0 KB an image, for carrying; read with load_npz)")
+    parser.add_argument(
+        "--xz",
+        action="store_true",
+        help="write the .npz through xz with a delta filter (2.0 KB an image, for carrying; read with load_npz)",
+    )
     args = parser.parse_args()
     try:
         data = load_split(CompetitionPaths(args.data_dir, args.competition))
@@ -63,13 +68,21 @@ def main() -> None:
     train, valid = slice(args.train), slice(args.valid)
     save = np.savez_compressed if args.compress else np.savez
     buffer = io.BytesIO()  # numpy appends ".npz" to a path without it, so write to memory
-    save(buffer, x_train=data.x_train[train], y_train=data.y_train[train], x_valid=data.x_valid[valid],
-         y_valid=data.y_valid[valid], classes=np.array(data.classes))
+    save(
+        buffer,
+        x_train=data.x_train[train],
+        y_train=data.y_train[train],
+        x_valid=data.x_valid[valid],
+        y_valid=data.y_valid[valid],
+        classes=np.array(data.classes),
+    )
     payload = lzma.compress(buffer.getvalue(), filters=XZ_FILTERS) if args.xz else buffer.getvalue()
     partial.write_bytes(payload)
     move_into_place(partial, args.out)
-    print(f"{args.out}: {len(data.x_train[train]):,} train and {len(data.x_valid[valid]):,} validation images, "
-          f"{len(data.classes)} classes")
+    print(
+        f"{args.out}: {len(data.x_train[train]):,} train and {len(data.x_valid[valid]):,} validation images, "
+        f"{len(data.classes)} classes"
+    )
 
 
 if __name__ == "__main__":

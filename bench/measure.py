@@ -19,12 +19,18 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def parse_arguments(doc: str, only: list[str], variants: dict[str, Callable[[Path, Path], None]]) -> argparse.Namespace | None:
+def parse_arguments(
+    doc: str, only: list[str], variants: dict[str, Callable[[Path, Path], None]]
+) -> argparse.Namespace | None:
     """The flags every benchmark shares. Returns None when this process was a
     child started by `measure` and has already run its one variant."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "cifar10", help="the real CIFAR-10 files")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="stand-in archive, runs and scratch space")
+    parser.add_argument(
+        "--shared", type=Path, default=ROOT.parent / "shared" / "cifar10", help="the real CIFAR-10 files"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "out", help="stand-in archive, runs and scratch space"
+    )
     parser.add_argument("--only", choices=only, help="run only this part")
     parser.add_argument("--run-variant", nargs=3, metavar=("VARIANT", "SOURCE", "WORK"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -68,8 +74,11 @@ def run_in_tree(tree: Path, script: str, arguments: list[str]) -> None:
     imports before sys.path does, so its finder is dropped first."""
     import runpy
 
-    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__.lower()
-                        and "editable" not in getattr(f, "__name__", "").lower()]
+    sys.meta_path[:] = [
+        f
+        for f in sys.meta_path
+        if "editable" not in type(f).__module__.lower() and "editable" not in getattr(f, "__name__", "").lower()
+    ]
     sys.path[:0] = [str(Path(script).resolve().parent), str(tree)]
     sys.argv = [script, *arguments]
     runpy.run_path(script, run_name="__main__")

@@ -62,8 +62,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="measurements per configuration, interleaved")
     parser.add_argument("--shape", type=int, nargs=3, default=[32, 32, 3], metavar=("H", "W", "C"), help="image shape")
     args = parser.parse_args()
-    print(f"CPU: {cpu_model()} | flags: {' '.join(sorted(cpu_flags())) or 'no AVX-512/AMX'} | "
-          f"{os.cpu_count()} cores | Keras {keras.__version__} on {keras.backend.backend()}")
+    print(
+        f"CPU: {cpu_model()} | flags: {' '.join(sorted(cpu_flags())) or 'no AVX-512/AMX'} | "
+        f"{os.cpu_count()} cores | Keras {keras.__version__} on {keras.backend.backend()}"
+    )
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (max(args.predict_images, args.batch), *args.shape), dtype=np.uint8)
     y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, len(x))]  # one-hot works for every loss a version uses
@@ -72,7 +74,9 @@ def main() -> None:
     for _ in range(args.repeats):
         for config, net in nets.items():
             measured[config].append(rates(net, x, y, args.batch, args.steps))
-    print(f"\n{args.model}, batch {args.batch}, images {'x'.join(map(str, args.shape))}: images/s, each of {args.repeats} measurements")
+    print(
+        f"\n{args.model}, batch {args.batch}, images {'x'.join(map(str, args.shape))}: images/s, each of {args.repeats} measurements"
+    )
     print("| precision | XLA | training img/s | prediction img/s |\n|---|---|---:|---:|")
     for (policy, xla), values in measured.items():
         train = " / ".join(f"{t:,.0f}" for t, _ in values)

@@ -49,8 +49,11 @@ def curve(run_dir: Path, x: np.ndarray, y: np.ndarray, policy: str, thresholds: 
         seconds = time.perf_counter() - start
         accuracy = float((probabilities.argmax(1) == y).mean())
         unsure = counted[1] / len(x) if len(counted) > 1 else 0.0
-        print(f"| {run.compute_precision().policy} | {threshold:.2f} | {unsure:6.1%} | {sum(counted) / len(x):.2f} | "
-              f"{accuracy:.4f} | {seconds:6.1f} | {seconds * KAGGLE_TEST_IMAGES / len(x) / 60:5.1f} |", flush=True)
+        print(
+            f"| {run.compute_precision().policy} | {threshold:.2f} | {unsure:6.1%} | {sum(counted) / len(x):.2f} | "
+            f"{accuracy:.4f} | {seconds:6.1f} | {seconds * KAGGLE_TEST_IMAGES / len(x) / 60:5.1f} |",
+            flush=True,
+        )
 
 
 def full_size_predict(run_dir: Path, x: np.ndarray, n: int, precision: str, threshold: float, batch: int) -> None:
@@ -65,20 +68,36 @@ def full_size_predict(run_dir: Path, x: np.ndarray, n: int, precision: str, thre
         np.save(paths.cache_ids("test"), ids.astype(str))  # ids are text, as unpack writes them
         pd.DataFrame({"id": ids, "label": "cat"}).to_csv(paths.sample_submission, index=False)
         write_json(paths.unpacked_marker("test"), {"built_by": "bench/predict_cost.py", "images": n})
-        summary = predict_submission(run_dir, paths, Path(scratch) / "submissions", batch_size=batch, progress=False,
-                                     precision=precision, unsure_below=threshold)
-    print(f"\nkagglekit predict, {n:,} test images, precision {precision}, TTA views below {threshold}, batch {batch}: "
-          f"{summary.seconds:.1f} s ({summary.seconds / 60:.1f} min, {summary.images_per_second:,.0f} img/s)")
+        summary = predict_submission(
+            run_dir,
+            paths,
+            Path(scratch) / "submissions",
+            batch_size=batch,
+            progress=False,
+            precision=precision,
+            unsure_below=threshold,
+        )
+    print(
+        f"\nkagglekit predict, {n:,} test images, precision {precision}, TTA views below {threshold}, batch {batch}: "
+        f"{summary.seconds:.1f} s ({summary.seconds / 60:.1f} min, {summary.images_per_second:,.0f} img/s)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=Path, help="a finished run directory with a TTA recipe (e.g. fast)")
-    parser.add_argument("--thresholds", type=float, nargs="+", default=[0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0],
-                        help="top-probability thresholds below which the extra views run (0..1)")
+    parser.add_argument(
+        "--thresholds",
+        type=float,
+        nargs="+",
+        default=[0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0],
+        help="top-probability thresholds below which the extra views run (0..1)",
+    )
     parser.add_argument("--precisions", nargs="+", default=["bfloat16", "float32"], help="as predict --precision")
     parser.add_argument("--batch-size", type=int, default=512, help="images per predict step")
-    parser.add_argument("--test-images", type=int, default=KAGGLE_TEST_IMAGES, help="part 2's test set size; 0 skips it")
+    parser.add_argument(
+        "--test-images", type=int, default=KAGGLE_TEST_IMAGES, help="part 2's test set size; 0 skips it"
+    )
     parser.add_argument("--default-threshold", type=float, default=DEFAULT_UNSURE_BELOW, help="part 2's threshold")
     args = parser.parse_args()
     run = load_run(args.run)

@@ -58,7 +58,8 @@ def seeds_predict(run_dir: Path, work: Path) -> None:
         seven_zip.extractall(work / "temp")
     run = load_run(run_dir)
     generator = tf.keras.preprocessing.image.ImageDataGenerator().flow_from_directory(
-        work / "temp", classes=["test"], class_mode=None, shuffle=False, batch_size=256, target_size=(32, 32))
+        work / "temp", classes=["test"], class_mode=None, shuffle=False, batch_size=256, target_size=(32, 32)
+    )
     probabilities = run.model.predict(generator, verbose=0)
     ids = [int(Path(name).stem) for name in generator.filenames]
     labels = np.asarray(run.classes)[probabilities.argmax(axis=1)]
@@ -79,8 +80,11 @@ def ours_predict(run_dir: Path, work: Path) -> None:
     unpack_split(paths, "test", False, progress=False)
     unpacked = time.perf_counter()
     summary = predict_submission(run_dir, paths, work / "submissions", progress=False)
-    print(f"  ours: unpack {unpacked - started:.1f} s, predict {summary.seconds:.1f} s "
-          f"({summary.images_per_second:,.0f} img/s)", flush=True)
+    print(
+        f"  ours: unpack {unpacked - started:.1f} s, predict {summary.seconds:.1f} s "
+        f"({summary.images_per_second:,.0f} img/s)",
+        flush=True,
+    )
 
 
 VARIANTS = {"seeds-predict": seeds_predict, "ours-predict": ours_predict}
@@ -95,12 +99,17 @@ def main() -> None:
     run_dir = benchmark_run(args.shared, args.out).resolve()
     print(f"# predict benchmark  {platform.node()}  {os.cpu_count()} cores  python {platform.python_version()}")
     print(f"# model: {run_dir.name}; test.7z stand-in: {standin} (300,000 PNGs)")
-    rows = [(variant, measure(__file__, variant, run_dir, args.out / "work"))
-            for variant in VARIANTS if args.only in (None, variant)]
+    rows = [
+        (variant, measure(__file__, variant, run_dir, args.out / "work"))
+        for variant in VARIANTS
+        if args.only in (None, variant)
+    ]
     print("\n| way | test.7z (300,000) -> submission CSV | seconds | peak memory (GB) |\n|---|---|---:|---:|")
     for variant, result in rows:
-        print(f"| {variant} | {'extractall + flow_from_directory' if variant.startswith('seeds') else 'unpack cache + predict'} "
-              f"| {result['seconds']:.1f} | {result['peak_gb']:.2f} |")
+        print(
+            f"| {variant} | {'extractall + flow_from_directory' if variant.startswith('seeds') else 'unpack cache + predict'} "
+            f"| {result['seconds']:.1f} | {result['peak_gb']:.2f} |"
+        )
     print("\n" + json.dumps(dict(rows)))
 
 

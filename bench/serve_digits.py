@@ -48,8 +48,16 @@ def main() -> int:
     directory = build(args.directory)
     from kagglekit.standin.server import main as serve
 
-    return serve(["--competition-dir", str(directory), "--solution", str(directory / "solution.csv"),
-                  "--slug", "digit-recognizer"])
+    return serve(
+        [
+            "--competition-dir",
+            str(directory),
+            "--solution",
+            str(directory / "solution.csv"),
+            "--slug",
+            "digit-recognizer",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -96,12 +96,14 @@ def write_standin(blobs: list[bytes], archive: Path) -> np.ndarray:
         for position, image_id in enumerate(ids):
             seven_zip.writestr(blobs[position % len(blobs)], f"test/{image_id}.png")
     (archive.parent / "sampleSubmission.csv").write_text(
-        "id,label\n" + "".join(f"{i},cat\n" for i in range(1, TEST_IMAGES + 1)))
+        "id,label\n" + "".join(f"{i},cat\n" for i in range(1, TEST_IMAGES + 1))
+    )
     os.replace(partial, archive)
     return ids
 
 
 # ---- the four variants, each run in its own child process ------------------------------------
+
 
 def seeds_train(shared: Path, work: Path) -> None:
     """Seed 000's way: unpack train.7z to files, then copy each into its class folder."""
@@ -162,8 +164,11 @@ def side_by_side(args: Any, baseline: Path, rounds: int) -> None:
         for round_ in range(1, rounds + 1):
             old = measure(str(baseline / "bench" / "unpack_speed.py"), variant, source, args.out / "work", baseline)
             new = measure(__file__, variant, source, args.out / "work")
-            print(f"| {variant} | {round_} | {old['seconds']:.1f} | {new['seconds']:.1f} | "
-                  f"{new['seconds'] / old['seconds']:.3f} |", flush=True)
+            print(
+                f"| {variant} | {round_} | {old['seconds']:.1f} | {new['seconds']:.1f} | "
+                f"{new['seconds'] / old['seconds']:.3f} |",
+                flush=True,
+            )
 
 
 def main() -> None:
@@ -173,11 +178,11 @@ def main() -> None:
     if "--baseline" in sys.argv:  # parsed here: measure.parse_arguments holds the flags every benchmark shares
         at = sys.argv.index("--baseline")
         baseline = Path(sys.argv[at + 1])
-        del sys.argv[at:at + 2]
+        del sys.argv[at : at + 2]
     if "--rounds" in sys.argv:
         at = sys.argv.index("--rounds")
         rounds = int(sys.argv[at + 1])
-        del sys.argv[at:at + 2]
+        del sys.argv[at : at + 2]
     args = parse_arguments(__doc__, ["train", "test"], VARIANTS)
     if args is None:
         return
@@ -185,17 +190,33 @@ def main() -> None:
         print(f"# unpack side by side  {platform.node()}  {os.cpu_count()} cores  baseline {baseline}")
         side_by_side(args, baseline, rounds)
         return
-    print(f"# unpack benchmark  {platform.node()}  {os.cpu_count()} cores  python {platform.python_version()}  py7zr {py7zr.__version__}")
+    print(
+        f"# unpack benchmark  {platform.node()}  {os.cpu_count()} cores  python {platform.python_version()}  py7zr {py7zr.__version__}"
+    )
     rows = []
     if args.only in (None, "train"):
         for variant in ("seeds-train", "ours-train"):
-            rows.append((variant, "train.7z (50,000) -> class folders", measure(__file__, variant, args.shared, args.out / "work")))
+            rows.append(
+                (
+                    variant,
+                    "train.7z (50,000) -> class folders",
+                    measure(__file__, variant, args.shared, args.out / "work"),
+                )
+            )
     if args.only in (None, "test"):
         started = time.perf_counter()
         standin = build_test_standin(args.shared, args.out)
-        print(f"# test.7z stand-in: {standin} ({standin.stat().st_size / 1e6:.0f} MB; ready in {time.perf_counter() - started:.0f} s)")
+        print(
+            f"# test.7z stand-in: {standin} ({standin.stat().st_size / 1e6:.0f} MB; ready in {time.perf_counter() - started:.0f} s)"
+        )
         for variant in ("seeds-test", "ours-test"):
-            rows.append((variant, "test.7z (300,000) -> ready to predict", measure(__file__, variant, standin, args.out / "work")))
+            rows.append(
+                (
+                    variant,
+                    "test.7z (300,000) -> ready to predict",
+                    measure(__file__, variant, standin, args.out / "work"),
+                )
+            )
     print("\n| way | task | seconds | peak memory (GB) |\n|---|---|---:|---:|")
     for variant, task, result in rows:
         print(f"| {variant} | {task} | {result['seconds']:.1f} | {result['peak_gb']:.2f} |")

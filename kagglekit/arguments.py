@@ -44,6 +44,7 @@ def positive_int(text: str) -> int:
 
 def int_at_least(minimum: int) -> Callable[[str], int]:
     """A count with a floor below which the stage cannot work (the help says why)."""
+
     def parse(text: str) -> int:
         return _whole_number_from(text, minimum)
 
@@ -88,7 +89,6 @@ def open_fraction(text: str) -> float:
     return value
 
 
-
 def process_count(text: str) -> int:
     """Worker processes: 0 (do it inline) up to the cores here; more would only fork processes that wait."""
     value = non_negative_int(text)
@@ -102,5 +102,6 @@ def competition_slug(text: str) -> str:
     """A Kaggle competition slug, which names a folder under DATA/, so never a path."""
     if not _SLUG.fullmatch(text):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a competition slug (letters, digits and hyphens, as in kaggle.com/competitions/SLUG)")
+            f"{text!r} is not a competition slug (letters, digits and hyphens, as in kaggle.com/competitions/SLUG)"
+        )
     return text

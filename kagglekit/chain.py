@@ -27,7 +27,7 @@ class Chain:
     """The flags a chain's stages share; ``argv(stage)`` gives each stage its own command line."""
 
     competition: list[str]  # --competition SLUG --data-dir DIR
-    recipe: list[str]       # RecipeChoice.flags(): --model NAME [--set KEY=JSON ...] [--all-data]
+    recipe: list[str]  # RecipeChoice.flags(): --model NAME [--set KEY=JSON ...] [--all-data]
     runs_dir: Path
     submissions_dir: Path
     tta: str | None = None
@@ -38,7 +38,9 @@ class Chain:
         runs, subs = ["--runs-dir", str(self.runs_dir)], ["--submissions-dir", str(self.submissions_dir)]
         tta = ["--tta", self.tta] if self.tta else []
         own = {
-            "fetch": [], "unpack": [], "folders": [],
+            "fetch": [],
+            "unpack": [],
+            "folders": [],
             "train": [*self.recipe, *runs, "--reuse"],
             "predict": [*self.recipe, *runs, *subs, *tta],
             "remote": [*self.recipe, *runs, *subs, *tta, *self.remote],

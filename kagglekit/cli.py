@@ -77,43 +77,68 @@ class OneLineParser(argparse.ArgumentParser):
 def add_competition_arguments(parser: argparse.ArgumentParser) -> None:
     """The two flags every stage shares."""
     parser.add_argument(
-        "--competition", type=competition_slug, default=DEFAULT_COMPETITION, metavar="SLUG",
+        "--competition",
+        type=competition_slug,
+        default=DEFAULT_COMPETITION,
+        metavar="SLUG",
         help=f"Kaggle competition slug (default: {DEFAULT_COMPETITION})",
     )
     parser.add_argument(
-        "--data-dir", type=Path, default=default_data_dir(), metavar="DIR",
+        "--data-dir",
+        type=Path,
+        default=default_data_dir(),
+        metavar="DIR",
         help=f"where competition data lives, one folder per slug (default: {_shown(default_data_dir())})",
     )
 
 
 def add_runs_dir_argument(parser: argparse.ArgumentParser, purpose: str) -> None:
     """--runs-dir; in a Kaggle notebook it defaults to the kept output, /kaggle/working/runs."""
-    parser.add_argument("--runs-dir", type=Path, default=default_runs_dir(), metavar="DIR",
-                        help=f"{purpose} (default: {_shown(default_runs_dir())})")
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=default_runs_dir(),
+        metavar="DIR",
+        help=f"{purpose} (default: {_shown(default_runs_dir())})",
+    )
 
 
 def add_precision_argument(parser: argparse.ArgumentParser) -> None:
     """--precision (``kagglekit.training.precision`` imports no Keras, so --help stays instant)."""
     from kagglekit.training.precision import CHOICES
 
-    parser.add_argument("--precision", choices=CHOICES, default="auto",
-                        help="compute precision: auto = bfloat16 on CPUs with AVX512_BF16 or AMX, float32 on other "
-                             "CPUs, float16 on GPUs with tensor cores, bfloat16 on TPUs (default: auto)")
+    parser.add_argument(
+        "--precision",
+        choices=CHOICES,
+        default="auto",
+        help="compute precision: auto = bfloat16 on CPUs with AVX512_BF16 or AMX, float32 on other "
+        "CPUs, float16 on GPUs with tensor cores, bfloat16 on TPUs (default: auto)",
+    )
 
 
 def add_unsure_argument(parser: argparse.ArgumentParser) -> None:
     """--tta-unsure-below: TTA's extra views only where the first view is unsure (predict's default, measured)."""
     from kagglekit.training.runs import DEFAULT_UNSURE_BELOW
 
-    parser.add_argument("--tta-unsure-below", type=probability, default=DEFAULT_UNSURE_BELOW, metavar="P",
-                        help="spend the TTA views after the first only on images whose first-view top probability is "
-                             f"below P (0-1); 1 = every view on every image (default: {DEFAULT_UNSURE_BELOW})")
+    parser.add_argument(
+        "--tta-unsure-below",
+        type=probability,
+        default=DEFAULT_UNSURE_BELOW,
+        metavar="P",
+        help="spend the TTA views after the first only on images whose first-view top probability is "
+        f"below P (0-1); 1 = every view on every image (default: {DEFAULT_UNSURE_BELOW})",
+    )
 
 
 def add_submissions_dir_argument(parser: argparse.ArgumentParser, purpose: str) -> None:
     """--submissions-dir; in a Kaggle notebook it defaults to /kaggle/working/submissions."""
-    parser.add_argument("--submissions-dir", type=Path, default=default_submissions_dir(), metavar="DIR",
-                        help=f"{purpose} (default: {_shown(default_submissions_dir())})")
+    parser.add_argument(
+        "--submissions-dir",
+        type=Path,
+        default=default_submissions_dir(),
+        metavar="DIR",
+        help=f"{purpose} (default: {_shown(default_submissions_dir())})",
+    )
 
 
 def _shown(directory: Path) -> str:
@@ -129,12 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kagglekit",
         description="From a Kaggle image competition to a scored submission.",
     )
-    parser.add_argument("--debug", action="store_true",
-                        help=f"show the traceback of an unexpected error instead of a one-line report (or set {DEBUG_ENV}=1)")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help=f"show the traceback of an unexpected error instead of a one-line report (or set {DEBUG_ENV}=1)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="STAGE", required=True)
     for name, module in _command_modules().items():
         sub = subparsers.add_parser(
-            name, help=module.HELP, description=module.DESCRIPTION,
+            name,
+            help=module.HELP,
+            description=module.DESCRIPTION,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.configure(sub)
@@ -166,7 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"kagglekit {args.command}: interrupted; rerun the same command to resume.", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # a broken connection to Kaggle is a NetworkError by now: this is stdout's reader gone (`| head`)
+    except (
+        BrokenPipeError
+    ):  # a broken connection to Kaggle is a NetworkError by now: this is stdout's reader gone (`| head`)
         _silence_stdout()
         return 128 + 13  # as if killed by SIGPIPE, like any other program in a pipe
     except Exception as error:

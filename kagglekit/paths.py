@@ -32,7 +32,7 @@ DEFAULT_COMPETITION = "cifar-10"
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_REMOTE_DIR = Path("remote")  # `remote`: kernel folders, push records, pulled output
 DEFAULT_VALID_FRACTION = 0.1  # share of each class that `folders` holds out for validation
-DEFAULT_SPLIT_SEED = 0        # picks which images those are
+DEFAULT_SPLIT_SEED = 0  # picks which images those are
 
 NORMALISED_LABELS = "train_labels.csv"  # cache/: id,label, written by unpack when labels are not a raw CSV
 

@@ -32,12 +32,18 @@ def augmentation() -> None:
     rows = np.array([2, -2, 0, 1] * 4, np.int32)
     cols = np.array([-1, 2, 2, 0] * 4, np.int32)
     zeros, ones = np.zeros(16, np.float32), np.ones(16, np.float32)
-    transforms = np.stack([ones, zeros, -cols.astype(np.float32), zeros, ones, -rows.astype(np.float32), zeros, zeros], 1)
+    transforms = np.stack(
+        [ones, zeros, -cols.astype(np.float32), zeros, ones, -rows.astype(np.float32), zeros, zeros], 1
+    )
     for mode in ("reflect", "nearest", "wrap", "constant"):
-        gathered = ops.convert_to_numpy(shift_pixels(ops.convert_to_tensor(images), ops.convert_to_tensor(rows),
-                                                     ops.convert_to_tensor(cols), mode))
-        resampled = ops.convert_to_numpy(ops.image.affine_transform(images, transforms, interpolation="bilinear",
-                                                                    fill_mode=mode, data_format="channels_last"))
+        gathered = ops.convert_to_numpy(
+            shift_pixels(ops.convert_to_tensor(images), ops.convert_to_tensor(rows), ops.convert_to_tensor(cols), mode)
+        )
+        resampled = ops.convert_to_numpy(
+            ops.image.affine_transform(
+                images, transforms, interpolation="bilinear", fill_mode=mode, data_format="channels_last"
+            )
+        )
         np.testing.assert_array_equal(gathered, resampled, err_msg=mode)
     layer = RandomAffine(flip=True, translate=2, fill_mode="reflect", cutout=12, seed=3)
     out = ops.convert_to_numpy(layer(images, training=True))
@@ -59,9 +65,14 @@ def bfloat16() -> None:
     from kagglekit.training.train import build_models, input_data
 
     rng = np.random.default_rng(0)
-    data = SplitData(rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 64).astype(np.int32),
-                     rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 16).astype(np.int32),
-                     [str(i) for i in range(10)], "generated")
+    data = SplitData(
+        rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8),
+        rng.integers(0, 10, 64).astype(np.int32),
+        rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8),
+        rng.integers(0, 10, 16).astype(np.int32),
+        [str(i) for i in range(10)],
+        "generated",
+    )
     hardware = devices.Hardware("CPU", "test", 1, keras.backend.backend(), None, "mixed_bfloat16", True, True)
     recipe = get_version("fast").recipe({**TINY, "batch_size": 32, "epochs": 1})
     train_model, core = build_models(recipe, data, hardware, steps=2)
@@ -86,7 +97,9 @@ def probabilities(out: str, *run_dirs: str) -> None:
         run = runs.load_run(Path(run_dir), "float32")  # the same arithmetic on both: auto may pick bfloat16 on one
         data = load_split(CompetitionPaths(Path(run.config["data"]["root"]).parent), run.config["recipe"]["limit"])
         for tta in ("none", "flip-translate"):
-            np.save(Path(out) / f"run{index}-{tta}-{keras.backend.backend()}.npy", run.predict_proba(data.x_valid, tta=tta))
+            np.save(
+                Path(out) / f"run{index}-{tta}-{keras.backend.backend()}.npy", run.predict_proba(data.x_valid, tta=tta)
+            )
 
 
 def train_tiny(data_dir: str, runs_dir: str, devices: str, out: str) -> None:
@@ -106,8 +119,14 @@ def train_tiny(data_dir: str, runs_dir: str, devices: str, out: str) -> None:
     paths = CompetitionPaths(Path(data_dir))
     # 40 train and 40 valid images: batches that split evenly over the replicas
     # float32: bfloat16 rounding (the default on CPUs with bfloat16 instructions) would hide the comparison
-    run_dir = train("fast", {**TINY, "epochs": 2, "batch_size": 32 // n, "limit": 40}, paths, Path(runs_dir), log=print,
-                    precision="float32")
+    run_dir = train(
+        "fast",
+        {**TINY, "epochs": 2, "batch_size": 32 // n, "limit": 40},
+        paths,
+        Path(runs_dir),
+        log=print,
+        precision="float32",
+    )
     metrics = json.loads((run_dir / runs.METRICS).read_text())
     assert metrics["replicas"] == n, metrics
     images = np.load(paths.cache_images("train"))[:40]
@@ -145,7 +164,9 @@ def in_step_weights() -> None:
     assert max(np.abs(a - b).max() for a, b in zip(in_step, plain)) > 1e-3  # they did change the training
 
 
-def trained_then_killed(data_dir: str, uninterrupted: str, killed: str, model: str, overrides: str, kill_after: str) -> None:
+def trained_then_killed(
+    data_dir: str, uninterrupted: str, killed: str, model: str, overrides: str, kill_after: str
+) -> None:
     """Train ``model`` to the end into ``uninterrupted``, then again into ``killed``, SIGKILLed after epoch ``kill_after``.
 
     ``overrides`` is the recipe's changes as JSON. The kill comes from a callback that runs after the Checkpointer (train's own
@@ -202,8 +223,15 @@ def tpu_path() -> None:
     assert devices.detect("float32", machine).mixed_precision == "float32"
 
 
-CHECKS = {"tpu_path": tpu_path, "in_step_weights": in_step_weights, "augmentation": augmentation, "bfloat16": bfloat16, "probabilities": probabilities, "train_tiny": train_tiny,
-          "trained_then_killed": trained_then_killed}
+CHECKS = {
+    "tpu_path": tpu_path,
+    "in_step_weights": in_step_weights,
+    "augmentation": augmentation,
+    "bfloat16": bfloat16,
+    "probabilities": probabilities,
+    "train_tiny": train_tiny,
+    "trained_then_killed": trained_then_killed,
+}
 
 if __name__ == "__main__":
     CHECKS[sys.argv[1]](*sys.argv[2:])

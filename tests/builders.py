@@ -81,10 +81,10 @@ def write_archive_with_hostile_name(path: Path, members: dict[str, bytes], hosti
 
 def _patch_plain_header(path: Path, raw: bytearray, old: bytes, new: bytes) -> Path:
     """Replace ``old`` by ``new`` (same length) in a 7z's plain header and fix both header CRCs, as a forger would."""
-    raw[raw.index(old): raw.index(old) + len(old)] = new
+    raw[raw.index(old) : raw.index(old) + len(old)] = new
     next_offset, next_size = struct.unpack_from("<QQ", raw, 12)
     header_start = 32 + next_offset
-    struct.pack_into("<I", raw, 28, zlib.crc32(raw[header_start: header_start + next_size]))
+    struct.pack_into("<I", raw, 28, zlib.crc32(raw[header_start : header_start + next_size]))
     struct.pack_into("<I", raw, 8, zlib.crc32(raw[12:32]))
     path.write_bytes(bytes(raw))
     return path

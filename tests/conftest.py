@@ -64,7 +64,9 @@ def tiny_run(prepared: CompetitionPaths, tmp_path_factory: pytest.TempPathFactor
     """A real, finished one-epoch training run of seed-cifar10-modeling on ``prepared`` (read-only)."""
     from kagglekit.training.train import train
 
-    return train("seed-cifar10-modeling", {"epochs": 1}, prepared, tmp_path_factory.mktemp("runs"), log=lambda line: None)
+    return train(
+        "seed-cifar10-modeling", {"epochs": 1}, prepared, tmp_path_factory.mktemp("runs"), log=lambda line: None
+    )
 
 
 @pytest.fixture(scope="session")

@@ -25,12 +25,16 @@ from kagglekit.training.models.layers import DiracInitializer, PatchWhitening
 from kagglekit.training.train import train
 from kagglekit.training.weight_callbacks import FreezeAfter, Lookahead, freezes
 
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' model.save
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation:DeprecationWarning"
+)  # inside Keras' model.save
 
 
 def test_whitening_decorrelates_two_by_two_patches() -> None:
     rng = np.random.default_rng(0)
-    smooth = rng.integers(0, 256, (64, 9, 9, 3)).repeat(4, axis=1).repeat(4, axis=2)[:, :32, :32]  # correlated neighbours
+    smooth = (
+        rng.integers(0, 256, (64, 9, 9, 3)).repeat(4, axis=1).repeat(4, axis=2)[:, :32, :32]
+    )  # correlated neighbours
     layer = PatchWhitening()
     layer.build((None, 32, 32, 3))
     layer.adapt(smooth.astype(np.uint8))
@@ -59,7 +63,9 @@ def test_triangle_schedule_rises_to_the_peak_then_falls() -> None:
 
 def test_whole_pixel_translation_and_cutout_never_blend_pixels() -> None:
     images = np.random.default_rng(2).integers(1, 256, (16, 32, 32, 3)).astype(np.float32)
-    out = keras.ops.convert_to_numpy(affine_batch(images, np.array([3, 4]), flip=True, translate=2, fill_mode="reflect", cutout=12))
+    out = keras.ops.convert_to_numpy(
+        affine_batch(images, np.array([3, 4]), flip=True, translate=2, fill_mode="reflect", cutout=12)
+    )
     for original, moved in zip(images, out):
         assert set(np.unique(moved)) <= set(np.unique(original)) | {0.0}
         assert (moved.sum(axis=-1) == 0).sum() == 144  # one 12 x 12 hole
@@ -82,8 +88,9 @@ def test_alternating_flip_mirrors_each_image_in_exactly_one_of_two_epochs() -> N
     images = np.random.default_rng(3).integers(0, 256, (40, 8, 8, 3)).astype(np.uint8)
     images[:, :, 0] = 0  # left column dark, so a mirrored image shows it on the right
     seen = {}
-    for epoch, (batch, label) in enumerate(train_dataset(images, np.arange(40), 40, seed=5, first_epoch=0, epochs=4,
-                                                         alternating_flip=True)):
+    for epoch, (batch, label) in enumerate(
+        train_dataset(images, np.arange(40), 40, seed=5, first_epoch=0, epochs=4, alternating_flip=True)
+    ):
         batch, label = batch.numpy(), label.numpy()
         seen[epoch] = np.zeros(40, bool)
         seen[epoch][label] = (batch[:, :, -1] == 0).all(axis=(1, 2))
@@ -126,8 +133,12 @@ def test_version_trains_saves_reloads_and_predicts(name: str, prepared, tmp_path
     version = get_version(name)
     adapted = version.architecture(run.config["recipe"], (32, 32, 3), 10)
     version.prepare(adapted, valid.x_train, 0)  # the filters training set from its images: saved and reloaded
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(run.model.get_layer("whiten").kernel),
-                               keras.ops.convert_to_numpy(adapted.get_layer("whiten").kernel), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(run.model.get_layer("whiten").kernel),
+        keras.ops.convert_to_numpy(adapted.get_layer("whiten").kernel),
+        rtol=1e-5,
+        atol=1e-5,
+    )
     images = np.load(prepared.cache_images("train"))[:11]
     probabilities = run.predict_proba(images, tta=run.tta, batch_size=4)
     assert probabilities.shape == (11, 10) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)
@@ -147,7 +158,7 @@ def shifted(images: np.ndarray, shift: int) -> np.ndarray:
         return images
     padded = np.pad(images, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
     start = 1 - shift
-    return padded[:, start:start + images.shape[1], start:start + images.shape[2]]
+    return padded[:, start : start + images.shape[1], start : start + images.shape[2]]
 
 
 def test_fast_has_airbench94s_size() -> None:

@@ -17,8 +17,23 @@ from kagglekit.submissions.formats import PREDICTION
 @pytest.fixture(scope="module")
 def final_run(prepared: CompetitionPaths, tmp_path_factory: pytest.TempPathFactory) -> Path:
     runs = tmp_path_factory.mktemp("final-runs")
-    assert main(["train", "--model", "seed-cifar10-modeling", "--epochs", "1", "--all-data",
-                 "--data-dir", str(prepared.data_dir), "--runs-dir", str(runs)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "seed-cifar10-modeling",
+                "--epochs",
+                "1",
+                "--all-data",
+                "--data-dir",
+                str(prepared.data_dir),
+                "--runs-dir",
+                str(runs),
+            ]
+        )
+        == 0
+    )
     return next(runs.glob("seed-cifar10-modeling-*"))
 
 
@@ -46,8 +61,9 @@ def test_evaluate_refuses_in_one_line(final_run: Path, capsys: pytest.CaptureFix
     assert len(err.splitlines()) == 1 and "nothing was held out" in err
 
 
-def test_predict_and_compare_show_no_validation_accuracy(final_run: Path, prepared: CompetitionPaths, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture) -> None:
+def test_predict_and_compare_show_no_validation_accuracy(
+    final_run: Path, prepared: CompetitionPaths, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     subs = tmp_path / "submissions"
     assert main(["predict", str(final_run), "--data-dir", str(prepared.data_dir), "--submissions-dir", str(subs)]) == 0
     version_id = json.loads((final_run / "config.json").read_text())["version_id"]

@@ -27,7 +27,9 @@ BACKENDS = ("tensorflow", "jax")
 QUIET = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
 
 
-def run_python(args: list[str], backend: str | None, extra: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+def run_python(
+    args: list[str], backend: str | None, extra: dict[str, str] | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
     """``python ARGS`` with KERAS_BACKEND=backend (unset: kagglekit chooses); fails the test with its output if it fails."""
     env = {key: value for key, value in os.environ.items() if key != "KERAS_BACKEND"}
     env.update(QUIET, **(extra or {}))
@@ -43,6 +45,7 @@ def check(name: str, backend: str, *args: str, extra: dict[str, str] | None = No
 
 
 # ---------------------------------------------------------------- choosing a backend
+
 
 def test_keras_backend_decides_then_a_tpu_machine_picks_jax(tmp_path: Path) -> None:
     assert choose(Machine({"KERAS_BACKEND": "jax"}, tmp_path)) == ("jax", "KERAS_BACKEND")
@@ -61,11 +64,11 @@ def test_data_stages_never_import_a_framework(kaggle_server, tmp_path: Path) -> 
     code = f"""
 import sys
 from kagglekit.cli import main
-data = {str(tmp_path / 'data')!r}
+data = {str(tmp_path / "data")!r}
 for stage in ("fetch", "unpack", "folders"):
     assert main([stage, "--data-dir", data]) == 0, stage
-main(["compare", "--data-dir", data, "--submissions-dir", {str(tmp_path / 'subs')!r}])
-main(["submit", "fast", "--data-dir", data, "--submissions-dir", {str(tmp_path / 'subs')!r}])
+main(["compare", "--data-dir", data, "--submissions-dir", {str(tmp_path / "subs")!r}])
+main(["submit", "fast", "--data-dir", data, "--submissions-dir", {str(tmp_path / "subs")!r}])
 print(sorted(name for name in ("tensorflow", "keras", "jax") if name in sys.modules))
 """
     result = run_python(["-c", code], None)
@@ -87,7 +90,10 @@ print(build_parser().parse_args(["train", "--model", "fast", "--precision", "flo
 
 # ---------------------------------------------------------------- the training set on the device
 
-def device_epochs(images: np.ndarray, epochs: int, first_epoch: int = 0, seed: int = 5, multiple: int = 1) -> list[list]:
+
+def device_epochs(
+    images: np.ndarray, epochs: int, first_epoch: int = 0, seed: int = 5, multiple: int = 1
+) -> list[list]:
     """Each epoch's batches as DeviceImages gathers them from index_batches' rows: [(images, labels)]."""
     from keras import ops
 
@@ -97,7 +103,9 @@ def device_epochs(images: np.ndarray, epochs: int, first_epoch: int = 0, seed: i
     feed = index_batches(len(images), np.arange(len(images)), 16, seed, first_epoch, multiple)
     out = []
     for _ in range(first_epoch, epochs):
-        out.append([(ops.convert_to_numpy(layer(rows)), labels) for rows, labels in (feed[s] for s in range(len(feed)))])
+        out.append(
+            [(ops.convert_to_numpy(layer(rows)), labels) for rows, labels in (feed[s] for s in range(len(feed)))]
+        )
         feed.on_epoch_end()
     return out
 
@@ -144,6 +152,7 @@ def test_device_images_stay_out_of_saved_weights(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- both backends
 
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_augmentation_is_exact_on_each_backend(backend: str) -> None:
     check("augmentation", backend)
@@ -166,8 +175,30 @@ def runs_by_backend(prepared: CompetitionPaths, tmp_path_factory: pytest.TempPat
     trained = {}
     for backend in BACKENDS:
         runs_dir = root / f"runs-{backend}"
-        run_python(["-m", "kagglekit", "train", "--model", "fast", "--epochs", "1", "--batch-size", "32", "--limit", "40",
-                    "--set", "widths=[8,16,16]", "--set", "tta=none", "--data-dir", str(paths.data_dir), "--runs-dir", str(runs_dir)], backend)
+        run_python(
+            [
+                "-m",
+                "kagglekit",
+                "train",
+                "--model",
+                "fast",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "32",
+                "--limit",
+                "40",
+                "--set",
+                "widths=[8,16,16]",
+                "--set",
+                "tta=none",
+                "--data-dir",
+                str(paths.data_dir),
+                "--runs-dir",
+                str(runs_dir),
+            ],
+            backend,
+        )
         (trained[backend],) = runs_dir.iterdir()
     return trained
 
@@ -185,7 +216,9 @@ def test_both_backends_train_the_same_version_into_the_same_kind_of_run(runs_by_
 
 
 @pytest.mark.slow
-def test_a_run_trained_on_one_backend_predicts_the_same_on_the_other(runs_by_backend: dict[str, Path], tmp_path: Path) -> None:
+def test_a_run_trained_on_one_backend_predicts_the_same_on_the_other(
+    runs_by_backend: dict[str, Path], tmp_path: Path
+) -> None:
     runs = [str(runs_by_backend[b]) for b in BACKENDS]
     for backend in BACKENDS:
         check("probabilities", backend, str(tmp_path), *runs)
@@ -198,6 +231,8 @@ def test_a_run_trained_on_one_backend_predicts_the_same_on_the_other(runs_by_bac
 
 @pytest.mark.slow
 def test_evaluate_reads_a_jax_run_on_tensorflow(runs_by_backend: dict[str, Path]) -> None:
-    result = run_python(["-m", "kagglekit", "evaluate", str(runs_by_backend["jax"]), "--precision", "float32"], "tensorflow")
+    result = run_python(
+        ["-m", "kagglekit", "evaluate", str(runs_by_backend["jax"]), "--precision", "float32"], "tensorflow"
+    )
     recorded = json.loads((runs_by_backend["jax"] / "metrics.json").read_text())["best_val_accuracy"]
     assert f"validation accuracy {recorded:.4f} on 40 images" in result.stdout

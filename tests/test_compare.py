@@ -18,31 +18,67 @@ SLUG = "cifar-10"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def version(submissions: Path, version_id: str, val_accuracy: float | None, *scored: tuple,
-            competition: str = SLUG, created: str = "2024-05-01T10:00:00", **record: object) -> None:
+def version(
+    submissions: Path,
+    version_id: str,
+    val_accuracy: float | None,
+    *scored: tuple,
+    competition: str = SLUG,
+    created: str = "2024-05-01T10:00:00",
+    **record: object,
+) -> None:
     """A predicted version; each of ``scored`` is an upload of its CSV (status, public, private), oldest first."""
     folder = submissions / version_id
     folder.mkdir(parents=True)
     csv_sha256 = hashlib.sha256(version_id.encode()).hexdigest()  # no CSV here: uploads match the recorded hash
-    write_json(folder / PREDICTION, {
-        "version": version_id.rsplit("-", 1)[0], "version_id": version_id, "competition": competition,
-        "parameters": 1_234_567, "epochs": 10, "training_seconds": 3725.0, "val_accuracy": val_accuracy,
-        "created": created, "csv_sha256": csv_sha256, **record,
-    })
+    write_json(
+        folder / PREDICTION,
+        {
+            "version": version_id.rsplit("-", 1)[0],
+            "version_id": version_id,
+            "competition": competition,
+            "parameters": 1_234_567,
+            "epochs": 10,
+            "training_seconds": 3725.0,
+            "val_accuracy": val_accuracy,
+            "created": created,
+            "csv_sha256": csv_sha256,
+            **record,
+        },
+    )
     if scored:
-        write_json(folder / RECORD, {"version_id": version_id, "submissions": [
-            {"ref": 1000 + n, "competition": competition, "message": "m", "date": "2024-05-01T11:00:00",
-             "csv_sha256": csv_sha256, "status": status, "public_score": public, "private_score": private,
-             "error": "bad CSV" if status == "error" else None}
-            for n, (status, public, private) in enumerate(scored)
-        ]})
+        write_json(
+            folder / RECORD,
+            {
+                "version_id": version_id,
+                "submissions": [
+                    {
+                        "ref": 1000 + n,
+                        "competition": competition,
+                        "message": "m",
+                        "date": "2024-05-01T11:00:00",
+                        "csv_sha256": csv_sha256,
+                        "status": status,
+                        "public_score": public,
+                        "private_score": private,
+                        "error": "bad CSV" if status == "error" else None,
+                    }
+                    for n, (status, public, private) in enumerate(scored)
+                ],
+            },
+        )
 
 
 def snapshot(submissions: Path, scores: list[float], *, competition: str = SLUG, truncated: bool = False) -> None:
-    write_json(submissions / "leaderboard.json", {
-        "competition": competition, "fetched": "2024-05-02T09:00:00+0000", "truncated": truncated,
-        "scores": [{"team": f"team {n}", "score": s} for n, s in enumerate(scores)],
-    })
+    write_json(
+        submissions / "leaderboard.json",
+        {
+            "competition": competition,
+            "fetched": "2024-05-02T09:00:00+0000",
+            "truncated": truncated,
+            "scores": [{"team": f"team {n}", "score": s} for n, s in enumerate(scores)],
+        },
+    )
 
 
 @pytest.fixture
@@ -92,7 +128,10 @@ def test_leaderboard_md_and_compare_png_are_written(tmp_path, offline, capsys):
     lines = (subs / "leaderboard.md").read_text().splitlines()
     assert re.fullmatch(rf"# {SLUG}: kagglekit versions, \d{{4}}-\d\d-\d\d \d\d:\d\d", lines[0])
     assert "fetched 2024-05-02T09:00:00+0000 (2 teams)" in lines[2]
-    assert lines[4] == "| version | model | parameters | epochs | train time | trained on | data | val accuracy | public | private | rank |"
+    assert (
+        lines[4]
+        == "| version | model | parameters | epochs | train time | trained on | data | val accuracy | public | private | rank |"
+    )
     assert lines[6:] == [
         "| wide-bbbb2222 | wide | 1.23M | 10 | 1h 02m | - | - | 0.8500 | 0.86000 | 0.84000 | 2 |",
         "| small-aaaa1111 | small | 1.23M | 10 | 1h 02m | - | - | 0.8000 | 0.81000 | 0.79000 | 3 |",
@@ -121,13 +160,16 @@ def test_no_predictions_is_one_clear_line(tmp_path, offline, capsys):
     assert "\n" not in err and "no predicted versions of cifar-10" in err and "kagglekit predict" in err
 
 
-@pytest.mark.parametrize("public, board, truncated, expected", [
-    (0.9, [0.95, 0.9, 0.9, 0.5], False, "2"),  # ties share the better place
-    (0.99, [0.95, 0.9], False, "1"),
-    (0.1, [0.95, 0.9], False, "3"),
-    (0.1, [0.95, 0.9], True, ">2"),  # below the saved top of a longer board: place unknown
-    (None, [0.95], False, "n/a"),
-])
+@pytest.mark.parametrize(
+    "public, board, truncated, expected",
+    [
+        (0.9, [0.95, 0.9, 0.9, 0.5], False, "2"),  # ties share the better place
+        (0.99, [0.95, 0.9], False, "1"),
+        (0.1, [0.95, 0.9], False, "3"),
+        (0.1, [0.95, 0.9], True, ">2"),  # below the saved top of a longer board: place unknown
+        (None, [0.95], False, "n/a"),
+    ],
+)
 def test_rank_is_the_place_the_public_score_takes(public, board, truncated, expected):
     saved = {"scores": [{"team": "t", "score": s} for s in board], "truncated": truncated}
     assert leaderboard_rank(public, saved) == expected
@@ -152,11 +194,14 @@ def test_the_data_column_tells_runs_on_different_data_apart(tmp_path, offline, c
     assert [row[6] for row in rows(capsys.readouterr().out)] == ["-", "01234567"]
 
 
-@pytest.mark.parametrize("public, board, expected", [
-    (0.2, [0.1, 0.25, 0.5], "2"),   # one team lower (better), two higher
-    (0.05, [0.1, 0.25], "1"),
-    (0.25, [0.1, 0.25, 0.25], "2"),  # ties share the better place
-])
+@pytest.mark.parametrize(
+    "public, board, expected",
+    [
+        (0.2, [0.1, 0.25, 0.5], "2"),  # one team lower (better), two higher
+        (0.05, [0.1, 0.25], "1"),
+        (0.25, [0.1, 0.25, 0.25], "2"),  # ties share the better place
+    ],
+)
 def test_for_a_loss_a_better_team_has_a_lower_score(public, board, expected):
     saved = {"scores": [{"team": "t", "score": s} for s in board], "truncated": False}
     assert leaderboard_rank(public, saved, higher_is_better=False) == expected
@@ -198,4 +243,7 @@ def test_the_validation_column_is_the_score_predict_measured_else_plain_accuracy
     assert main(["compare", "--submissions-dir", str(subs)]) == 0
 
     assert [(row[0], row[7]) for row in rows(capsys.readouterr().out)] == [
-        ("tta-aaaa1111", "0.9421"), ("old-bbbb2222", "0.9000"), ("final-cccc3333", "-")]
+        ("tta-aaaa1111", "0.9421"),
+        ("old-bbbb2222", "0.9000"),
+        ("final-cccc3333", "-"),
+    ]

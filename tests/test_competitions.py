@@ -98,42 +98,98 @@ positive = "dog"
     assert spec.submission.positive == "dog" and not spec.metric.higher_is_better
 
 
-@pytest.mark.parametrize("old, new, fragment", [
-    ('kind = "file"', 'kind = "kernel"', "kind is 'kernel'; expected one of 'file', 'code'"),
-    ('kind = "file"\n', "", "kind is missing"),
-    ('metric = "accuracy"', 'metric = "rmse"', "metric is 'rmse'; expected one of 'accuracy'"),
-    ('metric = "accuracy"', 'metric = "roc-auc"', "submission.predict is 'label', but metric 'roc-auc' scores"),
-    ('classes = ["cat", "dog"]', 'classes = ["cat", "cat"]', "classes lists cat twice"),
-    ('classes = ["cat", "dog"]', 'classes = "cat"', "classes is 'cat'; expected a list"),
-    ('"train.7z", "test.7z"', '"train.7z", "train.7z"', "files lists train.7z twice"),
-    ('kind = "file"', 'kind = "file"\nslug = "x"', "slug is not a spec key"),
-    ("[images]", "[images]\nsizes = 3", "images.sizes is not a spec key; expected one of size, resize, channels"),
-    ("file = \"train.7z\", members", "file = \"train.zip\", members", "train.images.file is 'train.zip', which is not in files"),
-    ("file = \"train.7z\", members", "file = \"trainLabels.csv\", members", "train.images.file is 'trainLabels.csv'; expected a .7z or a .zip"),
-    ("members = 'train/(?P<id>\\d+)\\.png'", "members = 'train/(\\d+)\\.png'", "train.images.members is 'train/(\\\\d+)\\\\.png'; expected a named group (?P<id>...)"),
-    ("members = 'train/(?P<id>\\d+)\\.png'", "members = 'train/(?P<id>\\d+'", "train.images.members is not a valid regex"),
-    ("members = 'test/(?P<id>\\d+)\\.png'", "members = '(?P<label>\\w+)/(?P<id>\\d+)'", "test.images.members has the group(s) label; test images have no labels"),
-    ("members = 'train/(?P<id>\\d+)\\.png' }", "members = 'train/(?P<id>\\d+)', shape = [1, 1, 1] }", "train.images.shape belongs to pixel CSVs"),
-    ("members = 'train/(?P<id>\\d+)\\.png' }", "members = 'x(?P<id>.)', pixels = 'p' }", "train.images needs exactly one of members"),
-    ('id = "id", column = "label"', 'column = "label"', "train.labels.id is missing; expected the column of trainLabels.csv"),
-    ('id = "id", column = "label"', 'id = "id", column = "id"', "train.labels.column is 'id', the id column too"),
-    ('labels = { file = "trainLabels.csv", id = "id", column = "label" }', 'labels = { group = "label" }',
-     "train.labels.group is 'label', which is not a named group of train.images.members"),
-    ('labels = { file = "trainLabels.csv", id = "id", column = "label" }', 'labels = { group = "id", column = "x" }',
-     "train.labels takes either group"),
-    ("[test]\nimages = { file = \"test.7z\", members = 'test/(?P<id>\\d+)\\.png' }\n", "",
-     "test is missing; expected a table with images"),
-    ('size = "native"', 'size = "native"\nresize = "squeeze"', "images.resize goes with a size"),
-    ('size = "native"', "size = [224, 224]", "images.resize is missing; expected one of 'squeeze', 'shorter-side-centre-crop'"),
-    ('size = "native"', "size = [224]", "images.size is [224]; expected \"native\" or [height, width]"),
-    ('size = "native"', 'size = [224, 224]\nresize = "stretch"', "images.resize is 'stretch'"),
-    ("channels = 3", "channels = 4", "images.channels is 4; expected 1 (grey) or 3 (RGB)"),
-    ("channels = 3", "channels = true", "images.channels is True"),
-    ('predict = "label"', 'predict = "labels"', "submission.predict is 'labels'; expected one of 'label', 'probability', 'probabilities'"),
-    ('predict = "label"', 'predict = "label"\npositive = "cat"', "submission.positive goes with predict = \"probability\" only"),
-    ('sample = "sampleSubmission.csv"', 'sample = "test.7z"', "submission.sample is 'test.7z'; expected a CSV"),
-    ('kind = "file"', 'kind = "file', "is not valid TOML (Illegal character"),
-])
+@pytest.mark.parametrize(
+    "old, new, fragment",
+    [
+        ('kind = "file"', 'kind = "kernel"', "kind is 'kernel'; expected one of 'file', 'code'"),
+        ('kind = "file"\n', "", "kind is missing"),
+        ('metric = "accuracy"', 'metric = "rmse"', "metric is 'rmse'; expected one of 'accuracy'"),
+        ('metric = "accuracy"', 'metric = "roc-auc"', "submission.predict is 'label', but metric 'roc-auc' scores"),
+        ('classes = ["cat", "dog"]', 'classes = ["cat", "cat"]', "classes lists cat twice"),
+        ('classes = ["cat", "dog"]', 'classes = "cat"', "classes is 'cat'; expected a list"),
+        ('"train.7z", "test.7z"', '"train.7z", "train.7z"', "files lists train.7z twice"),
+        ('kind = "file"', 'kind = "file"\nslug = "x"', "slug is not a spec key"),
+        ("[images]", "[images]\nsizes = 3", "images.sizes is not a spec key; expected one of size, resize, channels"),
+        (
+            'file = "train.7z", members',
+            'file = "train.zip", members',
+            "train.images.file is 'train.zip', which is not in files",
+        ),
+        (
+            'file = "train.7z", members',
+            'file = "trainLabels.csv", members',
+            "train.images.file is 'trainLabels.csv'; expected a .7z or a .zip",
+        ),
+        (
+            "members = 'train/(?P<id>\\d+)\\.png'",
+            "members = 'train/(\\d+)\\.png'",
+            "train.images.members is 'train/(\\\\d+)\\\\.png'; expected a named group (?P<id>...)",
+        ),
+        (
+            "members = 'train/(?P<id>\\d+)\\.png'",
+            "members = 'train/(?P<id>\\d+'",
+            "train.images.members is not a valid regex",
+        ),
+        (
+            "members = 'test/(?P<id>\\d+)\\.png'",
+            "members = '(?P<label>\\w+)/(?P<id>\\d+)'",
+            "test.images.members has the group(s) label; test images have no labels",
+        ),
+        (
+            "members = 'train/(?P<id>\\d+)\\.png' }",
+            "members = 'train/(?P<id>\\d+)', shape = [1, 1, 1] }",
+            "train.images.shape belongs to pixel CSVs",
+        ),
+        (
+            "members = 'train/(?P<id>\\d+)\\.png' }",
+            "members = 'x(?P<id>.)', pixels = 'p' }",
+            "train.images needs exactly one of members",
+        ),
+        (
+            'id = "id", column = "label"',
+            'column = "label"',
+            "train.labels.id is missing; expected the column of trainLabels.csv",
+        ),
+        ('id = "id", column = "label"', 'id = "id", column = "id"', "train.labels.column is 'id', the id column too"),
+        (
+            'labels = { file = "trainLabels.csv", id = "id", column = "label" }',
+            'labels = { group = "label" }',
+            "train.labels.group is 'label', which is not a named group of train.images.members",
+        ),
+        (
+            'labels = { file = "trainLabels.csv", id = "id", column = "label" }',
+            'labels = { group = "id", column = "x" }',
+            "train.labels takes either group",
+        ),
+        (
+            "[test]\nimages = { file = \"test.7z\", members = 'test/(?P<id>\\d+)\\.png' }\n",
+            "",
+            "test is missing; expected a table with images",
+        ),
+        ('size = "native"', 'size = "native"\nresize = "squeeze"', "images.resize goes with a size"),
+        (
+            'size = "native"',
+            "size = [224, 224]",
+            "images.resize is missing; expected one of 'squeeze', 'shorter-side-centre-crop'",
+        ),
+        ('size = "native"', "size = [224]", 'images.size is [224]; expected "native" or [height, width]'),
+        ('size = "native"', 'size = [224, 224]\nresize = "stretch"', "images.resize is 'stretch'"),
+        ("channels = 3", "channels = 4", "images.channels is 4; expected 1 (grey) or 3 (RGB)"),
+        ("channels = 3", "channels = true", "images.channels is True"),
+        (
+            'predict = "label"',
+            'predict = "labels"',
+            "submission.predict is 'labels'; expected one of 'label', 'probability', 'probabilities'",
+        ),
+        (
+            'predict = "label"',
+            'predict = "label"\npositive = "cat"',
+            'submission.positive goes with predict = "probability" only',
+        ),
+        ('sample = "sampleSubmission.csv"', 'sample = "test.7z"', "submission.sample is 'test.7z'; expected a CSV"),
+        ('kind = "file"', 'kind = "file', "is not valid TOML (Illegal character"),
+    ],
+)
 def test_each_kind_of_bad_spec_is_one_line_naming_file_and_key(old, new, fragment):
     with pytest.raises(DataError) as raised:
         spec_from(edited(old, new))
@@ -143,8 +199,10 @@ def test_each_kind_of_bad_spec_is_one_line_naming_file_and_key(old, new, fragmen
 
 
 def test_bad_pixel_sources_and_probability_formats():
-    pixels = edited("images = { file = \"train.7z\", members = 'train/(?P<id>\\d+)\\.png' }",
-                    'images = { file = "trainLabels.csv", pixels = "pixel", shape = [28, 28] }')
+    pixels = edited(
+        "images = { file = \"train.7z\", members = 'train/(?P<id>\\d+)\\.png' }",
+        'images = { file = "trainLabels.csv", pixels = "pixel", shape = [28, 28] }',
+    )
     with pytest.raises(DataError, match=r"train.images.shape is \[28, 28\]; expected \[height, width, channels\]"):
         spec_from(pixels)
     with pytest.raises(DataError, match="train.images.shape has 4 channels"):
@@ -157,7 +215,9 @@ def test_bad_pixel_sources_and_probability_formats():
     spec = spec_from(pixels.replace("[28, 28]", "[28, 28, 1]").replace('id = "id", column', "column"))
     assert spec.train_labels == CsvLabels("trainLabels.csv", "label", None)
 
-    probability = edited('metric = "accuracy"', 'metric = "roc-auc"').replace('predict = "label"', 'predict = "probability"')
+    probability = edited('metric = "accuracy"', 'metric = "roc-auc"').replace(
+        'predict = "label"', 'predict = "probability"'
+    )
     with pytest.raises(DataError, match="submission.positive is missing; expected the class whose probability"):
         spec_from(probability)
     with pytest.raises(DataError, match="submission.positive is 'frog', which is not one of classes"):
@@ -307,8 +367,13 @@ def both_served(kaggle_server, digit_files):
     from builders import id_label_solution
 
     solution = id_label_solution(digit_files.solution_csv, digit_files.directory.parent / "digit-solution.csv")
-    kaggle_server.add_competition("digit-recognizer", digit_files.directory, solution,
-                                  evaluation_metric="Categorization Accuracy", files=list(digit_files.files))
+    kaggle_server.add_competition(
+        "digit-recognizer",
+        digit_files.directory,
+        solution,
+        evaluation_metric="Categorization Accuracy",
+        files=list(digit_files.files),
+    )
     return kaggle_server
 
 
@@ -360,8 +425,13 @@ def test_draft_through_the_cli_writes_a_spec_the_loader_accepts(both_served, tmp
 def test_a_draft_says_which_kaggle_metric_it_read_and_what_kind(kaggle_server, competition_files):
     from kagglekit.competitions.draft import draft
 
-    kaggle_server.add_competition("new-contest", competition_files.directory, competition_files.solution_csv,
-                                  evaluation_metric="Weighted Mean Absolute Quantile", kernels_only=True)
+    kaggle_server.add_competition(
+        "new-contest",
+        competition_files.directory,
+        competition_files.solution_csv,
+        evaluation_metric="Weighted Mean Absolute Quantile",
+        kernels_only=True,
+    )
     drafted = draft("new-contest")
     assert drafted.spec.kind == "code" and "kind" in drafted.inferred
     assert "metric" not in drafted.inferred and drafted.spec.metric.name == "accuracy"  # a placeholder
@@ -415,8 +485,9 @@ def test_archive_members_of_a_7z_and_a_zip_by_ranged_reads(kaggle_server, compet
         for i in range(5):
             archive.writestr(f"train/cat.{i}.jpg", b"x" * 5000)
     (tmp_path / "zipped" / "sample_submission.csv").write_text("id,label\n1,0.5\n")
-    kaggle_server.add_competition("zipped", tmp_path / "zipped", competition_files.solution_csv,
-                                  files=["train.zip", "sample_submission.csv"])
+    kaggle_server.add_competition(
+        "zipped", tmp_path / "zipped", competition_files.solution_csv, files=["train.zip", "sample_submission.csv"]
+    )
     assert kaggle_api.archive_members("zipped", "train.zip") == [f"train/cat.{i}.jpg" for i in range(5)]
     with pytest.raises(DataError, match="would read more than 100 bytes"):
         kaggle_api.archive_members("zipped", "train.zip", max_bytes=100)
@@ -444,11 +515,15 @@ def test_dogs_vs_cats_labels_in_the_file_name_and_one_probability():
     from kagglekit.competitions.draft import infer
 
     train = [f"train/{animal}.{n}.jpg" for animal in ("cat", "dog") for n in range(1, 5)]
-    drafted = infer(evidence(
-        "dogs-vs-cats-redux-kernels-edition", "Log Loss", ["train.zip", "test.zip", "sample_submission.csv"],
-        {"sample_submission.csv": [["id", "label"]] + [[str(i), "0.5"] for i in range(1, 6)]},
-        {"train.zip": train, "test.zip": [f"test/{i}.jpg" for i in range(1, 6)]},
-    ))
+    drafted = infer(
+        evidence(
+            "dogs-vs-cats-redux-kernels-edition",
+            "Log Loss",
+            ["train.zip", "test.zip", "sample_submission.csv"],
+            {"sample_submission.csv": [["id", "label"]] + [[str(i), "0.5"] for i in range(1, 6)]},
+            {"train.zip": train, "test.zip": [f"test/{i}.jpg" for i in range(1, 6)]},
+        )
+    )
     spec = drafted.spec
     assert spec.train_images == MemberImages("train.zip", r"train/(?P<id>(?P<label>[^./]+)\.\d+)\.jpg")
     assert spec.train_images.match("train/cat.1.jpg").group("id", "label") == ("cat.1", "cat")
@@ -465,12 +540,21 @@ def test_plant_seedlings_labels_from_the_folder_and_file_name_ids():
 
     train = [f"train/{species}/{n}.png" for species in ("Black-grass", "Charlock") for n in ("a1", "b2")]
     test = ["test/0021e90e4.png", "test/003d61042.png"]
-    drafted = infer(evidence(
-        "plant-seedlings-classification", "MeanFScore", [*train, *test, "sample_submission.csv"],
-        {"sample_submission.csv": [["file", "species"], ["0021e90e4.png", "Loose Silky-bent"],
-                                   ["003d61042.png", "Loose Silky-bent"]]},
-        {"train/": train, "test/": test},
-    ))
+    drafted = infer(
+        evidence(
+            "plant-seedlings-classification",
+            "MeanFScore",
+            [*train, *test, "sample_submission.csv"],
+            {
+                "sample_submission.csv": [
+                    ["file", "species"],
+                    ["0021e90e4.png", "Loose Silky-bent"],
+                    ["003d61042.png", "Loose Silky-bent"],
+                ]
+            },
+            {"train/": train, "test/": test},
+        )
+    )
     spec = drafted.spec
     assert spec.file_names == ("train/", "test/", "sample_submission.csv")
     assert spec.train_images == MemberImages("train/", r"train/(?P<label>[^/]+)/(?P<id>[^/]+\.png)")
@@ -483,14 +567,19 @@ def test_aerial_cactus_a_code_competition_scored_by_auc():
     from kagglekit.competitions.draft import infer
 
     ids = ["0004be2cfeaba1c0361d39e2b000257b.jpg", "000c8a36845c0208e833c79c1bffedd1.jpg"]
-    drafted = infer(evidence(
-        "aerial-cactus-identification", "Area Under Receiver Operating Characteristic Curve",
-        ["train.zip", "test.zip", "train.csv", "sample_submission.csv"],
-        {"train.csv": [["id", "has_cactus"], [ids[0], "1"], [ids[1], "0"]],
-         "sample_submission.csv": [["id", "has_cactus"], ["aaa.jpg", "0.5"], ["bbb.jpg", "0.5"]]},
-        {"train.zip": [f"train/{i}" for i in ids], "test.zip": ["test/aaa.jpg", "test/bbb.jpg"]},
-        kernels_only=True,
-    ))
+    drafted = infer(
+        evidence(
+            "aerial-cactus-identification",
+            "Area Under Receiver Operating Characteristic Curve",
+            ["train.zip", "test.zip", "train.csv", "sample_submission.csv"],
+            {
+                "train.csv": [["id", "has_cactus"], [ids[0], "1"], [ids[1], "0"]],
+                "sample_submission.csv": [["id", "has_cactus"], ["aaa.jpg", "0.5"], ["bbb.jpg", "0.5"]],
+            },
+            {"train.zip": [f"train/{i}" for i in ids], "test.zip": ["test/aaa.jpg", "test/bbb.jpg"]},
+            kernels_only=True,
+        )
+    )
     spec = drafted.spec
     assert spec.code_competition and spec.metric.name == "roc-auc"
     assert spec.train_labels == CsvLabels("train.csv", "has_cactus", "id")
@@ -504,15 +593,28 @@ def test_dog_breeds_one_probability_column_per_class():
     from kagglekit.competitions.draft import infer
 
     breeds = ["affenpinscher", "afghan_hound", "beagle"]
-    drafted = infer(evidence(
-        "dog-breed-identification", "Multi Class Log Loss",
-        ["train.zip", "test.zip", "labels.csv", "sample_submission.csv"],
-        {"labels.csv": [["id", "breed"], ["000bec180eb18c7604dcecc8fe0dba07", "beagle"],
-                        ["001513dfcb2ffafc82cccf4d8bbaba97", "affenpinscher"]],
-         "sample_submission.csv": [["id", *breeds], ["000621fb3cbb32d8935728e48679680e"] + ["0.333333"] * 3]},
-        {"train.zip": ["train/000bec180eb18c7604dcecc8fe0dba07.jpg", "train/001513dfcb2ffafc82cccf4d8bbaba97.jpg"],
-         "test.zip": ["test/000621fb3cbb32d8935728e48679680e.jpg"]},
-    ))
+    drafted = infer(
+        evidence(
+            "dog-breed-identification",
+            "Multi Class Log Loss",
+            ["train.zip", "test.zip", "labels.csv", "sample_submission.csv"],
+            {
+                "labels.csv": [
+                    ["id", "breed"],
+                    ["000bec180eb18c7604dcecc8fe0dba07", "beagle"],
+                    ["001513dfcb2ffafc82cccf4d8bbaba97", "affenpinscher"],
+                ],
+                "sample_submission.csv": [["id", *breeds], ["000621fb3cbb32d8935728e48679680e"] + ["0.333333"] * 3],
+            },
+            {
+                "train.zip": [
+                    "train/000bec180eb18c7604dcecc8fe0dba07.jpg",
+                    "train/001513dfcb2ffafc82cccf4d8bbaba97.jpg",
+                ],
+                "test.zip": ["test/000621fb3cbb32d8935728e48679680e.jpg"],
+            },
+        )
+    )
     spec = drafted.spec
     assert spec.submission.predict == "probabilities" and spec.metric.name == "multiclass-log-loss"
     assert spec.classes is None  # the sample's columns are the classes
@@ -525,13 +627,21 @@ def test_metric_names_and_what_cannot_be_inferred():
 
     def draft_with(metric, sample_values, pixels=784):
         header = [f"pixel{i}" for i in range(pixels)]
-        return infer(evidence(
-            "x", metric, ["train.csv", "test.csv", "sample_submission.csv"],
-            {"train.csv": [["label", *header], ["3", *["0"] * pixels], ["5", *["0"] * pixels]],
-             "test.csv": [header, ["0"] * pixels],
-             "sample_submission.csv": [["ImageId", *[f"c{k}" for k in range(len(sample_values))]],
-                                       ["1", *sample_values]]},
-        ))
+        return infer(
+            evidence(
+                "x",
+                metric,
+                ["train.csv", "test.csv", "sample_submission.csv"],
+                {
+                    "train.csv": [["label", *header], ["3", *["0"] * pixels], ["5", *["0"] * pixels]],
+                    "test.csv": [header, ["0"] * pixels],
+                    "sample_submission.csv": [
+                        ["ImageId", *[f"c{k}" for k in range(len(sample_values))]],
+                        ["1", *sample_values],
+                    ],
+                },
+            )
+        )
 
     assert draft_with("Log Loss", ["0.2", "0.8"]).spec.metric.name == "multiclass-log-loss"
     assert draft_with("logloss", ["0.2"]).spec.metric.name == "binary-log-loss"
@@ -551,9 +661,12 @@ def test_a_label_file_read_only_in_part_leaves_the_classes_to_the_reviewer():
     from kagglekit.competitions.draft import CsvHead, infer
 
     header = [f"pixel{i}" for i in range(16)]
-    partial = evidence("x", "Categorization Accuracy", ["train.csv", "test.csv", "sample_submission.csv"],
-                       {"test.csv": [header, ["0"] * 16],
-                        "sample_submission.csv": [["ImageId", "Label"], ["1", "0"]]})
+    partial = evidence(
+        "x",
+        "Categorization Accuracy",
+        ["train.csv", "test.csv", "sample_submission.csv"],
+        {"test.csv": [header, ["0"] * 16], "sample_submission.csv": [["ImageId", "Label"], ["1", "0"]]},
+    )
     partial.csvs["train.csv"] = CsvHead(("label", *header), (("3", *["0"] * 16), ("5", *["0"] * 16)), False)
     drafted = infer(partial)
     assert drafted.spec.classes is None and "classes" not in drafted.inferred

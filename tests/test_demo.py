@@ -24,7 +24,9 @@ def run_demo(demo_dir: Path) -> int:
     return main(["demo", "--dir", str(demo_dir), "--train-images", "1500", "--test-images", "300", "--epochs", "2"])
 
 
-def test_demo_scores_far_above_chance_and_a_rerun_skips_everything(demo_dir: Path, capsys: pytest.CaptureFixture) -> None:
+def test_demo_scores_far_above_chance_and_a_rerun_skips_everything(
+    demo_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
     assert run_demo(demo_dir) == 0
     out = capsys.readouterr().out
 
@@ -49,18 +51,38 @@ def test_demo_scores_far_above_chance_and_a_rerun_skips_everything(demo_dir: Pat
 def outputs(demo_dir: Path) -> dict[str, int]:
     """Every file the stages up to predict made, with its modification time."""
     made = [p for part in ("competition", "data", "runs") for p in (demo_dir / part).rglob("*")]
-    made += [p for name in ("submission.csv", "probabilities.npy", "prediction.json")
-             for p in (demo_dir / "submissions").glob(f"*/{name}")]
+    made += [
+        p
+        for name in ("submission.csv", "probabilities.npy", "prediction.json")
+        for p in (demo_dir / "submissions").glob(f"*/{name}")
+    ]
     return {str(p.relative_to(demo_dir)): p.stat().st_mtime_ns for p in made if p.is_file()}
 
 
 def test_demo_of_another_competition_runs_in_its_format(demo_dir: Path) -> None:
     """digit-recognizer: pixel CSVs in, ImageId,Label out, scored by the stand-in in its own format."""
-    assert main(["demo", "--competition", "digit-recognizer", "--dir", str(demo_dir), "--train-images", "3000",
-                 "--test-images", "300", "--epochs", "3"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--competition",
+                "digit-recognizer",
+                "--dir",
+                str(demo_dir),
+                "--train-images",
+                "3000",
+                "--test-images",
+                "300",
+                "--epochs",
+                "3",
+            ]
+        )
+        == 0
+    )
     [version] = [p for p in (demo_dir / "submissions").iterdir() if p.is_dir()]
     assert (version / "submission.csv").read_text().splitlines()[0] == "ImageId,Label"
     [upload] = json.loads((version / "submission.json").read_text())["submissions"]
     assert upload["status"] == "complete" and upload["public_score"] > 0.5  # ten digits: chance is 0.1
-    assert sorted(p.name for p in (demo_dir / "data" / "digit-recognizer" / "raw").iterdir() if not p.name.startswith(".")) \
-        == ["sample_submission.csv", "test.csv", "train.csv"]
+    assert sorted(
+        p.name for p in (demo_dir / "data" / "digit-recognizer" / "raw").iterdir() if not p.name.startswith(".")
+    ) == ["sample_submission.csv", "test.csv", "train.csv"]

@@ -17,8 +17,12 @@ SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "export_split.py"
 
 
 def export(data_dir: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), "--data-dir", str(data_dir), "--out", str(out), *extra],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--data-dir", str(data_dir), "--out", str(out), *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_export_holds_the_split_that_training_reads(prepared: CompetitionPaths, tmp_path: Path) -> None:

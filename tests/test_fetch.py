@@ -144,7 +144,9 @@ def test_the_default_download_retries_users_get(kaggle_server, big_train_archive
     assert fetch(tmp_path) == code
     assert len(waits) == min(cuts, 5)
     done = (raw_dir(tmp_path) / "train.7z").is_file()
-    assert done == (code == 0) and (not done or (raw_dir(tmp_path) / "train.7z").read_bytes() == big_train_archive.read_bytes())
+    assert done == (code == 0) and (
+        not done or (raw_dir(tmp_path) / "train.7z").read_bytes() == big_train_archive.read_bytes()
+    )
 
 
 def test_size_mismatch_with_the_listing_fails_and_keeps_nothing(kaggle_server, competition_files, tmp_path, capsys):
@@ -179,9 +181,19 @@ def _network_down(server, monkeypatch):
 @pytest.mark.parametrize(
     ("arrange", "slug", "expected", "exit_code"),
     [
-        (_wrong_key, SLUG, "rejected your credentials (HTTP 401): create a new API token at https://www.kaggle.com/settings", 1),
+        (
+            _wrong_key,
+            SLUG,
+            "rejected your credentials (HTTP 401): create a new API token at https://www.kaggle.com/settings",
+            1,
+        ),
         (_rules, SLUG, "accept the competition rules at https://www.kaggle.com/competitions/cifar-10/rules", 1),
-        (None, "no-such-competition", "unknown competition 'no-such-competition' (HTTP 404): check the slug at https://www.kaggle.com/competitions", 1),
+        (
+            None,
+            "no-such-competition",
+            "unknown competition 'no-such-competition' (HTTP 404): check the slug at https://www.kaggle.com/competitions",
+            1,
+        ),
         (_rate_limited, SLUG, "rate-limiting requests (HTTP 429) after 5 tries", 1),
         (_network_down, SLUG, "lost the connection to Kaggle", 1),
     ],
@@ -265,7 +277,8 @@ def test_another_spec_fetches_its_own_files(kaggle_server, tmp_path):
     assert fetch(tmp_path / "data", "--competition", "digit-recognizer") == 0
     raw = raw_dir(tmp_path / "data", "digit-recognizer")
     assert sorted(p.name for p in raw.iterdir() if not p.name.startswith(".")) == sorted(
-        ["train.csv", "test.csv", "sample_submission.csv"])
+        ["train.csv", "test.csv", "sample_submission.csv"]
+    )
     assert (raw / "train.csv").read_bytes() == files.train_csv.read_bytes()
 
 
@@ -273,12 +286,15 @@ def test_a_slug_without_a_spec_lists_kaggles_files_then_says_so_in_one_line(
     kaggle_server, competition_files, tmp_path, capsys, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)  # no competitions/ of the user's here
-    kaggle_server.add_competition("new-contest", competition_files.directory, competition_files.solution_csv,
-                                  files=COMPETITION_FILES)
+    kaggle_server.add_competition(
+        "new-contest", competition_files.directory, competition_files.solution_csv, files=COMPETITION_FILES
+    )
     assert fetch(tmp_path / "data", "--competition", "new-contest") == 2
     captured = capsys.readouterr()
     assert "kagglekit has no spec for new-contest; Kaggle lists 4 files:" in captured.out
     assert "train.7z" in captured.out and "competitions draft new-contest" in captured.out
     errors = captured.err.strip().splitlines()
-    assert len(errors) == 1 and errors[0].startswith("kagglekit fetch: error: kagglekit has no spec for competition 'new-contest'")
+    assert len(errors) == 1 and errors[0].startswith(
+        "kagglekit fetch: error: kagglekit has no spec for competition 'new-contest'"
+    )
     assert not (tmp_path / "data" / "new-contest").exists()  # nothing fetched

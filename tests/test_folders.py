@@ -22,7 +22,9 @@ from kagglekit.standin.synthetic import CompetitionFiles
 
 
 @pytest.fixture(scope="module")
-def unpacked_template(competition_files: CompetitionFiles, tmp_path_factory: pytest.TempPathFactory) -> CompetitionPaths:
+def unpacked_template(
+    competition_files: CompetitionFiles, tmp_path_factory: pytest.TempPathFactory
+) -> CompetitionPaths:
     paths = raw_competition(competition_files, tmp_path_factory.mktemp("template") / "data")
     unpack_competition(paths, progress=False)
     return paths
@@ -103,7 +105,11 @@ def test_needs_unpack_first(tmp_path: Path) -> None:
         ([(1, "cat"), (2, "")], "id,label", "1 row with an empty label (line 3)"),
         ([(1, "cat"), ("", "dog")], "id,label", "1 row with an empty id (line 3)"),
         ([(1, "cat"), ("x7", "dog")], "id,label", "1 ids in trainLabels.csv have no image: x7"),  # ids are text
-        ([(1, "cat"), (2, "kitten"), (3, "cta")], "id,label", "2 rows with a label outside the 10 classes of cifar-10 (cta, kitten) (line 3, 4)"),
+        (
+            [(1, "cat"), (2, "kitten"), (3, "cta")],
+            "id,label",
+            "2 rows with a label outside the 10 classes of cifar-10 (cta, kitten) (line 3, 4)",
+        ),
     ],
 )
 def test_bad_labels_file_names_the_rows(paths: CompetitionPaths, rows, header: str, message: str) -> None:
@@ -180,13 +186,18 @@ def test_a_class_with_no_row_is_named(paths: CompetitionPaths, capsys: pytest.Ca
     assert "1 of the 10 classes of cifar-10 have no row (frog)" in folders_error(paths, capsys)
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"", "is not a readable CSV (No columns to parse from file)"),
-    (b"id,label\n", "60 ids of unpacked images have no label: 1, 2, 3, 4, 5, \u2026 55 more"),
-    (b"id,label\n1,caf\xe9\n", "is not a readable CSV ('utf-8' codec can't decode byte 0xe9"),
-], ids=["empty", "header-only", "latin-1"])
-def test_an_empty_or_undecodable_labels_file_is_one_line(paths: CompetitionPaths, capsys: pytest.CaptureFixture,
-                                                         content: bytes, message: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is not a readable CSV (No columns to parse from file)"),
+        (b"id,label\n", "60 ids of unpacked images have no label: 1, 2, 3, 4, 5, \u2026 55 more"),
+        (b"id,label\n1,caf\xe9\n", "is not a readable CSV ('utf-8' codec can't decode byte 0xe9"),
+    ],
+    ids=["empty", "header-only", "latin-1"],
+)
+def test_an_empty_or_undecodable_labels_file_is_one_line(
+    paths: CompetitionPaths, capsys: pytest.CaptureFixture, content: bytes, message: str
+) -> None:
     paths.train_labels.write_bytes(content)
     assert message in folders_error(paths, capsys)
 

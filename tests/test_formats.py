@@ -66,13 +66,16 @@ def test_label_writes_the_most_probable_class_in_the_samples_column(tmp_path):
     assert check(tmp_path / "s.csv", path, ["0", "1", "2"], LABEL) == 3
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("ImageId,Label\n1,1\n2,7\n3,2\n", "1 row with a label that is not a class (line 3), e.g. '7'"),
-    ("ImageId,label\n1,1\n2,0\n3,2\n", "has header 'ImageId,label', expected 'ImageId,Label'"),
-    ("ImageId,Label\n1,1\n3,2\n2,0\n", "lists the right ids in another order"),
-    ("ImageId,Label\n1,1\n2,0\n", "has 2 rows, sample_submission.csv has 3"),
-    ("ImageId,Label\n1,1\n2,0\n4,2\n", "1 ids of sample_submission.csv are missing: 3"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ImageId,Label\n1,1\n2,7\n3,2\n", "1 row with a label that is not a class (line 3), e.g. '7'"),
+        ("ImageId,label\n1,1\n2,0\n3,2\n", "has header 'ImageId,label', expected 'ImageId,Label'"),
+        ("ImageId,Label\n1,1\n3,2\n2,0\n", "lists the right ids in another order"),
+        ("ImageId,Label\n1,1\n2,0\n", "has 2 rows, sample_submission.csv has 3"),
+        ("ImageId,Label\n1,1\n2,0\n4,2\n", "1 ids of sample_submission.csv are missing: 3"),
+    ],
+)
 def test_a_bad_label_csv_is_one_line_naming_row_and_value(tmp_path, text, message):
     path = sample(tmp_path, "ImageId,Label", ["1", "2", "3"], "0")
     (tmp_path / "s.csv").write_text(text)
@@ -100,13 +103,16 @@ def test_roc_auc_is_not_clipped_it_only_ranks():
     assert default_clip(METRICS["roc-auc"]) == 0.0 and default_clip(METRICS["accuracy"]) == 0.0
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("1.2", "1 row whose 'label' is outside [0, 1] (line 3), e.g. '1.2'"),
-    ("-0.01", "outside [0, 1] (line 3), e.g. '-0.01'"),
-    ("dog", "1 row whose 'label' is not a finite number (line 3), e.g. 'dog'"),
-    ("nan", "is not a finite number (line 3), e.g. 'nan'"),
-    ("", "is not a finite number (line 3), e.g. ''"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1.2", "1 row whose 'label' is outside [0, 1] (line 3), e.g. '1.2'"),
+        ("-0.01", "outside [0, 1] (line 3), e.g. '-0.01'"),
+        ("dog", "1 row whose 'label' is not a finite number (line 3), e.g. 'dog'"),
+        ("nan", "is not a finite number (line 3), e.g. 'nan'"),
+        ("", "is not a finite number (line 3), e.g. ''"),
+    ],
+)
 def test_a_probability_must_be_a_finite_number_in_0_1(tmp_path, value, message):
     path = sample(tmp_path, "id,label", ["1", "2", "3"], "0.5")
     (tmp_path / "s.csv").write_text(f"id,label\n1,0.5\n2,{value}\n3,0.5\n")
@@ -140,7 +146,9 @@ def test_probabilities_need_the_classes_to_be_the_columns(tmp_path):
     path = sample(tmp_path, "id,pug,beagle,husky", ["a1"], "0.3")
     with pytest.raises(DataError) as raised:
         write_csv(tmp_path / "s.csv", read_sample(path), PROBABILITIES, np.array([[0.2, 0.3, 0.5]]), BREED_NAMES)
-    assert "columns name the classes pug, beagle, husky, but the model predicts beagle, collie, pug" in str(raised.value)
+    assert "columns name the classes pug, beagle, husky, but the model predicts beagle, collie, pug" in str(
+        raised.value
+    )
     assert "no column for collie; no class for husky" in str(raised.value) and "\n" not in str(raised.value)
 
 
@@ -182,8 +190,12 @@ def test_write_submission_writes_the_specs_format_and_records_it(tmp_path, monke
     csv = write_submission(tmp_path / "subs" / "v-1", probabilities, BREED_NAMES, {"version_id": "v-1"}, paths)
 
     record = pd.read_json(csv.parent / "prediction.json", typ="series")
-    assert record["submission"] == {"sample": "sample_submission.csv", "predict": "probabilities", "positive": None,
-                                    "columns": ["id", "pug", "beagle", "collie"]}
+    assert record["submission"] == {
+        "sample": "sample_submission.csv",
+        "predict": "probabilities",
+        "positive": None,
+        "columns": ["id", "pug", "beagle", "collie"],
+    }
     assert record["metric"] == "multiclass-log-loss" and record["higher_is_better"] is False
     assert record["probability_clip"] == pytest.approx(5e-4) and record["rows"] == 2
     written = pd.read_csv(csv)
@@ -198,8 +210,13 @@ def test_write_submission_for_dogs_vs_cats(tmp_path, monkeypatch):
     paths = CompetitionPaths(tmp_path / "data", slug)
     paths.raw.mkdir(parents=True)
     sample(paths.raw, "id,label", ["1", "2"], "0.5")
-    csv = write_submission(tmp_path / "subs" / "v-1", np.array([[0.9, 0.1], [0.0, 1.0]], np.float16), ["cat", "dog"],
-                           {"version_id": "v-1"}, paths)
+    csv = write_submission(
+        tmp_path / "subs" / "v-1",
+        np.array([[0.9, 0.1], [0.0, 1.0]], np.float16),
+        ["cat", "dog"],
+        {"version_id": "v-1"},
+        paths,
+    )
     assert csv.read_text().splitlines() == ["id,label", f"1,{np.float64(np.float16(0.1)):.6g}", "2,0.999"]
 
 
@@ -215,8 +232,13 @@ def test_an_ensemble_averages_probabilities_then_writes_the_specs_format(tmp_pat
     subs = tmp_path / "subs"
     members = {"a-1": [[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]], "b-2": [[0.0, 1.0], [0.1, 0.9], [0.5, 0.5]]}
     for version_id, probabilities in members.items():
-        write_submission(subs / version_id, np.array(probabilities, np.float16), ["cat", "dog"],
-                         {"version_id": version_id, "competition": slug, "val_score": 0.2}, paths)
+        write_submission(
+            subs / version_id,
+            np.array(probabilities, np.float16),
+            ["cat", "dog"],
+            {"version_id": version_id, "competition": slug, "val_score": 0.2},
+            paths,
+        )
 
     csv = build_ensemble(list(members), paths, subs)
 

@@ -37,7 +37,9 @@ def resume_point(run_dir: Path) -> dict[str, np.ndarray]:
     state = json.loads((run_dir / "state" / "state.json").read_text())
     arrays: dict[str, np.ndarray] = {}
     with h5py.File(run_dir / "state" / state["weights_file"]) as weights:
-        weights.visititems(lambda name, item: arrays.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None)
+        weights.visititems(
+            lambda name, item: arrays.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None
+        )
     with np.load(run_dir / "state" / state["random_file"]) as generators:
         arrays.update({f"random/{name}": generators[name] for name in generators.files})
     return arrays
@@ -47,17 +49,51 @@ def resume_point(run_dir: Path) -> dict[str, np.ndarray]:
 def test_a_killed_jax_run_resumes_bit_for_bit(prepared: CompetitionPaths, tmp_path: Path) -> None:
     uninterrupted, killed = tmp_path / "uninterrupted", tmp_path / "killed"
     env = {**os.environ, **QUIET, "KERAS_BACKEND": "jax"}
-    first = subprocess.run([sys.executable, str(CHECKS), "trained_then_killed", str(prepared.data_dir), str(uninterrupted),
-                            str(killed), "fast", json.dumps(FAST), str(KILL_AFTER)],
-                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    first = subprocess.run(
+        [
+            sys.executable,
+            str(CHECKS),
+            "trained_then_killed",
+            str(prepared.data_dir),
+            str(uninterrupted),
+            str(killed),
+            "fast",
+            json.dumps(FAST),
+            str(KILL_AFTER),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert first.returncode == -signal.SIGKILL, f"{first.stdout[-3000:]}\n{first.stderr[-3000:]}"
     (killed_run,) = killed.iterdir()
     assert json.loads((killed_run / "state" / "state.json").read_text())["epoch"] == KILL_AFTER
     assert not (killed_run / "metrics.json").exists()
 
     settings = [arg for key in ("widths", "tta", "freeze_after") for arg in ("--set", f"{key}={json.dumps(FAST[key])}")]
-    again = run_python(["-m", "kagglekit", "train", "--model", "fast", "--epochs", "3", "--batch-size", "16", "--limit", "64",
-                        *settings, "--data-dir", str(prepared.data_dir), "--runs-dir", str(killed)], "jax")
+    again = run_python(
+        [
+            "-m",
+            "kagglekit",
+            "train",
+            "--model",
+            "fast",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "16",
+            "--limit",
+            "64",
+            *settings,
+            "--data-dir",
+            str(prepared.data_dir),
+            "--runs-dir",
+            str(killed),
+        ],
+        "jax",
+    )
     assert f"resuming from epoch {KILL_AFTER + 1}" in again.stdout and len(list(killed.iterdir())) == 1
 
     (uninterrupted_run,) = uninterrupted.iterdir()
@@ -66,8 +102,11 @@ def test_a_killed_jax_run_resumes_bit_for_bit(prepared: CompetitionPaths, tmp_pa
     for name in theirs:  # bit for bit: the same arithmetic on the same CPU, in the same order
         np.testing.assert_array_equal(mine[name], theirs[name], err_msg=name)
     columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
-    pd.testing.assert_frame_equal(pd.read_csv(killed_run / "history.csv")[columns],
-                                  pd.read_csv(uninterrupted_run / "history.csv")[columns], check_exact=True)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(killed_run / "history.csv")[columns],
+        pd.read_csv(uninterrupted_run / "history.csv")[columns],
+        check_exact=True,
+    )
     metrics = [json.loads((run / "metrics.json").read_text()) for run in (killed_run, uninterrupted_run)]
     assert metrics[0]["best_val_accuracy"] == metrics[1]["best_val_accuracy"]
     assert metrics[0]["recomputed_val_accuracy"] == metrics[1]["recomputed_val_accuracy"]

@@ -271,6 +271,8 @@ def test_a_zip_bomb_around_a_csv_stops_one_byte_past_the_listed_size(kaggle_serv
     with zipfile.ZipFile(served, "w", zipfile.ZIP_DEFLATED) as bomb:
         bomb.writestr("trainLabels.csv", bytes(200 * 2**20))  # 200 MiB of zeros in a 200 kB zip
     assert served.stat().st_size < 2**20
-    with pytest.raises(DataError, match=f"trainLabels.csv from Kaggle has {listed + 1} bytes but {SLUG} lists {listed}; deleted it"):
+    with pytest.raises(
+        DataError, match=f"trainLabels.csv from Kaggle has {listed + 1} bytes but {SLUG} lists {listed}; deleted it"
+    ):
         kaggle_api.download_file(SLUG, "trainLabels.csv", tmp_path, progress=False)
     assert list(tmp_path.iterdir()) == []

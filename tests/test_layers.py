@@ -16,14 +16,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kagglekit"
 # Lowest first. A module may import its own part and the parts below it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("exceptions", "arguments", "paths", "markers", "outputs", "jsonfiles", "chain"),  # shared; chain imports nothing
-    ("kaggle",),        # the one wrapper of the official client (a leaf), the notebook's credentials
+    ("kaggle",),  # the one wrapper of the official client (a leaf), the notebook's credentials
     ("competitions",),  # what is specific to each competition, and drafting a spec from what Kaggle says
-    ("data",),          # Kaggle's files to the arrays and folders training reads
-    ("submissions",),   # CSV formats, records, ensembles, compare, submit and scores
-    ("training",),      # models, training, evaluation, prediction
-    ("remote",),        # training in a Kaggle kernel
+    ("data",),  # Kaggle's files to the arrays and folders training reads
+    ("submissions",),  # CSV formats, records, ensembles, compare, submit and scores
+    ("training",),  # models, training, evaluation, prediction
+    ("remote",),  # training in a Kaggle kernel
     ("cli", "commands", "__main__"),  # the stages' command lines
-    ("standin",),       # the local stand-in for Kaggle: the demo and the tests only
+    ("standin",),  # the local stand-in for Kaggle: the demo and the tests only
 )
 LAYER = {part: level for level, parts in enumerate(LAYERS) for part in parts}
 # kagglekit/__init__ picks Keras' backend before anything can import Keras; the demo command runs the stand-in;
@@ -38,8 +38,13 @@ def modules() -> dict[str, Path]:
 def runtime_imports(path: Path) -> set[str]:
     """kagglekit modules ``path`` imports when it runs (imports under ``if TYPE_CHECKING:`` left out)."""
     tree = ast.parse(path.read_text())
-    type_only = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
-                 for statement in block.body for node in ast.walk(statement)}
+    type_only = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for statement in block.body
+        for node in ast.walk(statement)
+    }
     found = set()
     for node in ast.walk(tree):
         if id(node) in type_only:
@@ -60,21 +65,28 @@ def part_of(module: str) -> str:
 def test_nothing_imports_what_stands_above_it(module: str) -> None:
     mine = part_of(module)
     assert mine in LAYER or mine == "__init__", f"{module} belongs to no layer: add its part to LAYERS"
-    upward = sorted(name for name in runtime_imports(modules()[module])
-                    if part_of(name) != mine and part_of(name) != "__init__"
-                    and (mine, part_of(name)) not in ALLOWED_UPWARD and mine != "__init__"
-                    and LAYER[part_of(name)] > LAYER[mine])
+    upward = sorted(
+        name
+        for name in runtime_imports(modules()[module])
+        if part_of(name) != mine
+        and part_of(name) != "__init__"
+        and (mine, part_of(name)) not in ALLOWED_UPWARD
+        and mine != "__init__"
+        and LAYER[part_of(name)] > LAYER[mine]
+    )
     assert not upward, f"{module} ({mine}) imports from above it: {upward}"
 
 
 def test_no_module_imports_itself_round_a_cycle() -> None:
-    graph = {module: {name for name in runtime_imports(path) if name != "kagglekit" and name != module}
-             for module, path in modules().items()}
+    graph = {
+        module: {name for name in runtime_imports(path) if name != "kagglekit" and name != module}
+        for module, path in modules().items()
+    }
     done: set[str] = set()
 
     def visit(module: str, trail: list[str]) -> None:
         if module in trail:
-            raise AssertionError("import cycle: " + " -> ".join(trail[trail.index(module):] + [module]))
+            raise AssertionError("import cycle: " + " -> ".join(trail[trail.index(module) :] + [module]))
         if module in done:
             return
         for name in graph.get(module, ()):

@@ -32,14 +32,29 @@ class Chain:
         venv = root / "venv"  # stands in for .venv: its marker is fresh, so `install` has nothing to do
         venv.mkdir()
         (venv / ".installed").touch()
-        self.fixed = [f"VENV={venv}", f"PY={sys.executable}", f"DATA={root / 'data'}", f"RUNS={root / 'runs'}",
-                      f"SUBS={root / 'subs'}", f"REMOTE={root / 'remote'}", f"MODEL={MODEL}", "EPOCHS=1"]
+        self.fixed = [
+            f"VENV={venv}",
+            f"PY={sys.executable}",
+            f"DATA={root / 'data'}",
+            f"RUNS={root / 'runs'}",
+            f"SUBS={root / 'subs'}",
+            f"REMOTE={root / 'remote'}",
+            f"MODEL={MODEL}",
+            "EPOCHS=1",
+        ]
 
     def make(self, target: str, *variables: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-        done = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), target, *self.fixed, *variables],
-                              env=env, capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, f"make {target} {' '.join(variables)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        done = subprocess.run(
+            ["make", "--no-print-directory", "-C", str(ROOT), target, *self.fixed, *variables],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert done.returncode == 0, (
+            f"make {target} {' '.join(variables)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
         return done
 
     def prediction(self, version_id: str) -> dict:
@@ -74,7 +89,7 @@ def test_each_make_submit_submits_the_run_its_own_variables_name(chain: Chain, k
     assert chain.trained_recipe(final).get("all_data") is True and len(chain.uploads(final)) == 1
 
     chain.make("train", "SEED=1")  # now the newest finished run of the name is seed 1's
-    chain.make("submit")           # ...but this command names seed 0 on the split, as the first one did
+    chain.make("submit")  # ...but this command names seed 0 on the split, as the first one did
 
     assert chain.trained_recipe(plain)["seed"] == 0 and not chain.trained_recipe(plain).get("all_data")
     assert not (chain.root / "subs" / seed1).exists()  # seed 1 was trained, never predicted or submitted

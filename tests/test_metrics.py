@@ -88,21 +88,24 @@ def test_average_ranks():
     assert metrics._average_ranks(np.array([0.3, 0.1, 0.3, 0.2, 0.3])).tolist() == [4.0, 1.0, 4.0, 2.0, 4.0]
 
 
-@pytest.mark.parametrize("call, fragment", [
-    (lambda: binary_log_loss([0, 1], [0.5, 1.5]), "outside [0, 1]"),
-    (lambda: binary_log_loss([0, 1], [0.5, float("nan")]), "NaN"),
-    (lambda: binary_log_loss([0, 2], [0.5, 0.5]), "must be 0 or 1"),
-    (lambda: binary_log_loss([0, 1, 1], [0.5, 0.5]), "3 true labels but 2 predictions"),
-    (lambda: roc_auc([1, 1], [0.5, 0.6]), "both classes"),
-    (lambda: roc_auc([0, 1], [[0.5, 0.5], [0.5, 0.5]]), "1-D"),
-    (lambda: multiclass_log_loss([0, 1], [0.5, 0.5]), "2-D"),
-    (lambda: multiclass_log_loss([0, 3], [[0.5, 0.5], [0.5, 0.5]]), "class indices 0..1"),
-    (lambda: multiclass_log_loss(["a", "b"], [[0.5, 0.5], [0.5, 0.5]]), "class indices"),
-    (lambda: multiclass_log_loss([0], [[-0.1, 1.1]]), "outside [0, 1]"),
-    (lambda: accuracy([], []), "empty"),
-    (lambda: accuracy([[1, 2]], [[1, 2]]), "1-D"),
-    (lambda: micro_f1(["a", "b"], ["a"]), "2 true labels but 1 predictions"),
-])
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda: binary_log_loss([0, 1], [0.5, 1.5]), "outside [0, 1]"),
+        (lambda: binary_log_loss([0, 1], [0.5, float("nan")]), "NaN"),
+        (lambda: binary_log_loss([0, 2], [0.5, 0.5]), "must be 0 or 1"),
+        (lambda: binary_log_loss([0, 1, 1], [0.5, 0.5]), "3 true labels but 2 predictions"),
+        (lambda: roc_auc([1, 1], [0.5, 0.6]), "both classes"),
+        (lambda: roc_auc([0, 1], [[0.5, 0.5], [0.5, 0.5]]), "1-D"),
+        (lambda: multiclass_log_loss([0, 1], [0.5, 0.5]), "2-D"),
+        (lambda: multiclass_log_loss([0, 3], [[0.5, 0.5], [0.5, 0.5]]), "class indices 0..1"),
+        (lambda: multiclass_log_loss(["a", "b"], [[0.5, 0.5], [0.5, 0.5]]), "class indices"),
+        (lambda: multiclass_log_loss([0], [[-0.1, 1.1]]), "outside [0, 1]"),
+        (lambda: accuracy([], []), "empty"),
+        (lambda: accuracy([[1, 2]], [[1, 2]]), "1-D"),
+        (lambda: micro_f1(["a", "b"], ["a"]), "2 true labels but 1 predictions"),
+    ],
+)
 def test_bad_inputs_are_one_line_data_errors(call, fragment):
     with pytest.raises(DataError) as raised:
         call()

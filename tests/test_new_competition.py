@@ -47,13 +47,32 @@ positive = "dog"
 
 
 def chain(tmp_path: Path, epochs: int) -> int:
-    return main(["chain", "--to", "compare", "--competition", "pets", "--data-dir", str(tmp_path / "data"),
-                 "--model", "seed-cifar10-modeling", "--epochs", str(epochs), "--runs-dir", str(tmp_path / "runs"),
-                 "--submissions-dir", str(tmp_path / "subs"), "--scores-flags", "--interval 0.1 --timeout 60"])
+    return main(
+        [
+            "chain",
+            "--to",
+            "compare",
+            "--competition",
+            "pets",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--model",
+            "seed-cifar10-modeling",
+            "--epochs",
+            str(epochs),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--submissions-dir",
+            str(tmp_path / "subs"),
+            "--scores-flags",
+            "--interval 0.1 --timeout 60",
+        ]
+    )
 
 
-def test_a_new_spec_file_is_all_a_new_competition_needs(kaggle_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_new_spec_file_is_all_a_new_competition_needs(
+    kaggle_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     write_spec(tmp_path, "pets", PETS)
     files = make_from_spec(get_spec("pets"), tmp_path / "competition", n_train=400, n_test=120, seed=0)

@@ -65,19 +65,31 @@ class Notebook:
     def env(self, working: Path, *, online: bool = True, session_token: bool = False) -> dict[str, str]:
         """A notebook session's environment; ``online=False`` is the notebook's internet switched off."""
         url = self.server.proxy_url if online else self.dead_url
-        env = {name: value for name, value in os.environ.items()
-               if not name.startswith("KAGGLE") and name.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
-        env.update({
-            "PYTHONPATH": str(STUBS), "HOME": str(self.root / "home"),
-            "KAGGLE_CONFIG_DIR": str(self.root / "home" / ".kaggle"),
-            "KAGGLE_API_ENVIRONMENT": "LOCALHOST", "HTTP_PROXY": url, "http_proxy": url,
-            "KAGGLE_KERNEL_RUN_TYPE": "Interactive", "KAGGLE_URL_BASE": url,
-            "KAGGLE_DATA_PROXY_URL": url, "KAGGLE_DATA_PROXY_TOKEN": "data-proxy-token",
-            "KAGGLE_USER_SECRETS_TOKEN": "user-secrets-jwt",
-            "KAGGLE_CACHE_MOUNT_FOLDER": str(self.root / "input"),
-            "KAGGLEKIT_KAGGLE_WORKING": str(working), "KAGGLEKIT_KAGGLE_TEMP": str(self.root / "temp"),
-            "KAGGLEKIT_API_TRIES": "1", "KAGGLEKIT_DOWNLOAD_RETRIES": "0",
-        })
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith("KAGGLE") and name.lower() not in ("http_proxy", "https_proxy", "no_proxy")
+        }
+        env.update(
+            {
+                "PYTHONPATH": str(STUBS),
+                "HOME": str(self.root / "home"),
+                "KAGGLE_CONFIG_DIR": str(self.root / "home" / ".kaggle"),
+                "KAGGLE_API_ENVIRONMENT": "LOCALHOST",
+                "HTTP_PROXY": url,
+                "http_proxy": url,
+                "KAGGLE_KERNEL_RUN_TYPE": "Interactive",
+                "KAGGLE_URL_BASE": url,
+                "KAGGLE_DATA_PROXY_URL": url,
+                "KAGGLE_DATA_PROXY_TOKEN": "data-proxy-token",
+                "KAGGLE_USER_SECRETS_TOKEN": "user-secrets-jwt",
+                "KAGGLE_CACHE_MOUNT_FOLDER": str(self.root / "input"),
+                "KAGGLEKIT_KAGGLE_WORKING": str(working),
+                "KAGGLEKIT_KAGGLE_TEMP": str(self.root / "temp"),
+                "KAGGLEKIT_API_TRIES": "1",
+                "KAGGLEKIT_DOWNLOAD_RETRIES": "0",
+            }
+        )
         if session_token:
             token_file = self.root / "session" / "token"
             token_file.parent.mkdir(exist_ok=True)
@@ -88,8 +100,14 @@ class Notebook:
 
 def cell(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """One `!python -m kagglekit ...` cell, run where a notebook runs, in /kaggle/working."""
-    result = subprocess.run([sys.executable, "-m", "kagglekit", *args], env=env, cwd=env["KAGGLEKIT_KAGGLE_WORKING"],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "kagglekit", *args],
+        env=env,
+        cwd=env["KAGGLEKIT_KAGGLE_WORKING"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     shown = result.stdout + result.stderr
     assert not any(secret in shown for secret in SECRETS_NEVER_SHOWN), f"a credential was printed:\n{shown}"
     return result
@@ -105,8 +123,9 @@ def notebook(competition_files: CompetitionFiles, tmp_path_factory: pytest.TempP
     for folder in ("working", "temp", "home/.kaggle"):
         (root / folder).mkdir(parents=True)
     server = KaggleServer(username=USER, key=KEY).start()
-    server.add_competition(SLUG, competition_files.directory, competition_files.solution_csv, daily_limit=50,
-                           deadline=CLOSED)
+    server.add_competition(
+        SLUG, competition_files.directory, competition_files.solution_csv, daily_limit=50, deadline=CLOSED
+    )
     server.tokens.update({API_TOKEN: USER, SESSION_TOKEN: USER})
     try:
         yield Notebook(root, server, _dead_url())
@@ -119,7 +138,9 @@ def predicted(notebook: Notebook) -> dict[str, subprocess.CompletedProcess[str]]
     """fetch -> unpack -> folders -> train (1 epoch, 60 images) -> predict, in the notebook, once."""
     env = notebook.env(notebook.root / "working")
     cells = {
-        "fetch": ("fetch",), "unpack": ("unpack",), "folders": ("folders",),
+        "fetch": ("fetch",),
+        "unpack": ("unpack",),
+        "folders": ("folders",),
         "train": ("train", "--model", "seed-cifar10-modeling", "--epochs", "1", "--limit", "60"),
         "predict": ("predict", "seed-cifar10-modeling"),
     }
@@ -188,8 +209,11 @@ def test_with_the_internet_off_fetch_finds_the_mount_without_kagglehub(notebook,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("secrets", [{"KAGGLE_USERNAME": USER, "KAGGLE_KEY": KEY}, {"KAGGLE_API_TOKEN": API_TOKEN}],
-                         ids=["legacy-key", "api-token"])
+@pytest.mark.parametrize(
+    "secrets",
+    [{"KAGGLE_USERNAME": USER, "KAGGLE_KEY": KEY}, {"KAGGLE_API_TOKEN": API_TOKEN}],
+    ids=["legacy-key", "api-token"],
+)
 def test_credentials_from_notebook_secrets_submit_and_win_over_the_session_token(notebook, case, secrets):
     notebook.server.secrets.update(secrets)
     notebook.server.tokens_refused_submitting.add(SESSION_TOKEN)  # were it used, the upload would be refused
@@ -271,8 +295,12 @@ def test_a_rank_is_hypothetical_only_for_a_submission_after_the_deadline():
 def test_unpack_without_py7zr_says_in_one_line_how_to_install_it(tmp_path):
     """Kaggle's image has the 7z binary but not py7zr: the CLI run as if py7zr were not installed."""
     no_py7zr = "import sys; sys.modules['py7zr'] = None; from kagglekit.cli import main; sys.exit(main(sys.argv[1:]))"
-    result = subprocess.run([sys.executable, "-c", no_py7zr, "unpack", "--data-dir", str(tmp_path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", no_py7zr, "unpack", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1 and result.stdout == ""
     [line] = result.stderr.splitlines()
     assert "py7zr is not installed" in line and "pip install py7zr" in line and "--no-index --find-links" in line

@@ -48,22 +48,31 @@ def test_default_shape_is_digit_recognizers(tmp_path: Path) -> None:
     assert np.array_equal(images[0, :, :, 0], pixels.reshape(28, 28))
 
 
-@pytest.mark.parametrize("lines, message", [
-    ([header().replace("pixel3", "pixel9"), "1,0,0,0,0,0,0"], r"header column 5 'pixel9', expected 'pixel3'"),
-    ([header(label=False), "0,0,0,0,0,0"], r"has 6 columns in its header, expected 7"),
-    ([header(), "1,0,0,0,0,0,0", "2,0,0,0,0,0"], r"row 2 \(line 3\) has 6 columns, expected 7"),
-    ([header(), "1,0,0,0,0,0,0", "2,0,0,0,0,0,0,0"], r"row 2 \(line 3\) has 8 columns, expected 7"),
-    ([header(), "1,0,0,0,0,0,0", "2,0,0,256,0,0,0"], r"row 2 \(line 3\) has pixel2 = 256, outside 0-255"),
-    ([header(), "1,0,0,0,0,-1,0"], r"row 1 \(line 2\) has pixel4 = -1, outside 0-255"),
-    ([header(), "1,0,0,0,0,0,0", "1,0,0,0,0,0,0", "3,0,x,0,0,0,0"], r"row 3 \(line 4\) has pixel1 = 'x', not a whole number"),
-    ([header(), "1,0,0,0,0,0,0.5"], r"row 1 \(line 2\) has pixel5 = '0.5', not a whole number"),
-    ([header(), "1,0,0,,0,0,0"], r"row 1 \(line 2\) has pixel2 = '', not a whole number"),
-    ([header(), "1,0,0,0,0,0,65541"], r"row 1 \(line 2\) has pixel5 = 65541, outside 0-255"),  # never wrapped to 5
-    ([header(), "1,0,0,0,0,0,4294967301"], r"row 1 \(line 2\) has pixel5 = 4294967301, outside 0-255"),
-    ([header(), "1,0,0,0,0,0,0", "1," + "9" * 30 + ",0,0,0,0,0"], r"row 2 \(line 3\) has pixel0 = 9{30}, outside 0-255"),
-    ([header(), ",0,0,0,0,0,0"], r"row 1 \(line 2\) has an empty label"),
-    ([header()], r"has a header but no rows"),
-])
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ([header().replace("pixel3", "pixel9"), "1,0,0,0,0,0,0"], r"header column 5 'pixel9', expected 'pixel3'"),
+        ([header(label=False), "0,0,0,0,0,0"], r"has 6 columns in its header, expected 7"),
+        ([header(), "1,0,0,0,0,0,0", "2,0,0,0,0,0"], r"row 2 \(line 3\) has 6 columns, expected 7"),
+        ([header(), "1,0,0,0,0,0,0", "2,0,0,0,0,0,0,0"], r"row 2 \(line 3\) has 8 columns, expected 7"),
+        ([header(), "1,0,0,0,0,0,0", "2,0,0,256,0,0,0"], r"row 2 \(line 3\) has pixel2 = 256, outside 0-255"),
+        ([header(), "1,0,0,0,0,-1,0"], r"row 1 \(line 2\) has pixel4 = -1, outside 0-255"),
+        (
+            [header(), "1,0,0,0,0,0,0", "1,0,0,0,0,0,0", "3,0,x,0,0,0,0"],
+            r"row 3 \(line 4\) has pixel1 = 'x', not a whole number",
+        ),
+        ([header(), "1,0,0,0,0,0,0.5"], r"row 1 \(line 2\) has pixel5 = '0.5', not a whole number"),
+        ([header(), "1,0,0,,0,0,0"], r"row 1 \(line 2\) has pixel2 = '', not a whole number"),
+        ([header(), "1,0,0,0,0,0,65541"], r"row 1 \(line 2\) has pixel5 = 65541, outside 0-255"),  # never wrapped to 5
+        ([header(), "1,0,0,0,0,0,4294967301"], r"row 1 \(line 2\) has pixel5 = 4294967301, outside 0-255"),
+        (
+            [header(), "1,0,0,0,0,0,0", "1," + "9" * 30 + ",0,0,0,0,0"],
+            r"row 2 \(line 3\) has pixel0 = 9{30}, outside 0-255",
+        ),
+        ([header(), ",0,0,0,0,0,0"], r"row 1 \(line 2\) has an empty label"),
+        ([header()], r"has a header but no rows"),
+    ],
+)
 def test_a_damaged_file_is_one_line_naming_the_row(tmp_path: Path, lines: list[str], message: str) -> None:
     csv = write(tmp_path / "train.csv", lines)
     with pytest.raises(DataError, match=message) as caught:

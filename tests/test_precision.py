@@ -15,7 +15,9 @@ from kagglekit.training import precision
 from kagglekit.training.runs import load_run
 
 AMD_ZEN4 = "model name\t: AMD EPYC 9R14\nflags\t\t: fpu sse avx2 avx512f avx512bw avx512_bf16 avx512_vnni\n"
-XEON_AMX = "model name\t: Intel(R) Xeon(R) Platinum 8488C\nflags\t\t: avx2 avx512f amx_bf16 amx_tile amx_int8 avx512_bf16\n"
+XEON_AMX = (
+    "model name\t: Intel(R) Xeon(R) Platinum 8488C\nflags\t\t: avx2 avx512f amx_bf16 amx_tile amx_int8 avx512_bf16\n"
+)
 AVX2_ONLY = "model name\t: AMD EPYC 7R13\nflags\t\t: fpu sse avx avx2 fma\n"
 TINY = ["--epochs", "1", "--batch-size", "32", "--set", "widths=[8,16,16]"]
 
@@ -26,11 +28,14 @@ def test_cpu_flags_and_model_are_read_from_cpuinfo() -> None:
     assert precision.cpu_model(AMD_ZEN4) == "AMD EPYC 9R14"
 
 
-@pytest.mark.parametrize("cpuinfo, policy, reason", [
-    (AMD_ZEN4, "mixed_bfloat16", "CPU has avx512_bf16"),
-    (XEON_AMX, "mixed_bfloat16", "CPU has amx_bf16+avx512_bf16"),
-    (AVX2_ONLY, "float32", "CPU without AVX512_BF16/AMX"),
-])
+@pytest.mark.parametrize(
+    "cpuinfo, policy, reason",
+    [
+        (AMD_ZEN4, "mixed_bfloat16", "CPU has avx512_bf16"),
+        (XEON_AMX, "mixed_bfloat16", "CPU has amx_bf16+avx512_bf16"),
+        (AVX2_ONLY, "float32", "CPU without AVX512_BF16/AMX"),
+    ],
+)
 def test_auto_on_a_tensorflow_cpu_follows_its_bfloat16_instructions(cpuinfo: str, policy: str, reason: str) -> None:
     chosen = precision.choose("auto", "CPU", "tensorflow", flags=precision.cpu_flags(cpuinfo))
     assert (chosen.policy, chosen.reason) == (policy, reason)
@@ -41,7 +46,9 @@ def test_auto_elsewhere_and_explicit_choices() -> None:
     assert precision.choose("auto", "CPU", "jax", flags=bf16).policy == "float32"  # XLA's CPU code gains nothing
     assert precision.choose("auto", "GPU", "jax", "mixed_float16").policy == "mixed_float16"
     assert precision.choose("auto", "TPU", "jax", "mixed_bfloat16").policy == "mixed_bfloat16"
-    assert precision.choose("float32", "CPU", "tensorflow", flags=bf16) == precision.Precision("float32", "--precision float32")
+    assert precision.choose("float32", "CPU", "tensorflow", flags=bf16) == precision.Precision(
+        "float32", "--precision float32"
+    )
     assert precision.choose("bfloat16", "CPU", "tensorflow", flags=set()).policy == "mixed_bfloat16"
     assert precision.choose("float16", "GPU", "jax").policy == "mixed_float16"
     with pytest.raises(UsageError, match="float16 needs a GPU"):
@@ -56,7 +63,10 @@ def fake_cpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cpuinfo: str) -> N
 
 
 def train_fast(prepared: CompetitionPaths, runs: Path, capsys: pytest.CaptureFixture, *extra: str) -> tuple[dict, str]:
-    assert main(["train", "--model", "fast", "--data-dir", str(prepared.data_dir), "--runs-dir", str(runs), *TINY, *extra]) == 0
+    assert (
+        main(["train", "--model", "fast", "--data-dir", str(prepared.data_dir), "--runs-dir", str(runs), *TINY, *extra])
+        == 0
+    )
     header = capsys.readouterr().out.splitlines()[0]
     config = json.loads(next(runs.glob("*/config.json")).read_text())
     return config, header
@@ -64,7 +74,8 @@ def train_fast(prepared: CompetitionPaths, runs: Path, capsys: pytest.CaptureFix
 
 @pytest.mark.skipif("os.environ.get('KERAS_BACKEND', 'tensorflow') != 'tensorflow'")
 def test_fast_trains_in_bfloat16_without_xla_on_a_bfloat16_cpu_and_says_why(
-        prepared: CompetitionPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    prepared: CompetitionPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     fake_cpu(monkeypatch, tmp_path, AMD_ZEN4)
     config, header = train_fast(prepared, tmp_path / "auto", capsys)
     assert config["device"]["mixed_precision"] == "mixed_bfloat16" and config["device"]["jit_compile"] is False
@@ -78,7 +89,8 @@ def test_fast_trains_in_bfloat16_without_xla_on_a_bfloat16_cpu_and_says_why(
 
 @pytest.mark.skipif("os.environ.get('KERAS_BACKEND', 'tensorflow') != 'tensorflow'")
 def test_a_cpu_without_bfloat16_trains_float32_and_predicts_a_bfloat16_run_in_float32(
-        prepared: CompetitionPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    prepared: CompetitionPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     fake_cpu(monkeypatch, tmp_path, AVX2_ONLY)
     config, _ = train_fast(prepared, tmp_path / "plain", capsys)
     assert config["device"]["mixed_precision"] == "float32"
@@ -108,7 +120,9 @@ def test_tta_views_only_where_the_first_view_is_unsure(tiny_run: Path, prepared:
     plain, full = run.predict_proba(x, "none"), run.predict_proba(x, "flip-translate")
     assert not np.allclose(plain, full)
     counted: list[int] = []
-    np.testing.assert_allclose(run.predict_proba(x, "flip-translate", unsure_below=0.0, on_view=counted.append), plain, atol=1e-6)
+    np.testing.assert_allclose(
+        run.predict_proba(x, "flip-translate", unsure_below=0.0, on_view=counted.append), plain, atol=1e-6
+    )
     assert counted == [80, 0, 0, 0, 0, 0]  # nobody unsure: the five other views run on no image
     np.testing.assert_allclose(run.predict_proba(x, "flip-translate", unsure_below=1.0), full, atol=1e-6)
 

@@ -35,7 +35,9 @@ def png_pixels(archive: Path, image_id: int) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_submission_rows_follow_the_sample_and_match_each_image(prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path) -> None:
+def test_submission_rows_follow_the_sample_and_match_each_image(
+    prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path
+) -> None:
     summary = predict_submission(tiny_run, prepared, tmp_path / "subs", batch_size=32, progress=False)
 
     folder = summary.csv.parent
@@ -61,12 +63,17 @@ def test_submission_rows_follow_the_sample_and_match_each_image(prepared: Compet
 def test_batch_size_and_tta(prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path) -> None:
     small = predict_submission(tiny_run, prepared, tmp_path / "a", batch_size=7, progress=False)
     large = predict_submission(tiny_run, prepared, tmp_path / "b", batch_size=4096, progress=False)
-    np.testing.assert_allclose(np.load(small.csv.parent / "probabilities.npy").astype(np.float32),
-                               np.load(large.csv.parent / "probabilities.npy").astype(np.float32), atol=2e-3)
+    np.testing.assert_allclose(
+        np.load(small.csv.parent / "probabilities.npy").astype(np.float32),
+        np.load(large.csv.parent / "probabilities.npy").astype(np.float32),
+        atol=2e-3,
+    )
     # every view on every image (this barely trained model is sure of most: the default would skip them)
     flipped = predict_submission(tiny_run, prepared, tmp_path / "c", tta="flip", progress=False, unsure_below=1.0)
     assert json.loads((flipped.csv.parent / "prediction.json").read_text())["tta"] == "flip"
-    assert not np.allclose(np.load(flipped.csv.parent / "probabilities.npy"), np.load(large.csv.parent / "probabilities.npy"))
+    assert not np.allclose(
+        np.load(flipped.csv.parent / "probabilities.npy"), np.load(large.csv.parent / "probabilities.npy")
+    )
 
 
 @pytest.mark.slow
@@ -74,7 +81,9 @@ def test_predict_uses_the_tta_the_version_was_measured_with(prepared: Competitio
     from kagglekit.data.pipeline import load_cache
     from kagglekit.training.train import train
 
-    fast = train("fast", {"epochs": 1, "batch_size": 32, "limit": 64}, prepared, tmp_path / "runs", log=lambda line: None)
+    fast = train(
+        "fast", {"epochs": 1, "batch_size": 32, "limit": 64}, prepared, tmp_path / "runs", log=lambda line: None
+    )
     summary = predict_submission(fast, prepared, tmp_path / "subs", progress=False)
     record = json.loads((summary.csv.parent / "prediction.json").read_text())
     assert record["tta"] == "flip-translate" and record["rows"] == 40
@@ -89,8 +98,9 @@ def test_predict_uses_the_tta_the_version_was_measured_with(prepared: Competitio
 
 
 @pytest.mark.slow
-def test_repeat_is_skipped_and_force_redoes(prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture) -> None:
+def test_repeat_is_skipped_and_force_redoes(
+    prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     args = ["predict", str(tiny_run), "--data-dir", str(prepared.data_dir), "--submissions-dir", str(tmp_path)]
     assert main(args) == 0
     assert main(args) == 0
@@ -100,8 +110,9 @@ def test_repeat_is_skipped_and_force_redoes(prepared: CompetitionPaths, tiny_run
 
 
 @pytest.mark.slow
-def test_in_a_kaggle_notebook_the_csv_lands_in_working(prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_a_kaggle_notebook_the_csv_lands_in_working(
+    prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     working = tmp_path / "kaggle" / "working"
     working.mkdir(parents=True)
     monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
@@ -128,12 +139,16 @@ def test_ensemble_averages_probabilities(prepared: CompetitionPaths, tiny_run: P
     assert json.loads((csv.parent / "prediction.json").read_text())["members"] == [first, "other-00000000"]
 
 
-def test_predict_needs_a_finished_test_unpack(prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture) -> None:
+def test_predict_needs_a_finished_test_unpack(
+    prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     """A test cache without its marker is what an interrupted unpack leaves: never predicted from."""
     paths = copy_competition(prepared, tmp_path / "data")
     paths.unpacked_marker("test").unlink()
-    assert main(["predict", str(tiny_run), "--data-dir", str(paths.data_dir), "--submissions-dir", str(tmp_path / "subs")]) == 1
+    assert (
+        main(["predict", str(tiny_run), "--data-dir", str(paths.data_dir), "--submissions-dir", str(tmp_path / "subs")])
+        == 1
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "the test images are not unpacked; run `python -m kagglekit unpack" in err
     assert not (tmp_path / "subs").exists()
@@ -160,19 +175,24 @@ class TestValidateCsv:
         return write_labels(tmp_path / "sampleSubmission.csv", [(i, "cat") for i in (1, 2, 3)])
 
     def check(self, tmp_path: Path, sample: Path, rows, header: str = "id,label") -> int:
-        return validate_csv(write_labels(tmp_path / "submission.csv", rows, header=header), sample, list(CIFAR10_CLASSES))
+        return validate_csv(
+            write_labels(tmp_path / "submission.csv", rows, header=header), sample, list(CIFAR10_CLASSES)
+        )
 
     def test_a_good_csv_passes(self, tmp_path: Path, sample: Path) -> None:
         assert self.check(tmp_path, sample, [(1, "dog"), (2, "cat"), (3, "ship")]) == 3
 
-    @pytest.mark.parametrize(("rows", "header", "message"), [
-        ([(1, "dog"), (2, "cat")], "id,label", "has 2 rows, sampleSubmission.csv has 3"),
-        ([(1, "dog"), (2, "cat"), (4, "cat")], "id,label", "1 ids of sampleSubmission.csv are missing: 3"),
-        ([(2, "dog"), (1, "cat"), (3, "cat")], "id,label", "in another order"),
-        ([(1, "dog"), (2, "kitten"), (3, "cat")], "id,label", "1 row with a label that is not a class (line 3)"),
-        ([(1, "dog"), (2, "cat"), (3, "cat")], "ImageId,Label", "expected 'id,label'"),
-        ([(1, "dog"), (1, "cat"), (3, "cat")], "id,label", "duplicate ids (line 3)"),
-    ])
+    @pytest.mark.parametrize(
+        ("rows", "header", "message"),
+        [
+            ([(1, "dog"), (2, "cat")], "id,label", "has 2 rows, sampleSubmission.csv has 3"),
+            ([(1, "dog"), (2, "cat"), (4, "cat")], "id,label", "1 ids of sampleSubmission.csv are missing: 3"),
+            ([(2, "dog"), (1, "cat"), (3, "cat")], "id,label", "in another order"),
+            ([(1, "dog"), (2, "kitten"), (3, "cat")], "id,label", "1 row with a label that is not a class (line 3)"),
+            ([(1, "dog"), (2, "cat"), (3, "cat")], "ImageId,Label", "expected 'id,label'"),
+            ([(1, "dog"), (1, "cat"), (3, "cat")], "id,label", "duplicate ids (line 3)"),
+        ],
+    )
     def test_a_bad_csv_is_named(self, tmp_path: Path, sample: Path, rows, header: str, message: str) -> None:
         with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
             self.check(tmp_path, sample, rows, header)
@@ -204,16 +224,20 @@ class TestValidateCsvFullSize:
     def test_a_good_full_size_csv_passes(self, tmp_path: Path, full: tuple[Path, list[str]]) -> None:
         assert self.validate(tmp_path, full, full[1]) == self.ROWS
 
-    @pytest.mark.parametrize(("damage", "message"), [
-        ("drop the last row", "has 299,999 rows, sampleSubmission.csv has 300,000"),
-        ("replace an id", "1 ids of sampleSubmission.csv are missing: 250000"),
-        ("swap two rows", "lists the right ids in another order"),
-        ("unknown labels", "2 rows with a label that is not a class (line 11, 300001)"),
-        ("duplicate an id", "1 row with duplicate ids (line 150002)"),
-        ("wrong header", "has header 'ImageId,label', expected 'id,label'"),
-    ])
-    def test_a_full_size_csv_wrong_in_one_way_is_named(self, tmp_path: Path, full: tuple[Path, list[str]],
-                                                       damage: str, message: str) -> None:
+    @pytest.mark.parametrize(
+        ("damage", "message"),
+        [
+            ("drop the last row", "has 299,999 rows, sampleSubmission.csv has 300,000"),
+            ("replace an id", "1 ids of sampleSubmission.csv are missing: 250000"),
+            ("swap two rows", "lists the right ids in another order"),
+            ("unknown labels", "2 rows with a label that is not a class (line 11, 300001)"),
+            ("duplicate an id", "1 row with duplicate ids (line 150002)"),
+            ("wrong header", "has header 'ImageId,label', expected 'id,label'"),
+        ],
+    )
+    def test_a_full_size_csv_wrong_in_one_way_is_named(
+        self, tmp_path: Path, full: tuple[Path, list[str]], damage: str, message: str
+    ) -> None:
         lines = list(full[1])
         if damage == "drop the last row":
             del lines[-1]
@@ -245,14 +269,19 @@ def _validation(prepared: CompetitionPaths, run_dir: Path, tta: str) -> tuple[np
 
 @pytest.mark.slow
 def test_prediction_records_the_validation_score_measured_as_the_test_set_was(
-        prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     from kagglekit.training.evaluate import evaluate_run
 
     summary = predict_submission(tiny_run, prepared, tmp_path / "subs", tta="flip", unsure_below=1.0, progress=False)
 
     record = json.loads((summary.csv.parent / "prediction.json").read_text())
-    assert record["submission"] == {"sample": "sampleSubmission.csv", "predict": "label", "positive": None,
-                                    "columns": ["id", "label"]}
+    assert record["submission"] == {
+        "sample": "sampleSubmission.csv",
+        "predict": "label",
+        "positive": None,
+        "columns": ["id", "label"],
+    }
     assert (record["metric"], record["higher_is_better"], record["probability_clip"]) == ("accuracy", True, None)
     truth, probabilities = _validation(prepared, tiny_run, "flip")
     assert record["val_images"] == len(truth) > 0
@@ -263,7 +292,9 @@ def test_prediction_records_the_validation_score_measured_as_the_test_set_was(
     assert (evaluated["metric"], evaluated["score"]) == ("accuracy", pytest.approx(record["val_score"]))
 
 
-def _probabilities_competition(prepared: CompetitionPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CompetitionPaths:
+def _probabilities_competition(
+    prepared: CompetitionPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> CompetitionPaths:
     """cifar-10's data under a spec of the user's scoring one probability per class in multi-class log loss."""
     from competition_specs import write_spec
 
@@ -272,8 +303,13 @@ def _probabilities_competition(prepared: CompetitionPaths, tmp_path: Path, monke
     shipped = spec_path("cifar-10").read_text()
     assert shipped.count('metric = "accuracy"') == 1 and shipped.count('predict = "label"') == 1
     monkeypatch.chdir(tmp_path)
-    write_spec(tmp_path, "cifar-10", shipped.replace('metric = "accuracy"', 'metric = "multiclass-log-loss"')
-               .replace('predict = "label"', 'predict = "probabilities"'))
+    write_spec(
+        tmp_path,
+        "cifar-10",
+        shipped.replace('metric = "accuracy"', 'metric = "multiclass-log-loss"').replace(
+            'predict = "label"', 'predict = "probabilities"'
+        ),
+    )
     paths = copy_competition(prepared, tmp_path / "data")
     ids = pd.read_csv(paths.sample_submission, dtype=str)["id"]
     columns = list(reversed(CIFAR10_CLASSES))  # another order than the model's: columns are matched by name
@@ -283,7 +319,8 @@ def _probabilities_competition(prepared: CompetitionPaths, tmp_path: Path, monke
 
 @pytest.mark.slow
 def test_a_probabilities_competition_gets_clipped_columns_and_its_log_loss(
-        prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    prepared: CompetitionPaths, tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kagglekit.competitions.metrics import multiclass_log_loss
     from kagglekit.training.evaluate import evaluate_run
 
@@ -304,5 +341,7 @@ def test_a_probabilities_competition_gets_clipped_columns_and_its_log_loss(
     lines: list[str] = []
     evaluated = evaluate_run(tiny_run, paths, tta="none", log=lines.append)
     assert evaluated["score"] == pytest.approx(expected, rel=1e-5) and evaluated["higher_is_better"] is False
-    assert any(line.startswith(f"validation multi-class log loss {expected:.5f} (lower is better) on {len(truth)} images")
-               for line in lines), lines
+    assert any(
+        line.startswith(f"validation multi-class log loss {expected:.5f} (lower is better) on {len(truth)} images")
+        for line in lines
+    ), lines

@@ -73,6 +73,7 @@ def specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     def write(slug: str, text: str):
         (tmp_path / "competitions" / f"{slug}.toml").write_text(text)
         return get_spec(slug)
+
     return write
 
 
@@ -95,10 +96,14 @@ def rewrite_zip(path: Path, change) -> None:
             archive.writestr(name, data)
 
 
-@pytest.mark.parametrize("images", [
-    'size = [24, 24]\nresize = "shorter-side-centre-crop"\nchannels = 3',
-    'size = [16, 24]\nresize = "squeeze"\nchannels = 1',
-], ids=["centre-crop-rgb", "squeeze-grey"])
+@pytest.mark.parametrize(
+    "images",
+    [
+        'size = [24, 24]\nresize = "shorter-side-centre-crop"\nchannels = 3',
+        'size = [16, 24]\nresize = "squeeze"\nchannels = 1',
+    ],
+    ids=["centre-crop-rgb", "squeeze-grey"],
+)
 def test_a_zip_of_jpegs_of_varying_sizes_with_labels_in_the_file_names(specs, tmp_path: Path, images: str) -> None:
     spec = cats_spec(specs, images)
     paths = generated(spec, tmp_path)
@@ -134,6 +139,7 @@ def test_a_jpeg_of_another_size_under_native_is_one_line_naming_it(specs, tmp_pa
         for name in members:
             members[name] = encoded(np.full((30, 20, 3), 99, np.uint8), ".jpg")
         members[odd] = encoded(np.full((31, 45, 3), 99, np.uint8), ".jpg")
+
     rewrite_zip(paths.raw / "train.zip", same_size_but_one)
     assert odd in zipfile.ZipFile(paths.raw / "train.zip").namelist() and first != odd
     with pytest.raises(DataError) as error:
@@ -154,7 +160,8 @@ def test_a_member_that_is_not_an_image_is_one_line_naming_it(specs, tmp_path: Pa
 
 def test_a_label_group_that_matches_nothing_is_named(specs, tmp_path: Path) -> None:
     text = CATS.format(images='size = "native"\nchannels = 3').replace(
-        "(?P<id>(?P<label>cat|dog)\\.\\d+)", "(?P<id>(?P<label>cat|dog)?x?\\.\\d+)")
+        "(?P<id>(?P<label>cat|dog)\\.\\d+)", "(?P<id>(?P<label>cat|dog)?x?\\.\\d+)"
+    )
     assert "x?" in text
     spec = specs("cats", text)
     paths = generated(spec, tmp_path)
@@ -182,8 +189,9 @@ def test_zip_safety_checks(specs, tmp_path: Path) -> None:
 
     archive.write_bytes(original)
     with zipfile.ZipFile(archive, "a") as handle:  # a bomb: tiny packed, far over the cap unpacked
-        handle.writestr(zipfile.ZipInfo("train/dog.999.jpg"), bytes(unpack.MAX_MEMBER_BYTES + 1),
-                        compress_type=zipfile.ZIP_DEFLATED)
+        handle.writestr(
+            zipfile.ZipInfo("train/dog.999.jpg"), bytes(unpack.MAX_MEMBER_BYTES + 1), compress_type=zipfile.ZIP_DEFLATED
+        )
     with pytest.raises(UnsafeArchiveError, match=f"declares {unpack.MAX_MEMBER_BYTES + 1} bytes"):
         unpack_competition(paths, progress=False)
 

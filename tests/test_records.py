@@ -28,8 +28,9 @@ def merge_conflict(path: Path) -> int:
     lines = path.read_text().splitlines()
     middle = len(lines) // 2
     ours, theirs = lines[middle], lines[middle].replace('"', '"edited ', 1)
-    path.write_text("\n".join([*lines[:middle], CONFLICT[0], ours, CONFLICT[1], theirs, CONFLICT[2],
-                               *lines[middle + 1:]]) + "\n")
+    path.write_text(
+        "\n".join([*lines[:middle], CONFLICT[0], ours, CONFLICT[1], theirs, CONFLICT[2], *lines[middle + 1 :]]) + "\n"
+    )
     return middle + 1
 
 
@@ -37,7 +38,7 @@ def table(out: str) -> dict[str, list[str]]:
     """compare's rows by version label (split on the two-space column gaps), from its header on."""
     lines = out.split("\n\n")[0].splitlines()
     header = next(n for n, line in enumerate(lines) if line.startswith("version  "))
-    rows = [re.split(r"\s{2,}", line.strip()) for line in lines[header + 2:]]
+    rows = [re.split(r"\s{2,}", line.strip()) for line in lines[header + 2 :]]
     return {row[0]: row for row in rows}
 
 
@@ -63,7 +64,11 @@ def scored(kaggle_server, ws: Workspace, capsys) -> tuple[str, str, str]:
 
 
 def damage(ws: Workspace, which: str, version_id: str) -> tuple[Path, int]:
-    path = ws.submissions / "leaderboard.json" if which == "leaderboard" else version_dir(ws.submissions, version_id) / which
+    path = (
+        ws.submissions / "leaderboard.json"
+        if which == "leaderboard"
+        else version_dir(ws.submissions, version_id) / which
+    )
     return path, merge_conflict(path)
 
 
@@ -162,7 +167,8 @@ def test_a_damaged_earlier_prediction_is_named_and_the_current_one_shows(kaggle_
 
 
 def test_a_new_csv_for_a_submitted_version_starts_unsubmitted_and_the_old_score_stays_with_the_old_csv(
-        kaggle_server, ws, capsys):
+    kaggle_server, ws, capsys
+):
     kaggle_server.set_pending_polls(SLUG, 1)
     version = ws.predict("alpha", ws.answers, val_accuracy=0.91)
     old_sha256 = csv_sha256(ws, version)

@@ -27,9 +27,26 @@ MODEL = "seed-cifar10-modeling"
 
 
 def remote_cli(tmp_path: Path, *extra: str) -> int:
-    return main(["remote", "--model", MODEL, "--data-dir", str(tmp_path / "data"), "--runs-dir", str(tmp_path / "runs"),
-                 "--submissions-dir", str(tmp_path / "subs"), "--remote-dir", str(tmp_path / "remote"),
-                 "--epochs", "1", "--interval", "0.2", *extra])
+    return main(
+        [
+            "remote",
+            "--model",
+            MODEL,
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--submissions-dir",
+            str(tmp_path / "subs"),
+            "--remote-dir",
+            str(tmp_path / "remote"),
+            "--epochs",
+            "1",
+            "--interval",
+            "0.2",
+            *extra,
+        ]
+    )
 
 
 def saves(server) -> int:
@@ -149,13 +166,16 @@ def test_the_pushed_script_carries_kagglekit_within_the_limit(tmp_path):
     assert spec.digest() != remote.RemoteSpec("cifar-10", "fast", {"epochs": 13}, "t4x2").digest()
 
 
-@pytest.mark.parametrize("requested, device, wrong", [
-    ("NvidiaTeslaT4", {"kind": "GPU", "name": "2x Tesla T4", "count": 2}, False),
-    ("NvidiaTeslaT4", {"kind": "GPU", "name": "Tesla P100-PCIE-16GB", "count": 1}, True),
-    ("NvidiaTeslaT4", {"kind": "GPU", "name": "Tesla T4", "count": 1}, True),
-    ("TpuV5E8", {"kind": "CPU", "name": "CPU (96 cores, x86_64)", "count": 1}, True),
-    ("TpuV5E8", {"kind": "TPU", "name": "TPU v5 lite", "count": 8}, False),
-    (None, {"kind": "CPU", "name": "CPU (4 cores, x86_64)", "count": 1}, False),
-])
+@pytest.mark.parametrize(
+    "requested, device, wrong",
+    [
+        ("NvidiaTeslaT4", {"kind": "GPU", "name": "2x Tesla T4", "count": 2}, False),
+        ("NvidiaTeslaT4", {"kind": "GPU", "name": "Tesla P100-PCIE-16GB", "count": 1}, True),
+        ("NvidiaTeslaT4", {"kind": "GPU", "name": "Tesla T4", "count": 1}, True),
+        ("TpuV5E8", {"kind": "CPU", "name": "CPU (96 cores, x86_64)", "count": 1}, True),
+        ("TpuV5E8", {"kind": "TPU", "name": "TPU v5 lite", "count": 8}, False),
+        (None, {"kind": "CPU", "name": "CPU (4 cores, x86_64)", "count": 1}, False),
+    ],
+)
 def test_device_check(requested, device, wrong):
     assert bool(device_mismatch(requested, device)) is wrong

@@ -46,39 +46,71 @@ def one_line(capsys: pytest.CaptureFixture[str]) -> str:
 # -- typed overrides ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("setting", "expected"), [
-    ("lookahead=false", False), ("lookahead=True", True), ("flip=true", True), ("flip=alternating", "alternating"),
-    ("lr=1", 1.0), ("epochs=12", 12), ("widths=[32,64,64]", [32, 64, 64]), ('freeze_after={"whiten":2}', {"whiten": 2}),
-    ("fill_mode=constant", "constant"), ('fill_mode="wrap"', "wrap"), ("limit=null", None), ("limit=5", 5),
-])
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("lookahead=false", False),
+        ("lookahead=True", True),
+        ("flip=true", True),
+        ("flip=alternating", "alternating"),
+        ("lr=1", 1.0),
+        ("epochs=12", 12),
+        ("widths=[32,64,64]", [32, 64, 64]),
+        ('freeze_after={"whiten":2}', {"whiten": 2}),
+        ("fill_mode=constant", "constant"),
+        ('fill_mode="wrap"', "wrap"),
+        ("limit=null", None),
+        ("limit=5", 5),
+    ],
+)
 def test_set_reads_each_value_as_its_keys_type(setting: str, expected: object) -> None:
     key, value = get_version("fast").parse_setting(setting)
     assert value == expected and type(value) is type(expected)
 
 
-@pytest.mark.parametrize(("setting", "said"), [
-    ("epochs=ten", "recipe key epochs wants a whole number, got 'ten'"),
-    ("epochs=0", "recipe key epochs must be 1 or more, got '0'"),
-    ("lookahead=maybe", "recipe key lookahead wants true or false, got 'maybe'"),
-    ("lr=-1", "recipe key lr must be more than 0, got '-1'"),
-    ("lr=NaN", "recipe key lr wants a finite number, got 'NaN'"),
-    ("seed=-1", "recipe key seed must be 0 or more"),
-    ("widths=64", "recipe key widths wants a JSON list, got '64'"),
-    ("lrate=0.1", "unknown recipe key 'lrate' for fast"),
-    ("epochs", "--set expects KEY=VALUE"),
-])
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ("epochs=ten", "recipe key epochs wants a whole number, got 'ten'"),
+        ("epochs=0", "recipe key epochs must be 1 or more, got '0'"),
+        ("lookahead=maybe", "recipe key lookahead wants true or false, got 'maybe'"),
+        ("lr=-1", "recipe key lr must be more than 0, got '-1'"),
+        ("lr=NaN", "recipe key lr wants a finite number, got 'NaN'"),
+        ("seed=-1", "recipe key seed must be 0 or more"),
+        ("widths=64", "recipe key widths wants a JSON list, got '64'"),
+        ("lrate=0.1", "unknown recipe key 'lrate' for fast"),
+        ("epochs", "--set expects KEY=VALUE"),
+    ],
+)
 def test_a_bad_setting_is_one_line_naming_key_value_and_type_and_nothing_is_created(
-        setting: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    setting: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     runs_dir = tmp_path / "runs"
-    assert main(["train", "--model", "fast", "--set", setting, "--data-dir", str(tmp_path / "data"),
-                 "--runs-dir", str(runs_dir)]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "fast",
+                "--set",
+                setting,
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--runs-dir",
+                str(runs_dir),
+            ]
+        )
+        == 2
+    )
     assert said in one_line(capsys)
     assert not runs_dir.exists() and not (tmp_path / "data").exists()
 
 
 def test_the_shortcut_and_the_setting_are_the_same_version() -> None:
-    assert choice_of(["train", "--model", "fast", "--lr", "1"]).version_id == \
-        choice_of(["train", "--model", "fast", "--set", "lr=1.0"]).version_id
+    assert (
+        choice_of(["train", "--model", "fast", "--lr", "1"]).version_id
+        == choice_of(["train", "--model", "fast", "--set", "lr=1.0"]).version_id
+    )
     assert choice_of(["train", "--model", "fast", "--epochs", "18"]).version_id == RecipeChoice("fast").version_id
 
 
@@ -93,8 +125,12 @@ def test_config_json_command_names_the_same_version_for_a_bool_a_float_and_a_dic
 
 
 def test_a_kernel_trains_and_predicts_the_version_remote_was_given(tmp_path: Path) -> None:
-    spec = {"model": "fast", "overrides": {"lookahead": False, "lr": 0.75, "freeze_after": {"whiten": 2}},
-            "all_data": True, "tta": None}
+    spec = {
+        "model": "fast",
+        "overrides": {"lookahead": False, "lr": 0.75, "freeze_after": {"whiten": 2}},
+        "all_data": True,
+        "tta": None,
+    }
     expected = RecipeChoice("fast", spec["overrides"], True).version_id
     chain = kernel_chain({**spec, "competition": "cifar-10"}, tmp_path)
     for stage in ("train", "predict"):
@@ -116,8 +152,9 @@ def paths(prepared: CompetitionPaths, tmp_path: Path) -> CompetitionPaths:
 
 
 @pytest.mark.slow
-def test_reuse_and_predict_take_only_a_run_on_the_same_data(paths: CompetitionPaths, tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_reuse_and_predict_take_only_a_run_on_the_same_data(
+    paths: CompetitionPaths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     runs_dir, lines = tmp_path / "runs", []
     first = train(MODEL, QUICK, paths, runs_dir, log=lines.append)
     assert train(MODEL, QUICK, paths, runs_dir, log=lines.append, reuse=True) == first  # same data: reused
@@ -131,7 +168,14 @@ def test_reuse_and_predict_take_only_a_run_on_the_same_data(paths: CompetitionPa
     assert data[0]["images_sha256"] == data[1]["images_sha256"] and data[0]["fingerprint"] != data[1]["fingerprint"]
 
     flags = ["--model", MODEL, "--epochs", "1", "--set", "limit=40"]
-    where = ["--data-dir", str(paths.data_dir), "--runs-dir", str(runs_dir), "--submissions-dir", str(tmp_path / "subs")]
+    where = [
+        "--data-dir",
+        str(paths.data_dir),
+        "--runs-dir",
+        str(runs_dir),
+        "--submissions-dir",
+        str(tmp_path / "subs"),
+    ]
     assert main(["predict", *flags, *where]) == 0
     predicted = json.loads(next((tmp_path / "subs").glob("*/prediction.json")).read_text())
     assert predicted["run_dir"] == str(second) and predicted["data_fingerprint"] == data[1]["fingerprint"]
@@ -164,11 +208,26 @@ def test_resume_refuses_a_run_started_on_other_data(paths: CompetitionPaths, tmp
     assert list(runs_dir.iterdir()) == [unfinished]  # nothing new started, the old run untouched
 
 
-def test_a_run_that_never_began_training_leaves_no_folder(prepared: CompetitionPaths, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_run_that_never_began_training_leaves_no_folder(
+    prepared: CompetitionPaths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     runs_dir = tmp_path / "runs"
-    assert main(["train", "--model", MODEL, "--set", "optimizer=nadam", "--data-dir", str(prepared.data_dir),
-                 "--runs-dir", str(runs_dir)]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                MODEL,
+                "--set",
+                "optimizer=nadam",
+                "--data-dir",
+                str(prepared.data_dir),
+                "--runs-dir",
+                str(runs_dir),
+            ]
+        )
+        == 2
+    )
     assert "unknown optimizer 'nadam'" in one_line(capsys)
     assert list(runs_dir.iterdir()) == []
 
@@ -178,8 +237,9 @@ def test_a_bare_name_says_which_run_it_took(tiny_run: Path, capsys: pytest.Captu
     assert f"took {tiny_run}, the newest complete run of {MODEL}" in capsys.readouterr().out
 
 
-def test_a_damaged_config_is_named_and_the_other_runs_still_found(tiny_run: Path, tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_damaged_config_is_named_and_the_other_runs_still_found(
+    tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     damaged = tmp_path / f"{tiny_run.name}-copy"
     damaged.mkdir()
     (damaged / runs.CONFIG).write_text('{\n  "version": "x",\n<<<<<<< HEAD\n}\n')

@@ -18,8 +18,14 @@ API = "http://localhost/api/v1/competitions.CompetitionApiService"
 
 
 def post(server: KaggleServer, method: str, body: dict, auth=None) -> requests.Response:
-    return requests.post(f"{API}/{method}", json=body, auth=auth or (server.username, server.key),
-                         proxies={"http": server.proxy_url}, allow_redirects=False, timeout=5)
+    return requests.post(
+        f"{API}/{method}",
+        json=body,
+        auth=auth or (server.username, server.key),
+        proxies={"http": server.proxy_url},
+        allow_redirects=False,
+        timeout=5,
+    )
 
 
 def get(server: KaggleServer, url: str, **headers: str) -> requests.Response:
@@ -100,17 +106,33 @@ def test_kaggle_env_points_the_client_here_and_restores_the_environment(competit
 
 
 def test_command_line_entry_prints_the_environment_and_serves(competition_files):
-    command = [sys.executable, "-m", "kagglekit.standin.server", "--competition-dir", str(competition_files.directory),
-               "--solution", str(competition_files.solution_csv)]
+    command = [
+        sys.executable,
+        "-m",
+        "kagglekit.standin.server",
+        "--competition-dir",
+        str(competition_files.directory),
+        "--solution",
+        str(competition_files.solution_csv),
+    ]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
         try:
             lines = [process.stdout.readline().strip() for _ in range(4)]
             env = dict(line.removeprefix("export ").split("=", 1) for line in lines)
             assert env["KAGGLE_API_ENVIRONMENT"] == "LOCALHOST"
-            listed = requests.post(f"{API}/ListDataFiles", json={"competitionName": SLUG},
-                                   auth=("any-user", "any-key"), proxies={"http": env["HTTP_PROXY"]}, timeout=5)
+            listed = requests.post(
+                f"{API}/ListDataFiles",
+                json={"competitionName": SLUG},
+                auth=("any-user", "any-key"),
+                proxies={"http": env["HTTP_PROXY"]},
+                timeout=5,
+            )
             assert {f["name"] for f in listed.json()["files"]} == {
-                "train.7z", "test.7z", "trainLabels.csv", "sampleSubmission.csv"}  # not the solution
+                "train.7z",
+                "test.7z",
+                "trainLabels.csv",
+                "sampleSubmission.csv",
+            }  # not the solution
         finally:
             process.terminate()
 
@@ -134,11 +156,14 @@ def contest(directory, header: str, answers: list[str], sample_value: str):
     """sample_submission.csv and solution.csv (the server's format: id column, then the answer) for ids 1..N."""
     directory.mkdir(parents=True, exist_ok=True)
     sample = directory / "sample_submission.csv"
-    sample.write_text(header + "\n" + "".join(f"{i}{f',{sample_value}' * header.count(',')}\n" for i in range(1, N + 1)))
+    sample.write_text(
+        header + "\n" + "".join(f"{i}{f',{sample_value}' * header.count(',')}\n" for i in range(1, N + 1))
+    )
     solution = directory / "solution.csv"
     answer_column = header.split(",")[1] if header.count(",") == 1 else "label"
-    solution.write_text(f"{header.split(',')[0]},{answer_column}\n"
-                        + "".join(f"{i},{a}\n" for i, a in enumerate(answers, start=1)))
+    solution.write_text(
+        f"{header.split(',')[0]},{answer_column}\n" + "".join(f"{i},{a}\n" for i, a in enumerate(answers, start=1))
+    )
     return directory, solution
 
 
@@ -172,10 +197,13 @@ def probability_csv(values) -> str:
 def test_one_probability_is_scored_in_the_competitions_metric(kaggle_server, tmp_path, metric):
     truth = np.array([i % 2 for i in range(N)])
     directory, solution = contest(tmp_path / DOGS, "id,label", [str(t) for t in truth], "0.5")
-    competition = kaggle_server.add_competition(DOGS, directory, solution,
-                                                spec=parse_spec(dogs_vs_cats(metric), DOGS, "test"))
-    assert competition.evaluation_metric == {"binary-log-loss": "Log Loss",
-                                             "roc-auc": "Area Under Receiver Operating Characteristic Curve"}[metric]
+    competition = kaggle_server.add_competition(
+        DOGS, directory, solution, spec=parse_spec(dogs_vs_cats(metric), DOGS, "test")
+    )
+    assert (
+        competition.evaluation_metric
+        == {"binary-log-loss": "Log Loss", "roc-auc": "Area Under Receiver Operating Characteristic Curve"}[metric]
+    )
     p = np.round(np.where(truth == 1, 0.7, 0.2) + np.linspace(-0.15, 0.25, N), 3)
     public, private = split(kaggle_server, DOGS)
     scored = submitted(kaggle_server, DOGS, tmp_path, probability_csv(p))
@@ -198,8 +226,9 @@ def test_log_loss_is_clipped_at_1e_15_as_kaggle_clips_it(kaggle_server, dogs, tm
 
 def test_one_probability_per_class_is_scored_in_multiclass_log_loss(kaggle_server, tmp_path):
     truth = np.array([i % 3 for i in range(N)])  # index into BREED_COLUMNS
-    directory, solution = contest(tmp_path / "breeds", "id," + ",".join(BREED_COLUMNS),
-                                  [BREED_COLUMNS[t] for t in truth], "0.333333")
+    directory, solution = contest(
+        tmp_path / "breeds", "id," + ",".join(BREED_COLUMNS), [BREED_COLUMNS[t] for t in truth], "0.333333"
+    )
     kaggle_server.add_competition("breeds", directory, solution, spec=parse_spec(BREEDS, "breeds", "test"))
     p = np.full((N, 3), 0.1)
     p[np.arange(N), truth] = 0.8
@@ -222,24 +251,46 @@ def test_labels_are_scored_in_accuracy_or_micro_f1(kaggle_server, tmp_path, metr
     predicted = truth.copy()
     predicted[::3] = "cow"
     public, private = split(kaggle_server, "farm")
-    scored = submitted(kaggle_server, "farm", tmp_path,
-                       "ImageId,Label\n" + "".join(f"{i},{v}\n" for i, v in enumerate(predicted, start=1)))
+    scored = submitted(
+        kaggle_server,
+        "farm",
+        tmp_path,
+        "ImageId,Label\n" + "".join(f"{i},{v}\n" for i, v in enumerate(predicted, start=1)),
+    )
     assert scored["publicScore"] == pytest.approx(METRICS[metric](truth[public], predicted[public]), abs=1e-5)
     assert scored["privateScore"] == pytest.approx(METRICS[metric](truth[private], predicted[private]), abs=1e-5)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda lines: lines.__setitem__(3, "3,1.5"), "ERROR: Value '1.5' in column 'label' is outside the allowed range [0, 1] (Line 4, Column 2)"),
-    (lambda lines: lines.__setitem__(3, "3,-0.01"), "ERROR: Value '-0.01' in column 'label' is outside the allowed range [0, 1] (Line 4, Column 2)"),
-    (lambda lines: lines.__setitem__(3, "3,dog"), "ERROR: Could not parse 'dog' into expected type of Double (Line 4, Column 2)"),
-    (lambda lines: lines.__setitem__(3, "3,nan"), "ERROR: Value 'nan' in column 'label' is not a finite number (Line 4, Column 2)"),
-    (lambda lines: lines.__setitem__(0, "id,probability"), "ERROR: Required column 'label' could not be found"),
-    (lambda lines: lines.__setitem__(0, "id,label,extra"), "ERROR: Unexpected column 'extra' (Line 1, Column 3)"),
-    (lambda lines: lines.__setitem__(3, "2,0.5"), "ERROR: Duplicate value '2' found in column 'id' (Line 4, Column 1)"),
-    (lambda lines: lines.pop(), "ERROR: Submission is missing 1 ids in column 'id' (e.g. '20')"),
-    (lambda lines: lines.append("21,0.5"), "ERROR: Submission has 1 unexpected ids in column 'id' (e.g. '21')"),
-    (lambda lines: lines.__setitem__(3, "3,0.5,0.5"), "ERROR: Record 3 had 3 columns but expected 2"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda lines: lines.__setitem__(3, "3,1.5"),
+            "ERROR: Value '1.5' in column 'label' is outside the allowed range [0, 1] (Line 4, Column 2)",
+        ),
+        (
+            lambda lines: lines.__setitem__(3, "3,-0.01"),
+            "ERROR: Value '-0.01' in column 'label' is outside the allowed range [0, 1] (Line 4, Column 2)",
+        ),
+        (
+            lambda lines: lines.__setitem__(3, "3,dog"),
+            "ERROR: Could not parse 'dog' into expected type of Double (Line 4, Column 2)",
+        ),
+        (
+            lambda lines: lines.__setitem__(3, "3,nan"),
+            "ERROR: Value 'nan' in column 'label' is not a finite number (Line 4, Column 2)",
+        ),
+        (lambda lines: lines.__setitem__(0, "id,probability"), "ERROR: Required column 'label' could not be found"),
+        (lambda lines: lines.__setitem__(0, "id,label,extra"), "ERROR: Unexpected column 'extra' (Line 1, Column 3)"),
+        (
+            lambda lines: lines.__setitem__(3, "2,0.5"),
+            "ERROR: Duplicate value '2' found in column 'id' (Line 4, Column 1)",
+        ),
+        (lambda lines: lines.pop(), "ERROR: Submission is missing 1 ids in column 'id' (e.g. '20')"),
+        (lambda lines: lines.append("21,0.5"), "ERROR: Submission has 1 unexpected ids in column 'id' (e.g. '21')"),
+        (lambda lines: lines.__setitem__(3, "3,0.5,0.5"), "ERROR: Record 3 had 3 columns but expected 2"),
+    ],
+)
 def test_what_kaggle_refuses_is_a_scoring_error(kaggle_server, dogs, tmp_path, change, message):
     lines = probability_csv([0.5] * N).splitlines()
     change(lines)
@@ -253,7 +304,9 @@ def test_a_label_that_is_not_a_class_is_refused(kaggle_server, competition_files
     lines[5] = "5,kitten"
     scored = submitted(kaggle_server, "cifar-10", tmp_path, "\n".join(lines) + "\n")
     assert scored["status"] == "error"
-    assert scored["errorDescription"].startswith("ERROR: Unexpected value 'kitten' found in column 'label' (Line 6, Column 2)")
+    assert scored["errorDescription"].startswith(
+        "ERROR: Unexpected value 'kitten' found in column 'label' (Line 6, Column 2)"
+    )
 
 
 def test_the_leaderboard_of_a_loss_ranks_lowest_first(kaggle_server, dogs, tmp_path):

@@ -48,15 +48,24 @@ def expand() -> list[tuple[str, list[str], str, bool]]:
     cases = []
     for command, args, states, history in CASES:
         for state in STATES:
-            for earlier in ((False, True) if history is None else (history,)):
+            for earlier in (False, True) if history is None else (history,):
                 if state in states:
-                    cases.append(pytest.param(command, args, state, earlier,
-                                              id=f"{command}-{state}-{'after-a-run' if earlier else 'fresh'}"))
+                    cases.append(
+                        pytest.param(
+                            command,
+                            args,
+                            state,
+                            earlier,
+                            id=f"{command}-{state}-{'after-a-run' if earlier else 'fresh'}",
+                        )
+                    )
     return cases
 
 
 @pytest.fixture(scope="module")
-def unpacked_template(competition_files: CompetitionFiles, tmp_path_factory: pytest.TempPathFactory) -> CompetitionPaths:
+def unpacked_template(
+    competition_files: CompetitionFiles, tmp_path_factory: pytest.TempPathFactory
+) -> CompetitionPaths:
     paths = raw_competition(competition_files, tmp_path_factory.mktemp("unpacked") / "data")
     unpack_competition(paths, progress=False)
     return paths
@@ -84,8 +93,16 @@ def history(tiny_prediction: Path, submissions: Path) -> str:
 
 @pytest.mark.parametrize(("command", "args", "state", "earlier"), expand())
 def test_a_stage_out_of_order_says_what_to_run_in_one_line(
-    command: str, args: list[str], state: str, earlier: bool, unpacked_template: CompetitionPaths,
-    tiny_run: Path, tiny_prediction: Path, tmp_path: Path, no_kaggle_credentials: None, unreachable_proxy: str,
+    command: str,
+    args: list[str],
+    state: str,
+    earlier: bool,
+    unpacked_template: CompetitionPaths,
+    tiny_run: Path,
+    tiny_prediction: Path,
+    tmp_path: Path,
+    no_kaggle_credentials: None,
+    unreachable_proxy: str,
     capsys: pytest.CaptureFixture,
 ) -> None:
     data = data_dir(state, unpacked_template, tmp_path / "data")
@@ -106,4 +123,3 @@ def test_a_stage_out_of_order_says_what_to_run_in_one_line(
     err = capsys.readouterr().err
     assert code != 0 and err.count("\n") == 1 and err.startswith(f"kagglekit {command}: error:"), err
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing half-made left behind
-

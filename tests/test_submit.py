@@ -29,8 +29,17 @@ from kagglekit.submissions.formats import CSV, PREDICTION, RECORD, read_sample, 
 SLUG = "cifar-10"
 CLASSES = list(CIFAR10_CLASSES)
 UPLOADS = ("StartSubmissionUpload", "CreateSubmission")
-WRITTEN_BY_WRITE_SUBMISSION = {"classes", "rows", "submission", "metric", "higher_is_better", "probability_clip",
-                               "csv_sha256", "sample_submission_sha256", "created"}
+WRITTEN_BY_WRITE_SUBMISSION = {
+    "classes",
+    "rows",
+    "submission",
+    "metric",
+    "higher_is_better",
+    "probability_clip",
+    "csv_sha256",
+    "sample_submission_sha256",
+    "created",
+}
 
 
 @dataclass
@@ -59,9 +68,19 @@ class Workspace:
         probabilities[np.arange(len(ids)), [CLASSES.index(labels[int(i)]) for i in ids]] = 1
         version_id = f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
         record = {key: value for key, value in self.real_record.items() if key not in WRITTEN_BY_WRITE_SUBMISSION}
-        write_submission(version_dir(self.submissions, version_id), probabilities, CLASSES,
-                         {**record, "version": name, "version_id": version_id, "val_accuracy": val_accuracy,
-                          "val_score": val_accuracy}, self.paths)
+        write_submission(
+            version_dir(self.submissions, version_id),
+            probabilities,
+            CLASSES,
+            {
+                **record,
+                "version": name,
+                "version_id": version_id,
+                "val_accuracy": val_accuracy,
+                "val_score": val_accuracy,
+            },
+            self.paths,
+        )
         return version_id
 
     def entries(self, version_id: str) -> list[dict]:
@@ -148,8 +167,11 @@ def test_predict_submit_scores_compare_round_trip(kaggle_server, ws, capsys):
     markdown = (ws.submissions / "leaderboard.md").read_text()
     assert markdown.startswith(f"# {SLUG}: kagglekit versions, ")
     # the real run's size, length, device and data: seed-cifar10-modeling's 7,385,110 parameters, one epoch
-    assert re.search(rf"\| {perfect} \| alpha \| 7\.39M \| 1 \| [0-9ms ]+ \| [^|]+ \| ([0-9a-f]{{8}}|-) \| 0\.9100 \| "
-                     r"1\.00000 \| 1\.00000 \| 1 \|", markdown)
+    assert re.search(
+        rf"\| {perfect} \| alpha \| 7\.39M \| 1 \| [0-9ms ]+ \| [^|]+ \| ([0-9a-f]{{8}}|-) \| 0\.9100 \| "
+        r"1\.00000 \| 1\.00000 \| 1 \|",
+        markdown,
+    )
     assert (ws.submissions / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -233,6 +255,7 @@ def test_no_submissions_left_today_is_refused_before_uploading(kaggle_server, ws
 @pytest.fixture
 def rate_limit_at_upload(kaggle_server, monkeypatch):
     """Arm the server's 429s right before the upload, so they hit the upload itself, not the checks."""
+
     def arm(times: int) -> None:
         real_submit = kaggle_api.submit
 
@@ -241,6 +264,7 @@ def rate_limit_at_upload(kaggle_server, monkeypatch):
             return real_submit(*args, **kwargs)
 
         monkeypatch.setattr(kaggle_api, "submit", submit)
+
     return arm
 
 
@@ -278,7 +302,12 @@ def test_a_pending_score_is_polled_until_complete(kaggle_server, ws, capsys):
     assert main(["scores", *ws.where, "--interval", "0.01", "--timeout", "10"]) == 0
 
     [entry] = ws.entries(version)
-    assert (entry["status"], entry["public_score"], entry["private_score"], entry["error"]) == ("complete", 1.0, 1.0, None)
+    assert (entry["status"], entry["public_score"], entry["private_score"], entry["error"]) == (
+        "complete",
+        1.0,
+        1.0,
+        None,
+    )
     assert get_submissions(kaggle_server) >= 4
     assert main(["scores", *ws.where]) == 0  # nothing left to wait for
     assert "nothing pending" in capsys.readouterr().out
@@ -297,18 +326,26 @@ def test_the_wait_for_scores_is_bounded(kaggle_server, ws, capsys, monkeypatch):
 
     assert waits == [0.05] * 6 and get_submissions(kaggle_server) - before == 7  # a first poll, then one per wait
     error = one_line_error(capsys)
-    assert f"{version} (ref " in error and "still pending after 0.3 s" in error and "kagglekit scores` again later" in error
+    assert (
+        f"{version} (ref " in error
+        and "still pending after 0.3 s" in error
+        and "kagglekit scores` again later" in error
+    )
     assert ws.entries(version)[0]["status"] == "pending"
     assert (ws.submissions / "leaderboard.json").is_file()  # saved even though it failed
 
 
-@pytest.mark.parametrize("timeout, interval, expected_waits", [
-    ("0", "5", []),  # no time at all still polls once
-    ("0.25", "0.1", [0.1, 0.1, 0.05]),  # the last wait is cut to what is left
-    ("0.02", "0", [0.01, 0.01]),  # a 0 s interval counts as 0.01 s, so the polls still end
-])
-def test_scores_always_polls_once_then_once_per_wait(kaggle_server, ws, capsys, monkeypatch, timeout, interval,
-                                                     expected_waits):
+@pytest.mark.parametrize(
+    "timeout, interval, expected_waits",
+    [
+        ("0", "5", []),  # no time at all still polls once
+        ("0.25", "0.1", [0.1, 0.1, 0.05]),  # the last wait is cut to what is left
+        ("0.02", "0", [0.01, 0.01]),  # a 0 s interval counts as 0.01 s, so the polls still end
+    ],
+)
+def test_scores_always_polls_once_then_once_per_wait(
+    kaggle_server, ws, capsys, monkeypatch, timeout, interval, expected_waits
+):
     ws.predict("alpha", ws.answers)
     kaggle_server.set_pending_polls(SLUG, 10_000)
     assert main(["submit", *ws.where]) == 0
@@ -335,7 +372,9 @@ def test_submit_wait_polls_by_count_too(kaggle_server, ws, capsys, monkeypatch):
     assert ws.entries(version)[0]["status"] == "pending"
 
 
-def test_a_submission_kaggle_cannot_score_is_recorded_and_reported(kaggle_server, ws, competition_files, tmp_path, capsys):
+def test_a_submission_kaggle_cannot_score_is_recorded_and_reported(
+    kaggle_server, ws, competition_files, tmp_path, capsys
+):
     short_solution = tmp_path / "solution.csv"
     short_solution.write_text("\n".join(competition_files.solution_csv.read_text().splitlines()[:-1]) + "\n")
     kaggle_server.add_competition(SLUG, competition_files.directory, short_solution, pending_polls=1)  # one id fewer
@@ -382,7 +421,9 @@ def test_no_predictions_says_to_predict(kaggle_server, ws, capsys):
     assert "kagglekit predict" in one_line_error(capsys)
 
 
-def test_in_a_notebook_without_credentials_it_explains_how_to_submit(no_kaggle_credentials, ws, tmp_path, monkeypatch, capsys):
+def test_in_a_notebook_without_credentials_it_explains_how_to_submit(
+    no_kaggle_credentials, ws, tmp_path, monkeypatch, capsys
+):
     version = ws.predict("alpha", ws.answers)
     working = tmp_path / "kaggle-working"
     working.mkdir()

@@ -36,8 +36,15 @@ print("after", file=sys.stderr)
 
 
 def _through_filter(text: str, **env: str) -> str:
-    result = subprocess.run([sys.executable, "-c", WRITER], input=text.encode(), capture_output=True, check=True,
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env}, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", WRITER],
+        input=text.encode(),
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        timeout=60,
+    )
     return result.stderr.decode()
 
 

@@ -24,7 +24,9 @@ from kagglekit.exceptions import StageNotReadyError
 from kagglekit.training import runs
 from kagglekit.training.train import train
 
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' model.save
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation:DeprecationWarning"
+)  # inside Keras' model.save
 
 RUN_FILES = {"config.json", "best.keras", "history.csv", "metrics.json", "curves.png", "confusion.png", "samples.png"}
 
@@ -39,8 +41,10 @@ def split_sizes(paths) -> tuple[int, int]:
 def trained(prepared, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One 2-epoch run of each seed version, shared by the tests that only read them."""
     runs_dir = tmp_path_factory.mktemp("runs")
-    return {name: train(name, {"epochs": 2}, prepared, runs_dir, log=lambda line: None)
-            for name in ("seed-task5", "seed-cifar10-modeling")}
+    return {
+        name: train(name, {"epochs": 2}, prepared, runs_dir, log=lambda line: None)
+        for name in ("seed-task5", "seed-cifar10-modeling")
+    }
 
 
 @pytest.mark.slow
@@ -116,8 +120,14 @@ class InterruptAfterFirstEpoch(keras.callbacks.Callback):
 def test_interrupted_run_resumes_from_the_saved_epoch(prepared, tmp_path: Path) -> None:
     lines: list[str] = []
     with pytest.raises(KeyboardInterrupt):
-        train("seed-cifar10-modeling", {"epochs": 3, "limit": 80}, prepared, tmp_path, log=lines.append,
-              callbacks=[InterruptAfterFirstEpoch()])
+        train(
+            "seed-cifar10-modeling",
+            {"epochs": 3, "limit": 80},
+            prepared,
+            tmp_path,
+            log=lines.append,
+            callbacks=[InterruptAfterFirstEpoch()],
+        )
     (run_dir,) = tmp_path.iterdir()
     assert not runs.is_complete(run_dir) and (run_dir / "best.keras").exists()
     with pytest.raises(StageNotReadyError, match="incomplete"):
@@ -135,15 +145,32 @@ def test_interrupted_run_resumes_from_the_saved_epoch(prepared, tmp_path: Path) 
     assert runs.latest_run(tmp_path, "seed-cifar10-modeling") == run_dir
     # --reuse hands back the finished run without training.
     lines.clear()
-    assert train("seed-cifar10-modeling", {"epochs": 3, "limit": 80}, prepared, tmp_path, log=lines.append, reuse=True) == run_dir
+    assert (
+        train("seed-cifar10-modeling", {"epochs": 3, "limit": 80}, prepared, tmp_path, log=lines.append, reuse=True)
+        == run_dir
+    )
     assert lines[0].startswith("reusing finished run") and len(list(tmp_path.iterdir())) == 1
 
 
 @pytest.mark.slow
 def test_killed_cli_run_resumes(prepared, tmp_path: Path) -> None:
     """SIGKILL mid-training through the real CLI; the same command finishes the run."""
-    command = [sys.executable, "-m", "kagglekit", "train", "--model", "seed-cifar10-modeling", "--epochs", "10",
-               "--limit", "60", "--data-dir", str(prepared.data_dir), "--runs-dir", str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "kagglekit",
+        "train",
+        "--model",
+        "seed-cifar10-modeling",
+        "--epochs",
+        "10",
+        "--limit",
+        "60",
+        "--data-dir",
+        str(prepared.data_dir),
+        "--runs-dir",
+        str(tmp_path),
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 600  # a limit for a hung process, not a speed claim: the machine may be busy
@@ -167,7 +194,11 @@ def test_killed_cli_run_resumes(prepared, tmp_path: Path) -> None:
 
 # -- resuming fast: its lookahead copy and a kill between the state's files ------------------------
 
-FAST_SHORT = {"epochs": 2, "batch_size": 16, "limit": 64}  # 4 steps an epoch: lookahead's first pull (step 5) is after the kill
+FAST_SHORT = {
+    "epochs": 2,
+    "batch_size": 16,
+    "limit": 64,
+}  # 4 steps an epoch: lookahead's first pull (step 5) is after the kill
 
 
 @pytest.fixture(scope="module")
@@ -178,14 +209,17 @@ def fast_uninterrupted(prepared, tmp_path_factory: pytest.TempPathFactory) -> Pa
 def assert_same_training(resumed: Path, uninterrupted: Path) -> None:
     """The same epochs, losses and final weights: on a CPU a resumed run is bit for bit the uninterrupted one."""
     columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
-    pd.testing.assert_frame_equal(pd.read_csv(resumed / runs.HISTORY)[columns], pd.read_csv(uninterrupted / runs.HISTORY)[columns],
-                                  rtol=1e-5)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(resumed / runs.HISTORY)[columns], pd.read_csv(uninterrupted / runs.HISTORY)[columns], rtol=1e-5
+    )
     for mine, theirs in zip(runs.load_run(resumed).model.weights, runs.load_run(uninterrupted).model.weights):
         np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), rtol=1e-5, atol=1e-6, err_msg=mine.path)
 
 
 @pytest.mark.slow
-def test_fast_resumed_after_a_kill_ends_where_an_uninterrupted_run_does(prepared, fast_uninterrupted: Path, tmp_path: Path) -> None:
+def test_fast_resumed_after_a_kill_ends_where_an_uninterrupted_run_does(
+    prepared, fast_uninterrupted: Path, tmp_path: Path
+) -> None:
     """fast's lookahead keeps a slow copy of the weights; it is saved with the resume point, not restarted."""
     with pytest.raises(KeyboardInterrupt):
         train("fast", FAST_SHORT, prepared, tmp_path, log=lambda line: None, callbacks=[InterruptAfterFirstEpoch()])
@@ -199,7 +233,10 @@ def test_fast_resumed_after_a_kill_ends_where_an_uninterrupted_run_does(prepared
 
 @pytest.mark.slow
 def test_a_kill_between_the_weights_and_the_state_file_resumes_consistently(
-    prepared, fast_uninterrupted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    prepared,
+    fast_uninterrupted: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Killed after epoch 2's weights are on disk but before state.json says so: the resume starts from epoch 1's pair."""
     import kagglekit.training.train as training
@@ -223,4 +260,8 @@ def test_a_kill_between_the_weights_and_the_state_file_resumes_consistently(
     assert train("fast", FAST_SHORT, prepared, tmp_path, log=lines.append) == run_dir
     assert any(line.startswith("resuming from epoch 2") for line in lines)
     assert_same_training(run_dir, fast_uninterrupted)
-    assert sorted(p.name for p in (run_dir / "state").iterdir()) == ["epoch-2.lookahead.npz", "epoch-2.weights.h5", "state.json"]
+    assert sorted(p.name for p in (run_dir / "state").iterdir()) == [
+        "epoch-2.lookahead.npz",
+        "epoch-2.weights.h5",
+        "state.json",
+    ]

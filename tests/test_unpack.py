@@ -67,12 +67,18 @@ def test_worker_processes_give_the_same_pixels_as_inline_decoding(paths: Competi
     np.testing.assert_array_equal(np.load(paths.cache_images("train")), inline)
 
 
-def test_complete_stage_is_skipped_and_force_redoes_it(paths: CompetitionPaths, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_complete_stage_is_skipped_and_force_redoes_it(
+    paths: CompetitionPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     unpack_competition(paths, progress=False)
     made = {p.name: p.stat().st_mtime_ns for p in paths.cache.iterdir()}
     decodes: list[str] = []
     real_decode = unpack._decode_archive
-    monkeypatch.setattr(unpack, "_decode_archive", lambda archive, split, *rest: decodes.append(split) or real_decode(archive, split, *rest))
+    monkeypatch.setattr(
+        unpack,
+        "_decode_archive",
+        lambda archive, split, *rest: decodes.append(split) or real_decode(archive, split, *rest),
+    )
 
     again = unpack_competition(paths, progress=False)
     assert all(s.skipped for s in again) and [s.images for s in again] == [60, 40]
@@ -177,7 +183,9 @@ def test_an_image_of_the_wrong_size_is_named(paths: CompetitionPaths, workers: i
 
 
 @pytest.mark.parametrize("encrypt_header", [False, True], ids=["encrypted-data", "encrypted-header"])
-def test_an_encrypted_archive_is_one_line(paths: CompetitionPaths, encrypt_header: bool, capsys: pytest.CaptureFixture) -> None:
+def test_an_encrypted_archive_is_one_line(
+    paths: CompetitionPaths, encrypt_header: bool, capsys: pytest.CaptureFixture
+) -> None:
     write_encrypted_archive(paths.raw / "train.7z", png_members("train", range(1, 61)), encrypt_header)
     assert main(["unpack", "--data-dir", str(paths.data_dir)]) == 1
     err = capsys.readouterr().err
@@ -216,7 +224,7 @@ def test_a_forged_header_that_py7zr_cannot_parse_is_the_archives_fault(paths: Co
     next_offset, next_size = struct.unpack_from("<QQ", raw, 12)
     header = 32 + next_offset
     raw[header] = 0x02  # neither kHeader (0x01) nor kEncodedHeader (0x17)
-    struct.pack_into("<I", raw, 28, zlib.crc32(raw[header: header + next_size]))
+    struct.pack_into("<I", raw, 28, zlib.crc32(raw[header : header + next_size]))
     struct.pack_into("<I", raw, 8, zlib.crc32(raw[12:32]))
     archive.write_bytes(bytes(raw))
     with pytest.raises(DataError, match=r"train.7z is not a readable 7z archive \(Unknown field"):
@@ -231,7 +239,10 @@ def test_a_value_error_that_is_not_the_archives_is_not_called_corruption(paths: 
 
 
 def test_a_bug_while_decoding_is_an_internal_error_not_a_corrupt_archive(
-    paths: CompetitionPaths, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path,
+    paths: CompetitionPaths,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    tmp_path: Path,
 ) -> None:
     import tempfile
 
@@ -277,7 +288,9 @@ def test_cli_unpacks_and_reports(paths: CompetitionPaths, capsys: pytest.Capture
     assert re.search(r"train +60 images", out) and re.search(r"test +40 images", out)
 
 
-@pytest.mark.skipif(not (SHARED / "kaggle-original-200").is_dir(), reason="needs ../shared/cifar10 (not in a user's clone)")
+@pytest.mark.skipif(
+    not (SHARED / "kaggle-original-200").is_dir(), reason="needs ../shared/cifar10 (not in a user's clone)"
+)
 def test_kaggle_original_pngs_decode_exactly(tmp_path: Path) -> None:
     """Kaggle's own PNGs, repacked as train.7z, decode to the pixels PIL reads from the files."""
     originals = sorted((SHARED / "kaggle-original-200").glob("*.png"), key=lambda p: int(p.stem))

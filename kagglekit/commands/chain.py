@@ -27,18 +27,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     add_competition_arguments(parser)
     add_recipe_arguments(parser, required=False, training=False)
-    parser.add_argument("--to", required=True, choices=(*HERE, *ON_KAGGLE, *AFTER), metavar="STAGE",
-                        help=f"the last stage to run: one of {', '.join((*HERE, *ON_KAGGLE, *AFTER))}")
-    parser.add_argument("--where", choices=tuple(WHERE), default="local",
-                        help="train and predict here, or in a Kaggle kernel (`remote`) (default: local)")
+    parser.add_argument(
+        "--to",
+        required=True,
+        choices=(*HERE, *ON_KAGGLE, *AFTER),
+        metavar="STAGE",
+        help=f"the last stage to run: one of {', '.join((*HERE, *ON_KAGGLE, *AFTER))}",
+    )
+    parser.add_argument(
+        "--where",
+        choices=tuple(WHERE),
+        default="local",
+        help="train and predict here, or in a Kaggle kernel (`remote`) (default: local)",
+    )
     add_runs_dir_argument(parser, "where runs live")
     add_submissions_dir_argument(parser, "where submission folders go")
-    parser.add_argument("--tta", choices=TTA_MODES, default=None,
-                        help="predict's test-time augmentation (default: what the version was measured with)")
-    parser.add_argument("--remote-flags", default="", metavar="FLAGS",
-                        help="remote's own flags, e.g. \"--accelerator tpu --wait 3600\" (see `kagglekit remote --help`)")
-    parser.add_argument("--scores-flags", default="", metavar="FLAGS",
-                        help="scores' own flags, e.g. \"--timeout 60 --interval 1\"")
+    parser.add_argument(
+        "--tta",
+        choices=TTA_MODES,
+        default=None,
+        help="predict's test-time augmentation (default: what the version was measured with)",
+    )
+    parser.add_argument(
+        "--remote-flags",
+        default="",
+        metavar="FLAGS",
+        help='remote\'s own flags, e.g. "--accelerator tpu --wait 3600" (see `kagglekit remote --help`)',
+    )
+    parser.add_argument(
+        "--scores-flags", default="", metavar="FLAGS", help='scores\' own flags, e.g. "--timeout 60 --interval 1"'
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,8 +67,15 @@ def run(args: argparse.Namespace) -> int:
     recipe = []
     if needs_recipe(names):
         recipe = recipe_choice(args, args.model or default_model(args.competition)).flags()
-    chain = Chain(["--competition", args.competition, "--data-dir", str(args.data_dir)], recipe,
-                  args.runs_dir, args.submissions_dir, args.tta, shlex.split(args.remote_flags), shlex.split(args.scores_flags))
+    chain = Chain(
+        ["--competition", args.competition, "--data-dir", str(args.data_dir)],
+        recipe,
+        args.runs_dir,
+        args.submissions_dir,
+        args.tta,
+        shlex.split(args.remote_flags),
+        shlex.split(args.scores_flags),
+    )
     return run_chain(chain, names, main)
 
 
@@ -61,6 +86,8 @@ def default_model(slug: str) -> str:
 
     model = get_spec(slug).model
     if model is None:
-        raise UsageError(f"the spec of {slug} names no model version to train: give one with --model NAME "
-                         "(make ... MODEL=NAME; see `python -m kagglekit models`)")
+        raise UsageError(
+            f"the spec of {slug} names no model version to train: give one with --model NAME "
+            "(make ... MODEL=NAME; see `python -m kagglekit models`)"
+        )
     return model

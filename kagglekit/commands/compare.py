@@ -35,6 +35,9 @@ def run(args: argparse.Namespace) -> None:
     comparison = build_comparison(args.submissions_dir, args.competition)
     print(text_table(comparison))
     markdown_path, png_path = write_reports(comparison, args.submissions_dir)
-    plotted = (f"{png_path}" if png_path else
-               "no compare.png yet: no version has a public score (run `python -m kagglekit scores`)")
+    plotted = (
+        f"{png_path}"
+        if png_path
+        else "no compare.png yet: no version has a public score (run `python -m kagglekit scores`)"
+    )
     print(f"\ncompare: wrote {markdown_path}; {plotted}")

@@ -36,11 +36,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     show = actions.add_parser("show", help="print one spec in full", description="Print one spec in full.")
     show.add_argument("slug", metavar="SLUG", help="Kaggle competition slug")
     draft = actions.add_parser(
-        "draft", help="draft a spec from what Kaggle says",
-        description="Draft a spec for SLUG from what Kaggle says about it, for you to review (lines marked TODO).")
+        "draft",
+        help="draft a spec from what Kaggle says",
+        description="Draft a spec for SLUG from what Kaggle says about it, for you to review (lines marked TODO).",
+    )
     draft.add_argument("slug", metavar="SLUG", help="Kaggle competition slug")
-    draft.add_argument("--out", type=Path, metavar="FILE",
-                       help="write the draft to FILE (e.g. competitions/SLUG.toml) instead of printing it")
+    draft.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="write the draft to FILE (e.g. competitions/SLUG.toml) instead of printing it",
+    )
     draft.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
 
@@ -74,9 +80,13 @@ def describe(spec: CompetitionSpec, full: bool = False, path: Path | None = None
         rows += [
             ("train", _images(spec.train_images)),
             ("test", _images(spec.test_images)),
-            ("classes", f"{', '.join(spec.classes)} ({len(spec.classes)}, fixed)" if spec.classes
-             else "whatever the training labels hold" + (", the sample's columns" if spec.submission.predict ==
-                                                         "probabilities" else "")),
+            (
+                "classes",
+                f"{', '.join(spec.classes)} ({len(spec.classes)}, fixed)"
+                if spec.classes
+                else "whatever the training labels hold"
+                + (", the sample's columns" if spec.submission.predict == "probabilities" else ""),
+            ),
             ("images", _policy(spec)),
         ]
         if path is not None:
@@ -107,9 +117,11 @@ def _images(source: object) -> str:
 
 def _submission(spec: CompetitionSpec) -> str:
     submission = spec.submission
-    what = {"label": "one label per image",
-            "probability": f"the probability of {submission.positive} per image",
-            "probabilities": "one probability column per class"}[submission.predict]
+    what = {
+        "label": "one label per image",
+        "probability": f"the probability of {submission.positive} per image",
+        "probabilities": "one probability column per class",
+    }[submission.predict]
     return f"{what}, in {submission.sample}'s columns and id order"
 
 
@@ -132,8 +144,9 @@ def _draft(args: argparse.Namespace) -> int:
     result = draft(args.slug)
     existing = spec_path(args.slug)
     if existing is not None:
-        print(f"kagglekit already has a spec for {args.slug} ({existing}); compare this draft with it.",
-              file=sys.stderr)
+        print(
+            f"kagglekit already has a spec for {args.slug} ({existing}); compare this draft with it.", file=sys.stderr
+        )
     if out is None:
         sys.stdout.write(result.text)
     else:
@@ -145,8 +158,7 @@ def _draft(args: argparse.Namespace) -> int:
         move_into_place(partial, out)
         print(f"{args.slug}: wrote a draft spec to {out}")
     count = len(result.todos)
-    print(f"{args.slug}: {count} TODO{'s' if count != 1 else ''} to check" + (":" if count else ""),
-          file=sys.stderr)
+    print(f"{args.slug}: {count} TODO{'s' if count != 1 else ''} to check" + (":" if count else ""), file=sys.stderr)
     for todo in result.todos:
         print(f"  {todo}", file=sys.stderr)
     return 0

@@ -29,20 +29,51 @@ the stages already complete."""
 
 def configure(parser: argparse.ArgumentParser) -> None:
     defaults = DemoConfig()
-    parser.add_argument("--competition", type=competition_slug, default=defaults.competition, metavar="SLUG",
-                        help=f"whose format the generated competition takes (default: {defaults.competition})")
-    parser.add_argument("--dir", type=Path, metavar="DIR",
-                        help=f"where the demo writes (default: {DEFAULT_DIR}/, or {DEFAULT_DIR}/kaggle/ with --where kaggle)")
-    parser.add_argument("--model", default=defaults.model, metavar="NAME", help=f"model version (default: {defaults.model})")
-    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, metavar="N", help=f"training epochs (default: {defaults.epochs})")
-    parser.add_argument("--train-images", type=int_at_least(MIN_TRAIN_IMAGES), default=defaults.train_images, metavar="N",
-                        help=f"generated training images, {MIN_TRAIN_IMAGES} or more so that every class has some "
-                             f"(default: {defaults.train_images:,})")
-    parser.add_argument("--where", choices=("local", "kaggle"), default="local",
-                        help="train and predict here, or in a kernel pushed to the local server as "
-                             "`make submit WHERE=kaggle` pushes one to Kaggle (default: local)")
-    parser.add_argument("--test-images", type=positive_int, default=defaults.test_images, metavar="N",
-                        help=f"generated test images (default: {defaults.test_images:,})")
+    parser.add_argument(
+        "--competition",
+        type=competition_slug,
+        default=defaults.competition,
+        metavar="SLUG",
+        help=f"whose format the generated competition takes (default: {defaults.competition})",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        metavar="DIR",
+        help=f"where the demo writes (default: {DEFAULT_DIR}/, or {DEFAULT_DIR}/kaggle/ with --where kaggle)",
+    )
+    parser.add_argument(
+        "--model", default=defaults.model, metavar="NAME", help=f"model version (default: {defaults.model})"
+    )
+    parser.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=defaults.epochs,
+        metavar="N",
+        help=f"training epochs (default: {defaults.epochs})",
+    )
+    parser.add_argument(
+        "--train-images",
+        type=int_at_least(MIN_TRAIN_IMAGES),
+        default=defaults.train_images,
+        metavar="N",
+        help=f"generated training images, {MIN_TRAIN_IMAGES} or more so that every class has some "
+        f"(default: {defaults.train_images:,})",
+    )
+    parser.add_argument(
+        "--where",
+        choices=("local", "kaggle"),
+        default="local",
+        help="train and predict here, or in a kernel pushed to the local server as "
+        "`make submit WHERE=kaggle` pushes one to Kaggle (default: local)",
+    )
+    parser.add_argument(
+        "--test-images",
+        type=positive_int,
+        default=defaults.test_images,
+        metavar="N",
+        help=f"generated test images (default: {defaults.test_images:,})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
     get_spec(args.competition)  # a competition without a spec is refused before DIR is written
     directory = args.dir or default_directory(args.competition, args.where)
-    config = DemoConfig(directory, args.competition, args.model, args.epochs, args.train_images, args.test_images,
-                        where=args.where)
+    config = DemoConfig(
+        directory, args.competition, args.model, args.epochs, args.train_images, args.test_images, where=args.where
+    )
     return run_demo(config, main)

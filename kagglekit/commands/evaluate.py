@@ -23,8 +23,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
     parser.add_argument("run_dir", metavar="RUN", help="run directory, or a model version name/id (its newest run)")
     add_runs_dir_argument(parser, "where to look up a version name")
-    parser.add_argument("--tta", choices=TTA_MODES, default=None,
-                        help="test-time augmentation (see predict --help); default: what the run's recipe was measured with")
+    parser.add_argument(
+        "--tta",
+        choices=TTA_MODES,
+        default=None,
+        help="test-time augmentation (see predict --help); default: what the run's recipe was measured with",
+    )
     add_unsure_argument(parser)
     add_precision_argument(parser)
 
@@ -34,5 +38,10 @@ def run(args: argparse.Namespace) -> None:
     from kagglekit.training.evaluate import evaluate_run
     from kagglekit.training.runs import resolve_run
 
-    evaluate_run(resolve_run(args.run_dir, args.runs_dir), CompetitionPaths(args.data_dir, args.competition), tta=args.tta,
-                 precision=args.precision, unsure_below=args.tta_unsure_below)
+    evaluate_run(
+        resolve_run(args.run_dir, args.runs_dir),
+        CompetitionPaths(args.data_dir, args.competition),
+        tta=args.tta,
+        precision=args.precision,
+        unsure_below=args.tta_unsure_below,
+    )

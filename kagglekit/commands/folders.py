@@ -26,10 +26,20 @@ its line numbers."""
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
-    parser.add_argument("--valid-fraction", type=open_fraction, default=DEFAULT_VALID_FRACTION, metavar="F",
-                        help=f"fraction of each class held out for validation (default: {DEFAULT_VALID_FRACTION})")
-    parser.add_argument("--seed", type=non_negative_int, default=DEFAULT_SPLIT_SEED, metavar="N",
-                        help=f"seed that picks the validation images (default: {DEFAULT_SPLIT_SEED})")
+    parser.add_argument(
+        "--valid-fraction",
+        type=open_fraction,
+        default=DEFAULT_VALID_FRACTION,
+        metavar="F",
+        help=f"fraction of each class held out for validation (default: {DEFAULT_VALID_FRACTION})",
+    )
+    parser.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=DEFAULT_SPLIT_SEED,
+        metavar="N",
+        help=f"seed that picks the validation images (default: {DEFAULT_SPLIT_SEED})",
+    )
     parser.add_argument("--force", action="store_true", help="rebuild even if complete")
 
 
@@ -38,6 +48,12 @@ def run(args: argparse.Namespace) -> None:
 
     paths = CompetitionPaths(args.data_dir, args.competition)
     summary = build_folders(paths, args.valid_fraction, args.seed, force=args.force)
-    state = "already complete" if summary.skipped else f"{summary.seconds:.1f} s" + (" (copied: hard links refused)" if summary.copied else "")
-    print(f"folders: {paths.folders}  {len(summary.classes)} classes, "
-          f"{summary.train:,} train + {summary.valid:,} valid images, {state}")
+    state = (
+        "already complete"
+        if summary.skipped
+        else f"{summary.seconds:.1f} s" + (" (copied: hard links refused)" if summary.copied else "")
+    )
+    print(
+        f"folders: {paths.folders}  {len(summary.classes)} classes, "
+        f"{summary.train:,} train + {summary.valid:,} valid images, {state}"
+    )

@@ -20,7 +20,9 @@ def run(args: argparse.Namespace) -> None:
     width = max(len(name) for name in MODEL_VERSIONS)
     for name, version in MODEL_VERSIONS.items():
         recipe = version.recipe()
-        print(f"{name:<{width}}  {recipe['epochs']:>3} ep  batch {recipe['batch_size']:<4} lr {recipe['lr']:<7g} {version.summary}")
+        print(
+            f"{name:<{width}}  {recipe['epochs']:>3} ep  batch {recipe['batch_size']:<4} lr {recipe['lr']:<7g} {version.summary}"
+        )
         if args.verbose:
             print(f"{'':<{width}}  id {version_id(recipe)}")
             for key, value in recipe.items():

@@ -41,18 +41,28 @@ run it took."""
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
-    parser.add_argument("run", nargs="?", metavar="RUN",
-                        help="run directory, or a model version name/id (its newest run); default: the run --model names, "
-                             "else the newest run")
+    parser.add_argument(
+        "run",
+        nargs="?",
+        metavar="RUN",
+        help="run directory, or a model version name/id (its newest run); default: the run --model names, "
+        "else the newest run",
+    )
     add_recipe_arguments(parser, required=False, training=False)
     add_runs_dir_argument(parser, "where runs live")
     add_submissions_dir_argument(parser, "where submission folders go")
-    parser.add_argument("--tta", choices=TTA_MODES, default=None,
-                        help="test-time augmentation: 'flip' averages with the mirrored view (2x the time), 'flip-translate' "
-                             "also with both moved a pixel (6x); default: what the run's recipe was measured with")
+    parser.add_argument(
+        "--tta",
+        choices=TTA_MODES,
+        default=None,
+        help="test-time augmentation: 'flip' averages with the mirrored view (2x the time), 'flip-translate' "
+        "also with both moved a pixel (6x); default: what the run's recipe was measured with",
+    )
     add_unsure_argument(parser)
     add_precision_argument(parser)
-    parser.add_argument("--batch-size", type=positive_int, default=512, metavar="N", help="images per model step (default: 512)")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=512, metavar="N", help="images per model step (default: 512)"
+    )
     parser.add_argument("--force", action="store_true", help="predict again even if this run's prediction is complete")
 
 
@@ -65,15 +75,25 @@ def run(args: argparse.Namespace) -> None:
     paths = CompetitionPaths(args.data_dir, args.competition)
     if choice is not None and args.run is not None:
         raise UsageError("give RUN or --model with its recipe flags, not both")
-    run_dir = (run_of_choice(choice, paths, args.runs_dir) if choice is not None
-               else resolve_run(args.run, args.runs_dir, say=lambda line: print(f"predict: {line}")))
+    run_dir = (
+        run_of_choice(choice, paths, args.runs_dir)
+        if choice is not None
+        else resolve_run(args.run, args.runs_dir, say=lambda line: print(f"predict: {line}"))
+    )
     summary = predict_submission(
-        run_dir, paths,
-        args.submissions_dir, tta=args.tta, batch_size=args.batch_size, force=args.force,
-        precision=args.precision, unsure_below=args.tta_unsure_below,
+        run_dir,
+        paths,
+        args.submissions_dir,
+        tta=args.tta,
+        batch_size=args.batch_size,
+        force=args.force,
+        precision=args.precision,
+        unsure_below=args.tta_unsure_below,
     )
     if summary.skipped:
         print(f"predict: {summary.csv}  already predicted by this run ({summary.rows:,} rows); --force to redo")
         return
-    print(f"predict: {summary.csv}  {summary.rows:,} rows, validated | "
-          f"{summary.seconds:.1f} s ({summary.images_per_second:,.0f} img/s)")
+    print(
+        f"predict: {summary.csv}  {summary.rows:,} rows, validated | "
+        f"{summary.seconds:.1f} s ({summary.images_per_second:,.0f} img/s)"
+    )

@@ -24,21 +24,57 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, *, required: bool, tra
     """--model, --epochs, --seed, --set, --all-data (and, with ``training``, --batch-size, --lr, --limit)."""
     group = parser.add_argument_group("the model version (the same flags name it in train, predict, remote and submit)")
     group.add_argument("--model", required=required, metavar="NAME", help="model version (see `kagglekit models`)")
-    group.add_argument("--epochs", type=positive_int, metavar="N", dest=DEST + "epochs", help="passes over the training split (default: the version's)")
-    group.add_argument("--seed", type=non_negative_int, metavar="N", dest=DEST + "seed",
-                       help="fixes shuffling, augmentation and initialisation (default: 0)")
+    group.add_argument(
+        "--epochs",
+        type=positive_int,
+        metavar="N",
+        dest=DEST + "epochs",
+        help="passes over the training split (default: the version's)",
+    )
+    group.add_argument(
+        "--seed",
+        type=non_negative_int,
+        metavar="N",
+        dest=DEST + "seed",
+        help="fixes shuffling, augmentation and initialisation (default: 0)",
+    )
     if training:
-        group.add_argument("--batch-size", type=positive_int, metavar="N", dest=DEST + "batch_size",
-                           help="images per step per device; multiplied by the number of GPUs/TPU cores (default: the version's)")
-        group.add_argument("--lr", type=positive_float, metavar="X", dest=DEST + "lr", help="peak learning rate (default: the version's)")
-        group.add_argument("--limit", type=positive_int, metavar="N", dest=DEST + "limit",
-                           help="train on the first N training images (and validate on at most N): quick runs")
-    group.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
-                       help="override any recipe key, VALUE read as the key's type: true/false, 0.1, 15, \"cosine\" or "
-                            "cosine, [64,256,256], {\"whiten\":3} (see `kagglekit models --verbose`)")
-    group.add_argument("--all-data", action="store_true",
-                       help="the final run on every labelled image, the validation split too, once the recipe and epochs "
-                            "are fixed on the split (no validation accuracy; its own version id)")
+        group.add_argument(
+            "--batch-size",
+            type=positive_int,
+            metavar="N",
+            dest=DEST + "batch_size",
+            help="images per step per device; multiplied by the number of GPUs/TPU cores (default: the version's)",
+        )
+        group.add_argument(
+            "--lr",
+            type=positive_float,
+            metavar="X",
+            dest=DEST + "lr",
+            help="peak learning rate (default: the version's)",
+        )
+        group.add_argument(
+            "--limit",
+            type=positive_int,
+            metavar="N",
+            dest=DEST + "limit",
+            help="train on the first N training images (and validate on at most N): quick runs",
+        )
+    group.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="settings",
+        help='override any recipe key, VALUE read as the key\'s type: true/false, 0.1, 15, "cosine" or '
+        'cosine, [64,256,256], {"whiten":3} (see `kagglekit models --verbose`)',
+    )
+    group.add_argument(
+        "--all-data",
+        action="store_true",
+        help="the final run on every labelled image, the validation split too, once the recipe and epochs "
+        "are fixed on the split (no validation accuracy; its own version id)",
+    )
 
 
 def recipe_choice(args: argparse.Namespace, default_model: str | None = None) -> RecipeChoice | None:
@@ -46,7 +82,11 @@ def recipe_choice(args: argparse.Namespace, default_model: str | None = None) ->
     (--model, else ``default_model``)."""
     model = args.model or default_model
     if model is None:
-        if args.settings or args.all_data or any(getattr(args, DEST + key, None) is not None for key in IDENTITY_SHORTCUTS):
+        if (
+            args.settings
+            or args.all_data
+            or any(getattr(args, DEST + key, None) is not None for key in IDENTITY_SHORTCUTS)
+        ):
             raise UsageError("--epochs, --seed, --set and --all-data describe a model version: give --model NAME too")
         return None
     version = get_version(model)

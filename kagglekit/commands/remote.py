@@ -34,20 +34,51 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     add_competition_arguments(parser)
     add_recipe_arguments(parser, required=True, training=True)
-    parser.add_argument("--accelerator", choices=sorted(ACCELERATORS), default="t4x2",
-                        help="t4x2: two T4 GPUs; p100: one P100; tpu: TPU v5e-8; cpu: none (default: t4x2)")
-    parser.add_argument("--tta", choices=TTA_MODES, default=None, help="test-time augmentation for predict (default: the version's)")
-    parser.add_argument("--wait", type=non_negative_float, default=6 * 3600, metavar="SECONDS",
-                        help="how long to wait for the kernel before leaving it running (default: 21600 = 6 h)")
-    parser.add_argument("--interval", type=positive_float, default=30.0, metavar="SECONDS",
-                        help="seconds between status polls (default: 30)")
-    parser.add_argument("--push-again", action="store_true",
-                        help="push a new kernel version even if one for the same recipe was pushed before")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where runs go (default: runs/)")
-    parser.add_argument("--submissions-dir", type=Path, default=Path("submissions"), metavar="DIR",
-                        help="where submission folders go (default: submissions/)")
-    parser.add_argument("--remote-dir", type=Path, default=DEFAULT_REMOTE_DIR, metavar="DIR",
-                        help=f"kernel folders, push records and pulled output (default: {DEFAULT_REMOTE_DIR}/)")
+    parser.add_argument(
+        "--accelerator",
+        choices=sorted(ACCELERATORS),
+        default="t4x2",
+        help="t4x2: two T4 GPUs; p100: one P100; tpu: TPU v5e-8; cpu: none (default: t4x2)",
+    )
+    parser.add_argument(
+        "--tta", choices=TTA_MODES, default=None, help="test-time augmentation for predict (default: the version's)"
+    )
+    parser.add_argument(
+        "--wait",
+        type=non_negative_float,
+        default=6 * 3600,
+        metavar="SECONDS",
+        help="how long to wait for the kernel before leaving it running (default: 21600 = 6 h)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=positive_float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds between status polls (default: 30)",
+    )
+    parser.add_argument(
+        "--push-again",
+        action="store_true",
+        help="push a new kernel version even if one for the same recipe was pushed before",
+    )
+    parser.add_argument(
+        "--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where runs go (default: runs/)"
+    )
+    parser.add_argument(
+        "--submissions-dir",
+        type=Path,
+        default=Path("submissions"),
+        metavar="DIR",
+        help="where submission folders go (default: submissions/)",
+    )
+    parser.add_argument(
+        "--remote-dir",
+        type=Path,
+        default=DEFAULT_REMOTE_DIR,
+        metavar="DIR",
+        help=f"kernel folders, push records and pulled output (default: {DEFAULT_REMOTE_DIR}/)",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -55,6 +86,16 @@ def run(args: argparse.Namespace) -> None:
     from kagglekit.remote.kernels import RemoteSpec, run_remote
 
     choice = recipe_choice(args)  # an unknown name or key, or a bad value, fails here, before anything is pushed
-    spec = RemoteSpec(args.competition, choice.model, choice.overrides, args.accelerator, args.tta, all_data=choice.all_data)
-    run_remote(spec, CompetitionPaths(args.data_dir, args.competition), args.runs_dir, args.submissions_dir,
-               args.remote_dir, wait=args.wait, interval=args.interval, push_again=args.push_again)
+    spec = RemoteSpec(
+        args.competition, choice.model, choice.overrides, args.accelerator, args.tta, all_data=choice.all_data
+    )
+    run_remote(
+        spec,
+        CompetitionPaths(args.data_dir, args.competition),
+        args.runs_dir,
+        args.submissions_dir,
+        args.remote_dir,
+        wait=args.wait,
+        interval=args.interval,
+        push_again=args.push_again,
+    )

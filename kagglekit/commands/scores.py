@@ -20,15 +20,25 @@ pending at the timeout (rerun later) or Kaggle rejected a submission."""
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
     add_submissions_dir_argument(parser, "where submission folders are")
-    parser.add_argument("--timeout", type=non_negative_float, default=600.0, metavar="SECONDS",
-                        help="stop waiting after SECONDS (default: 600)")
-    parser.add_argument("--interval", type=non_negative_float, default=5.0, metavar="SECONDS",
-                        help="seconds between polls (default: 5)")
+    parser.add_argument(
+        "--timeout",
+        type=non_negative_float,
+        default=600.0,
+        metavar="SECONDS",
+        help="stop waiting after SECONDS (default: 600)",
+    )
+    parser.add_argument(
+        "--interval", type=non_negative_float, default=5.0, metavar="SECONDS", help="seconds between polls (default: 5)"
+    )
 
 
 def run(args: argparse.Namespace) -> None:
     from kagglekit.paths import CompetitionPaths
     from kagglekit.submissions.submit import collect_scores
 
-    collect_scores(CompetitionPaths(args.data_dir, args.competition), args.submissions_dir,
-                   timeout=args.timeout, interval=args.interval)
+    collect_scores(
+        CompetitionPaths(args.data_dir, args.competition),
+        args.submissions_dir,
+        timeout=args.timeout,
+        interval=args.interval,
+    )

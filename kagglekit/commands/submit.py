@@ -30,18 +30,33 @@ notebook's output instead, and exits 0."""
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
-    parser.add_argument("version", nargs="?", metavar="VERSION",
-                        help="version id or model name (default: the version --model names, else the newest predicted)")
+    parser.add_argument(
+        "version",
+        nargs="?",
+        metavar="VERSION",
+        help="version id or model name (default: the version --model names, else the newest predicted)",
+    )
     add_recipe_arguments(parser, required=False, training=False)
-    parser.add_argument("-m", "--message", metavar="TEXT",
-                        help="submission description (default: the version id and its validation accuracy, "
-                             "and score where the competition's metric is another)")
+    parser.add_argument(
+        "-m",
+        "--message",
+        metavar="TEXT",
+        help="submission description (default: the version id and its validation accuracy, "
+        "and score where the competition's metric is another)",
+    )
     add_submissions_dir_argument(parser, "where submission folders are")
     parser.add_argument("--force", action="store_true", help="submit even if this exact CSV was submitted before")
-    parser.add_argument("--skip-if-submitted", action="store_true",
-                        help="exit 0 without uploading if this exact CSV was submitted before (for scripts)")
-    parser.add_argument("--wait", type=non_negative_float, metavar="SECONDS",
-                        help="wait up to SECONDS for the score after uploading (default: don't wait)")
+    parser.add_argument(
+        "--skip-if-submitted",
+        action="store_true",
+        help="exit 0 without uploading if this exact CSV was submitted before (for scripts)",
+    )
+    parser.add_argument(
+        "--wait",
+        type=non_negative_float,
+        metavar="SECONDS",
+        help="wait up to SECONDS for the score after uploading (default: don't wait)",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -52,8 +67,15 @@ def run(args: argparse.Namespace) -> None:
     if choice is not None and args.version is not None:
         raise UsageError("give VERSION or --model with its recipe flags, not both")
     version = choice.version_id if choice is not None else chosen_by_name(args.submissions_dir, args.version)
-    submit_version(CompetitionPaths(args.data_dir, args.competition), args.submissions_dir, version,
-                   args.message, force=args.force, skip_if_submitted=args.skip_if_submitted, wait=args.wait)
+    submit_version(
+        CompetitionPaths(args.data_dir, args.competition),
+        args.submissions_dir,
+        version,
+        args.message,
+        force=args.force,
+        skip_if_submitted=args.skip_if_submitted,
+        wait=args.wait,
+    )
 
 
 def chosen_by_name(submissions_dir: Path, version: str | None) -> str:
@@ -63,5 +85,7 @@ def chosen_by_name(submissions_dir: Path, version: str | None) -> str:
     chosen = resolve_version(submissions_dir, version)["version_id"]
     if chosen != version:
         of = f"of {version}" if version else f"in {submissions_dir}/"
-        print(f"submit: took {chosen}, the newest prediction {of} (give a version id, or the recipe with --model, to choose)")
+        print(
+            f"submit: took {chosen}, the newest prediction {of} (give a version id, or the recipe with --model, to choose)"
+        )
     return chosen

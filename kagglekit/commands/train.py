@@ -34,8 +34,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
     add_recipe_arguments(parser, required=True, training=True)
     add_runs_dir_argument(parser, "where run directories go")
-    parser.add_argument("--reuse", action="store_true",
-                        help="if a finished run of the same version on the same data exists, use it instead of training")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="if a finished run of the same version on the same data exists, use it instead of training",
+    )
     add_precision_argument(parser)
 
 
@@ -45,5 +48,12 @@ def run(args: argparse.Namespace) -> None:
     from kagglekit.paths import CompetitionPaths
     from kagglekit.training.train import train
 
-    train(choice.model, choice.overrides, CompetitionPaths(args.data_dir, args.competition), args.runs_dir,
-          precision=args.precision, reuse=args.reuse, all_data=choice.all_data)
+    train(
+        choice.model,
+        choice.overrides,
+        CompetitionPaths(args.data_dir, args.competition),
+        args.runs_dir,
+        precision=args.precision,
+        reuse=args.reuse,
+        all_data=choice.all_data,
+    )

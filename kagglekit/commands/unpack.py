@@ -28,15 +28,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
     parser.add_argument("--force", action="store_true", help="unpack again even if complete")
     parser.add_argument(
-        "--write-test-files", action="store_true",
+        "--write-test-files",
+        action="store_true",
         help="also write the test images to DATA/SLUG/images/test/ (cifar-10: 300,000 files; slow, not needed to predict)",
     )
     parser.add_argument(
-        "--max-unpacked-gib", type=positive_float, default=4.0, metavar="GIB",
+        "--max-unpacked-gib",
+        type=positive_float,
+        default=4.0,
+        metavar="GIB",
         help="refuse an archive that would unpack to more than this, in GiB (default: 4)",
     )
     parser.add_argument(
-        "--workers", type=process_count, default=None, metavar="N",
+        "--workers",
+        type=process_count,
+        default=None,
+        metavar="N",
         help="image-decoding processes, 0 (decode inline) up to the cores here (default: cores - 1 for big archives, else 0)",
     )
 
@@ -57,8 +64,11 @@ def run(args: argparse.Namespace) -> None:
 
     paths = CompetitionPaths(args.data_dir, args.competition)
     summaries = unpack_competition(
-        paths, force=args.force, write_test_files=args.write_test_files,
-        max_unpacked_gib=args.max_unpacked_gib, workers=args.workers,
+        paths,
+        force=args.force,
+        write_test_files=args.write_test_files,
+        max_unpacked_gib=args.max_unpacked_gib,
+        workers=args.workers,
     )
     print(f"unpack: {paths.cache}")
     print(summaries_table(summaries))

@@ -30,8 +30,20 @@ SHIPPED_DIR = Path(__file__).parent
 USER_DIR = Path("competitions")  # relative: beside data/, runs/ and submissions/
 
 __all__ = [
-    "CompetitionSpec", "CsvLabels", "DataFile", "GroupLabels", "ImagePolicy", "MemberImages", "PixelImages",
-    "SubmissionFormat", "all_specs", "draft_command", "get_spec", "known_slugs", "load_spec", "parse_spec",
+    "CompetitionSpec",
+    "CsvLabels",
+    "DataFile",
+    "GroupLabels",
+    "ImagePolicy",
+    "MemberImages",
+    "PixelImages",
+    "SubmissionFormat",
+    "all_specs",
+    "draft_command",
+    "get_spec",
+    "known_slugs",
+    "load_spec",
+    "parse_spec",
     "spec_path",
 ]
 

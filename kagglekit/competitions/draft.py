@@ -84,16 +84,27 @@ KAGGLE_METRICS: dict[str, str] = {
 # A metric's name alone says it is of this kind; the format says which.
 BY_FORMAT = {LABEL: "accuracy", PROBABILITY: "binary-log-loss", PROBABILITIES: "multiclass-log-loss"}
 
-FULL_CSV_BYTES = 8 << 20   # a CSV up to this size (label files) is read whole, for its classes
+FULL_CSV_BYTES = 8 << 20  # a CSV up to this size (label files) is read whole, for its classes
 CSV_HEAD_BYTES = 256 << 10  # of a larger one (pixel CSVs), the header and first rows
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"})
-MAX_NAME_LABELS = 200       # a file-name part with more distinct values than this is not a label
+MAX_NAME_LABELS = 200  # a file-name part with more distinct values than this is not a label
 COMMENT_WIDTH = 110
 PIXEL_COLUMN = re.compile(r"(?P<prefix>[^\d]+?)(?P<index>\d+)")
 
 # Paths in the spec that a draft fills in; Draft.inferred holds those it inferred rather than guessed.
-FIELDS = ("kind", "files", "metric", "classes", "train.images", "train.labels", "test.images", "images",
-          "submission.sample", "submission.predict", "submission.positive")
+FIELDS = (
+    "kind",
+    "files",
+    "metric",
+    "classes",
+    "train.images",
+    "train.labels",
+    "test.images",
+    "images",
+    "submission.sample",
+    "submission.predict",
+    "submission.positive",
+)
 
 
 # -- evidence ----------------------------------------------------------------------------
@@ -128,7 +139,7 @@ class Evidence:
     title: str
     evaluation_metric: str
     kernels_only: bool
-    files: dict[str, int]                              # Kaggle's listing: name -> bytes
+    files: dict[str, int]  # Kaggle's listing: name -> bytes
     csvs: dict[str, CsvHead] = field(default_factory=dict)
     members: dict[str, tuple[str, ...]] = field(default_factory=dict)  # archive or NAME/ folder -> member paths
     unread: dict[str, str] = field(default_factory=dict)  # file -> why it could not be read
@@ -159,8 +170,9 @@ def gather(slug: str, api: KaggleApi | None = None) -> Evidence:
         if "/" in name:
             folder = name.split("/", 1)[0] + "/"
             members[folder] = members.get(folder, ()) + (name,)
-    return Evidence(slug, metadata.title, metadata.evaluation_metric, metadata.kernels_only, files, csvs,
-                    members, unread)
+    return Evidence(
+        slug, metadata.title, metadata.evaluation_metric, metadata.kernels_only, files, csvs, members, unread
+    )
 
 
 # -- the draft -----------------------------------------------------------------------------
@@ -168,10 +180,10 @@ def gather(slug: str, api: KaggleApi | None = None) -> Evidence:
 
 @dataclass(frozen=True)
 class Draft:
-    text: str                    # the TOML, comments and TODOs included
-    spec: CompetitionSpec        # what the loader reads from ``text``
-    inferred: frozenset[str]     # FIELDS inferred from Kaggle's answers (the rest are placeholders)
-    todos: tuple[str, ...]       # what the reviewer must check, one line each
+    text: str  # the TOML, comments and TODOs included
+    spec: CompetitionSpec  # what the loader reads from ``text``
+    inferred: frozenset[str]  # FIELDS inferred from Kaggle's answers (the rest are placeholders)
+    todos: tuple[str, ...]  # what the reviewer must check, one line each
 
 
 def draft(slug: str, api: KaggleApi | None = None) -> Draft:
@@ -206,19 +218,28 @@ def infer(evidence: Evidence) -> Draft:
     sample = evidence.csvs.get(sample_name)
     if sample is None or len(sample.header) < 2:
         why = evidence.unread.get(sample_name, "it has fewer than two columns")
-        raise DataError(f"cannot read {evidence.slug}'s sample submission {sample_name} ({why}); a spec takes the "
-                        "submission's columns and ids from it, so write one by hand")
+        raise DataError(
+            f"cannot read {evidence.slug}'s sample submission {sample_name} ({why}); a spec takes the "
+            "submission's columns and ids from it, so write one by hand"
+        )
     id_column, outputs = sample.header[0], sample.header[1:]
     sample_ids = sample.column(id_column)
 
-    d.infer("kind", "code" if evidence.kernels_only else "file",
-            "Kaggle: submissions come from a notebook" if evidence.kernels_only else "")
+    d.infer(
+        "kind",
+        "code" if evidence.kernels_only else "file",
+        "Kaggle: submissions come from a notebook" if evidence.kernels_only else "",
+    )
     predict = _submission_predict(d, sample, outputs)
     _metric(d, evidence, predict)
     predict = METRICS[d.values["metric"]].predicts  # the metric decides what is scored
     if predict != d.values["submission.predict"]:
-        d.guess("submission.predict", predict, f"the sample's values suggest {d.values['submission.predict']!r}, "
-                                               f"but {d.values['metric']} scores {predict!r}")
+        d.guess(
+            "submission.predict",
+            predict,
+            f"the sample's values suggest {d.values['submission.predict']!r}, "
+            f"but {d.values['metric']} scores {predict!r}",
+        )
     d.infer("submission.sample", sample_name)
 
     pixel_csvs = {n: h for n, h in evidence.csvs.items() if n != sample_name and _pixel_prefix(h.header)}
@@ -251,8 +272,10 @@ def _sample_name(evidence: Evidence, files: list[str]) -> str:
         found = [n for n in csvs if word in n.lower().replace("_", "")]
         if found:
             return found[0]
-    raise DataError(f"{evidence.slug} lists no sample submission ({', '.join(files)}); a spec takes the "
-                    "submission's columns and ids from it, so write one by hand")
+    raise DataError(
+        f"{evidence.slug} lists no sample submission ({', '.join(files)}); a spec takes the "
+        "submission's columns and ids from it, so write one by hand"
+    )
 
 
 def _is_probability(value: str) -> bool:
@@ -270,16 +293,22 @@ def _submission_predict(d: _Drafting, sample: CsvHead, outputs: tuple[str, ...])
         if probabilities:
             d.infer("submission.predict", PROBABILITIES, f"{len(outputs)} probability columns, one per class")
             return PROBABILITIES
-        d.guess("submission.predict", LABEL, f"the sample has {len(outputs)} prediction columns that are not all "
-                                             "probabilities; kagglekit writes one label or probabilities")
+        d.guess(
+            "submission.predict",
+            LABEL,
+            f"the sample has {len(outputs)} prediction columns that are not all "
+            "probabilities; kagglekit writes one label or probabilities",
+        )
         return LABEL
     fractional = any(re.search(r"[.eE]", v) for v in values)
     if probabilities and fractional:
-        d.infer("submission.predict", PROBABILITY, f"the sample's {outputs[0]} holds probabilities "
-                                                   f"(e.g. {next(v for v in values if re.search(r'[.eE]', v))})")
+        d.infer(
+            "submission.predict",
+            PROBABILITY,
+            f"the sample's {outputs[0]} holds probabilities (e.g. {next(v for v in values if re.search(r'[.eE]', v))})",
+        )
         return PROBABILITY
-    d.infer("submission.predict", LABEL,
-            f"the sample's {outputs[0]} holds labels (e.g. {values[0]})" if values else "")
+    d.infer("submission.predict", LABEL, f"the sample's {outputs[0]} holds labels (e.g. {values[0]})" if values else "")
     return LABEL
 
 
@@ -323,8 +352,11 @@ def _pixel_source(d: _Drafting, key: str, name: str, head: CsvHead, id_column: s
         note = f"{count} pixel columns: a {colour_side}x{colour_side} RGB square, row-major"
     else:
         source["shape"] = [count, 1, 1]
-        d.guess(key, _with_id(source, id_column), f"{count} pixel columns are no square: set shape = "
-                                                  "[height, width, channels] from the Data page")
+        d.guess(
+            key,
+            _with_id(source, id_column),
+            f"{count} pixel columns are no square: set shape = [height, width, channels] from the Data page",
+        )
         return d.values[key]
     d.infer(key, _with_id(source, id_column), note)
     return d.values[key]
@@ -339,8 +371,9 @@ def _pick(names: Iterable[str], word: str) -> str | None:
     return next((n for n in names if word in n.lower()), names[0] if len(names) == 1 else None)
 
 
-def _test_images(d: _Drafting, evidence: Evidence, sample: CsvHead, sample_ids: list[str],
-                 pixel_csvs: dict[str, CsvHead]) -> str | None:
+def _test_images(
+    d: _Drafting, evidence: Evidence, sample: CsvHead, sample_ids: list[str], pixel_csvs: dict[str, CsvHead]
+) -> str | None:
     """test.images; returns how ids are read off member names ("stem" or "name"), for the training images."""
     id_column = sample.header[0]
     test_csvs = {n: h for n, h in pixel_csvs.items() if _non_pixel(h.header) <= {id_column}}
@@ -352,21 +385,31 @@ def _test_images(d: _Drafting, evidence: Evidence, sample: CsvHead, sample_ids: 
         if not has_id:
             rows = [str(i) for i in range(1, len(sample_ids) + 1)]
             if sample_ids != rows:
-                d.guess("test.images", source, f"{name} has no {id_column} column, but the sample's ids are not "
-                                               "the row numbers 1, 2, ...: say which column holds the id")
+                d.guess(
+                    "test.images",
+                    source,
+                    f"{name} has no {id_column} column, but the sample's ids are not "
+                    "the row numbers 1, 2, ...: say which column holds the id",
+                )
             elif "test.images" not in d.todos:
                 d.notes["test.images"] += f"; ids: row numbers from 1 (the sample's {id_column})"
         return None
     archives = {n: m for n, m in evidence.members.items() if "test" in n.lower()}
     name = _pick(archives, "test")
     if name is None:
-        d.guess("test.images", {"file": _placeholder_file(evidence, "test"), "members": r"test/(?P<id>[^/]+)\.png"},
-                _unread_todo(evidence, "test", "the test images"))
+        d.guess(
+            "test.images",
+            {"file": _placeholder_file(evidence, "test"), "members": r"test/(?P<id>[^/]+)\.png"},
+            _unread_todo(evidence, "test", "the test images"),
+        )
         return None
     pattern, form, note = _member_pattern(archives[name], set(sample_ids), sample.complete, labels=False)
     if pattern is None:
-        d.guess("test.images", {"file": name, "members": r"test/(?P<id>[^/]+)\.png"},
-                f"the member names of {name} do not match the sample's ids ({note}): write the pattern")
+        d.guess(
+            "test.images",
+            {"file": name, "members": r"test/(?P<id>[^/]+)\.png"},
+            f"the member names of {name} do not match the sample's ids ({note}): write the pattern",
+        )
         return None
     d.infer("test.images", {"file": name, "members": pattern}, note)
     return form
@@ -377,8 +420,9 @@ def _non_pixel(header: tuple[str, ...]) -> set[str]:
     return {c for c in header if not ((m := PIXEL_COLUMN.fullmatch(c)) and m["prefix"] == prefix)}
 
 
-def _train_images_and_labels(d: _Drafting, evidence: Evidence, sample: CsvHead, pixel_csvs: dict[str, CsvHead],
-                             test_form: str | None) -> list[str] | None:
+def _train_images_and_labels(
+    d: _Drafting, evidence: Evidence, sample: CsvHead, pixel_csvs: dict[str, CsvHead], test_form: str | None
+) -> list[str] | None:
     """train.images and train.labels; returns every training label when all were read, else None."""
     id_column, outputs = sample.header[0], sample.header[1:]
     train_csvs = {n: h for n, h in pixel_csvs.items() if _non_pixel(h.header) - {id_column}}
@@ -393,13 +437,18 @@ def _train_images_and_labels(d: _Drafting, evidence: Evidence, sample: CsvHead, 
         if len(others) == 1 or label in outputs:
             d.infer("train.labels", labels, f"the column of {name} that holds no pixels")
         else:
-            d.guess("train.labels", labels, f"{name} has {len(others)} columns besides pixels ({', '.join(others)}): "
-                                            "which is the label?")
+            d.guess(
+                "train.labels",
+                labels,
+                f"{name} has {len(others)} columns besides pixels ({', '.join(others)}): which is the label?",
+            )
         return head.column(label) if head.complete else None
 
-    label_files = {n: h for n, h in evidence.csvs.items()
-                   if n != d.values["submission.sample"] and n not in pixel_csvs
-                   and id_column in h.header and len(h.header) >= 2}
+    label_files = {
+        n: h
+        for n, h in evidence.csvs.items()
+        if n != d.values["submission.sample"] and n not in pixel_csvs and id_column in h.header and len(h.header) >= 2
+    }
     label_name = _pick(label_files, "label") or _pick(label_files, "train")
     label_values: list[str] | None = None
     label_ids: set[str] | None = None
@@ -412,8 +461,12 @@ def _train_images_and_labels(d: _Drafting, evidence: Evidence, sample: CsvHead, 
         if len(others) == 1 or label in outputs:
             d.infer("train.labels", labels, f"{label_name} has the sample's id column, {id_column}")
         else:
-            d.guess("train.labels", labels, f"{label_name} has {len(others)} columns besides {id_column} "
-                                            f"({', '.join(others)}): which is the label?")
+            d.guess(
+                "train.labels",
+                labels,
+                f"{label_name} has {len(others)} columns besides {id_column} "
+                f"({', '.join(others)}): which is the label?",
+            )
         label_values = head.column(label) if head.complete else None
         label_ids = set(head.column(id_column))
         complete = head.complete
@@ -421,22 +474,33 @@ def _train_images_and_labels(d: _Drafting, evidence: Evidence, sample: CsvHead, 
     archives = {n: m for n, m in evidence.members.items() if "train" in n.lower()}
     name = _pick(archives, "train")
     if name is None:
-        d.guess("train.images", {"file": _placeholder_file(evidence, "train"),
-                                 "members": r"train/(?P<id>[^/]+)\.png"},
-                _unread_todo(evidence, "train", "the training images"))
+        d.guess(
+            "train.images",
+            {"file": _placeholder_file(evidence, "train"), "members": r"train/(?P<id>[^/]+)\.png"},
+            _unread_todo(evidence, "train", "the training images"),
+        )
         if label_name is None:
-            d.guess("train.labels", {"file": d.values["submission.sample"], "id": id_column, "column": outputs[0]},
-                    "no label file found: name the CSV and its id and label columns")
+            d.guess(
+                "train.labels",
+                {"file": d.values["submission.sample"], "id": id_column, "column": outputs[0]},
+                "no label file found: name the CSV and its id and label columns",
+            )
         return label_values
-    pattern, form, note = _member_pattern(archives[name], label_ids, label_name is not None and complete,
-                                          labels=label_name is None, prefer=test_form)
+    pattern, form, note = _member_pattern(
+        archives[name], label_ids, label_name is not None and complete, labels=label_name is None, prefer=test_form
+    )
     if pattern is None:
-        d.guess("train.images", {"file": name, "members": r"train/(?P<id>[^/]+)\.png"},
-                f"the member names of {name} do not match {label_name or 'a label pattern'} ({note}): "
-                "write the pattern")
+        d.guess(
+            "train.images",
+            {"file": name, "members": r"train/(?P<id>[^/]+)\.png"},
+            f"the member names of {name} do not match {label_name or 'a label pattern'} ({note}): write the pattern",
+        )
         if label_name is None:
-            d.guess("train.labels", {"file": d.values["submission.sample"], "id": id_column, "column": outputs[0]},
-                    "no label file found: name the CSV and its id and label columns, or a group of the pattern")
+            d.guess(
+                "train.labels",
+                {"file": d.values["submission.sample"], "id": id_column, "column": outputs[0]},
+                "no label file found: name the CSV and its id and label columns, or a group of the pattern",
+            )
         return label_values
     d.infer("train.images", {"file": name, "members": pattern}, note)
     if label_name is None:
@@ -446,8 +510,9 @@ def _train_images_and_labels(d: _Drafting, evidence: Evidence, sample: CsvHead, 
     return label_values
 
 
-def _member_pattern(paths: Iterable[str], ids: set[str] | None, ids_complete: bool, *, labels: bool,
-                    prefer: str | None = None) -> tuple[str | None, str | None, str]:
+def _member_pattern(
+    paths: Iterable[str], ids: set[str] | None, ids_complete: bool, *, labels: bool, prefer: str | None = None
+) -> tuple[str | None, str | None, str]:
     """(regex, id form "stem"|"name", note) for the image members among ``paths``; (None, None, why) if none fits.
 
     ``ids``: the ids the members must carry (all of them when ``ids_complete``,
@@ -488,7 +553,11 @@ def _member_pattern(paths: Iterable[str], ids: set[str] | None, ids_complete: bo
             if all(len(p) == 2 for p in parts) and 2 <= len(words) <= min(MAX_NAME_LABELS, len(stems) // 2):
                 tail = r"\d+" if all(p[1].isdigit() for p in parts) else r"[^/]+"
                 pattern = f"{prefix}(?P<id>(?P<label>[^./]+)\\.{tail}){re.escape(suffix)}"
-                return pattern, "stem", f"{len(images)} images named <label>.<n>{suffix}: {', '.join(sorted(words)[:5])}"
+                return (
+                    pattern,
+                    "stem",
+                    f"{len(images)} images named <label>.<n>{suffix}: {', '.join(sorted(words)[:5])}",
+                )
             return None, None, "one folder, and no label in the file names"
         form = form_for({"stem": stems, "name": names})
         if form is None:
@@ -502,8 +571,11 @@ def _member_pattern(paths: Iterable[str], ids: set[str] | None, ids_complete: bo
         prefix = "" if top == "." else re.escape(top + "/")
         form = prefer or "stem"
         classes = sorted(PurePosixPath(p).name for p in parents)
-        return (f"{prefix}(?P<label>[^/]+)/{id_regex(form)}", form,
-                f"{len(images)} images in {len(classes)} folders, one per label: {', '.join(classes[:5])}")
+        return (
+            f"{prefix}(?P<label>[^/]+)/{id_regex(form)}",
+            form,
+            f"{len(images)} images in {len(classes)} folders, one per label: {', '.join(classes[:5])}",
+        )
     return None, None, f"images in {len(parents)} folders"
 
 
@@ -524,14 +596,20 @@ def _classes(d: _Drafting, label_values: list[str] | None, predict: str) -> None
     if predict == PROBABILITIES:
         return  # the sample's columns are the classes
     if not label_values:
-        d.open["classes"] = ("the labels were not all read (a large label file): if the class list is fixed, "
-                             'list it here as classes = ["...", ...] (a label outside it is then a typo)')
+        d.open["classes"] = (
+            "the labels were not all read (a large label file): if the class list is fixed, "
+            'list it here as classes = ["...", ...] (a label outside it is then a typo)'
+        )
         return
     seen = sorted(set(label_values), key=_natural)
     if len(seen) < 2 or len(seen) > len(label_values) // 2:
         return
-    d.infer("classes", seen, f"the {len(seen)} labels of the training data; keep them only if the class list "
-                             "is fixed (a label outside it is then a typo), else delete this line")
+    d.infer(
+        "classes",
+        seen,
+        f"the {len(seen)} labels of the training data; keep them only if the class list "
+        "is fixed (a label outside it is then a typo), else delete this line",
+    )
 
 
 def _positive(d: _Drafting, predict: str, label_values: list[str] | None) -> None:
@@ -542,8 +620,9 @@ def _positive(d: _Drafting, predict: str, label_values: list[str] | None) -> Non
         d.infer("submission.positive", "1", "labels are 0 and 1: the column is the probability of 1")
         return
     guess = seen[-1] if len(seen) == 2 else "1"
-    d.guess("submission.positive", guess, "which class is the sample's column the probability of? "
-                                          "(see the Evaluation page)")
+    d.guess(
+        "submission.positive", guess, "which class is the sample's column the probability of? (see the Evaluation page)"
+    )
 
 
 def _image_policy(d: _Drafting) -> None:
@@ -552,9 +631,13 @@ def _image_policy(d: _Drafting) -> None:
     if len(shapes) == 2 and shapes[0] == shapes[1] and "train.images" not in d.todos and "test.images" not in d.todos:
         d.infer("images", {"size": "native", "channels": shapes[0][2]}, "pixel rows are all one size")
         return
-    d.guess("images", {"size": "native", "channels": 3}, 'image sizes are not read: keep "native" only if every '
-            'image has the same size, else size = [height, width] and resize = "squeeze" or '
-            '"shorter-side-centre-crop"; channels = 1 for grey')
+    d.guess(
+        "images",
+        {"size": "native", "channels": 3},
+        'image sizes are not read: keep "native" only if every '
+        'image has the same size, else size = [height, width] and resize = "squeeze" or '
+        '"shorter-side-centre-crop"; channels = 1 for grey',
+    )
 
 
 def _natural(value: str) -> tuple[int, int, str]:
@@ -647,21 +730,27 @@ def describe_unknown(slug: str, api: KaggleApi | None = None) -> str:
 
     files = kaggle_api.list_files(slug, api)
     shown = _file_entries(Evidence(slug, slug, "", False, files))
-    inside = {entry: [size for name, size in files.items() if name == entry or name.startswith(entry)]
-              for entry in shown}
+    inside = {
+        entry: [size for name, size in files.items() if name == entry or name.startswith(entry)] for entry in shown
+    }
     width = max((len(n) for n in shown), default=0)
-    listing = [f"  {n:<{width}}  {_size(sum(inside[n]))}" +
-               (f"  (a folder tree of {len(inside[n]):,} files)" if n.endswith("/") else "") for n in shown]
-    return "\n".join([
-        f"kagglekit has no spec for {slug}; Kaggle lists {len(files)} file{'s' if len(files) != 1 else ''}:",
-        *listing,
-        "A spec says what those files cannot: which of them to fetch and how each is packed, where the training and",
-        "test images are (archive members matching a pattern, a folder tree, or a CSV's pixel columns and their",
-        "shape), where the training labels come from (CSV columns, the file name, the folder), the class list when",
-        "it is fixed, the image size policy, what a submission row predicts (a label, one class's probability, or",
-        "one probability per class), the metric, and whether it is a code competition. Draft one from what Kaggle",
-        f"says, then check its TODOs:\n  {draft_command(slug)}",
-    ])
+    listing = [
+        f"  {n:<{width}}  {_size(sum(inside[n]))}"
+        + (f"  (a folder tree of {len(inside[n]):,} files)" if n.endswith("/") else "")
+        for n in shown
+    ]
+    return "\n".join(
+        [
+            f"kagglekit has no spec for {slug}; Kaggle lists {len(files)} file{'s' if len(files) != 1 else ''}:",
+            *listing,
+            "A spec says what those files cannot: which of them to fetch and how each is packed, where the training and",
+            "test images are (archive members matching a pattern, a folder tree, or a CSV's pixel columns and their",
+            "shape), where the training labels come from (CSV columns, the file name, the folder), the class list when",
+            "it is fixed, the image size policy, what a submission row predicts (a label, one class's probability, or",
+            "one probability per class), the metric, and whether it is a code competition. Draft one from what Kaggle",
+            f"says, then check its TODOs:\n  {draft_command(slug)}",
+        ]
+    )
 
 
 def _size(size: int) -> str:

@@ -29,8 +29,8 @@ from kagglekit.exceptions import DataError, UsageError
 EPSILON = 1e-15  # Kaggle's clip for log losses
 
 # What a metric scores, and so what one submission row must predict.
-LABEL = "label"                  # one class label per image
-PROBABILITY = "probability"      # the probability of one (positive) class per image
+LABEL = "label"  # one class label per image
+PROBABILITY = "probability"  # the probability of one (positive) class per image
 PROBABILITIES = "probabilities"  # one probability per class per image
 
 
@@ -77,8 +77,10 @@ def _binary_truth(values: Any) -> np.ndarray:
     except (TypeError, ValueError):
         raise DataError("the true labels of a binary metric must be 0 or 1") from None
     if not np.isin(as_float, (0.0, 1.0)).all():
-        raise DataError("the true labels of a binary metric must be 0 or 1 "
-                        f"(found {sorted(set(as_float[~np.isin(as_float, (0.0, 1.0))].tolist()))[:3]})")
+        raise DataError(
+            "the true labels of a binary metric must be 0 or 1 "
+            f"(found {sorted(set(as_float[~np.isin(as_float, (0.0, 1.0))].tolist()))[:3]})"
+        )
     return as_float.astype(np.int8)
 
 
@@ -127,11 +129,14 @@ def multiclass_log_loss(truth: Sequence[int], probabilities: Any) -> float:
     index = _one_dimensional(truth, "the true labels")
     _same_length(index, p)
     if not np.issubdtype(index.dtype, np.integer):
-        raise DataError("the true labels of multi-class log loss must be class indices (integers), "
-                        f"got {index.dtype} values")
+        raise DataError(
+            f"the true labels of multi-class log loss must be class indices (integers), got {index.dtype} values"
+        )
     if index.min() < 0 or index.max() >= p.shape[1]:
-        raise DataError(f"the true labels must be class indices 0..{p.shape[1] - 1} (one per probability column), "
-                        f"found {int(index.min())}..{int(index.max())}")
+        raise DataError(
+            f"the true labels must be class indices 0..{p.shape[1] - 1} (one per probability column), "
+            f"found {int(index.min())}..{int(index.max())}"
+        )
     p = np.clip(p, EPSILON, 1 - EPSILON)
     p = p / p.sum(axis=1, keepdims=True)
     return float(-np.mean(np.log(p[np.arange(len(index)), index])))
@@ -145,8 +150,9 @@ def roc_auc(truth: Sequence[Any], score: Sequence[float]) -> float:
     positives = int(truth.sum())
     negatives = len(truth) - positives
     if positives == 0 or negatives == 0:
-        raise DataError("ROC AUC needs both classes among the true labels "
-                        f"({positives} positives, {negatives} negatives)")
+        raise DataError(
+            f"ROC AUC needs both classes among the true labels ({positives} positives, {negatives} negatives)"
+        )
     ranks = _average_ranks(score)
     return float((ranks[truth == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
@@ -170,10 +176,10 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
 class Metric:
     """One metric: what a spec calls it, how it is shown, which way is better, and what it scores."""
 
-    name: str               # the spec's word for it
-    title: str              # short, for table headers
+    name: str  # the spec's word for it
+    title: str  # short, for table headers
     higher_is_better: bool
-    predicts: str           # LABEL, PROBABILITY or PROBABILITIES: what each submission row holds
+    predicts: str  # LABEL, PROBABILITY or PROBABILITIES: what each submission row holds
     function: Callable[..., float]
 
     @property
@@ -184,13 +190,16 @@ class Metric:
         return self.function(truth, predicted)
 
 
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("accuracy", "accuracy", True, LABEL, accuracy),
-    Metric("micro-f1", "micro-F1", True, LABEL, micro_f1),
-    Metric("binary-log-loss", "log loss", False, PROBABILITY, binary_log_loss),
-    Metric("multiclass-log-loss", "multi-class log loss", False, PROBABILITIES, multiclass_log_loss),
-    Metric("roc-auc", "ROC AUC", True, PROBABILITY, roc_auc),
-)}
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("accuracy", "accuracy", True, LABEL, accuracy),
+        Metric("micro-f1", "micro-F1", True, LABEL, micro_f1),
+        Metric("binary-log-loss", "log loss", False, PROBABILITY, binary_log_loss),
+        Metric("multiclass-log-loss", "multi-class log loss", False, PROBABILITIES, multiclass_log_loss),
+        Metric("roc-auc", "ROC AUC", True, PROBABILITY, roc_auc),
+    )
+}
 
 
 def get_metric(name: str) -> Metric:

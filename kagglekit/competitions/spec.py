@@ -86,7 +86,7 @@ class DataFile:
 
     @property
     def packing(self) -> str:
-        """"folder" (a tree listed file by file), "7z", "zip" or "plain", from the name."""
+        """ "folder" (a tree listed file by file), "7z", "zip" or "plain", from the name."""
         return packing_of(self.name)
 
 
@@ -111,9 +111,9 @@ class PixelImages:
     """Images that are rows of a CSV: columns <prefix>0 .. <prefix>N-1, row-major in ``shape``."""
 
     file: str
-    pixels: str                      # the column prefix
-    shape: tuple[int, int, int]      # height, width, channels
-    id: str | None = None            # the id column; None: the row number, from 1
+    pixels: str  # the column prefix
+    shape: tuple[int, int, int]  # height, width, channels
+    id: str | None = None  # the id column; None: the row number, from 1
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -147,8 +147,8 @@ class ImagePolicy:
     """What every image becomes before a model sees it."""
 
     size: tuple[int, int] | None  # (height, width); None: as they come ("native"), all one size
-    resize: str | None            # how to reach ``size``: one of RESIZES; None when native
-    channels: int                 # 1 or 3
+    resize: str | None  # how to reach ``size``: one of RESIZES; None when native
+    channels: int  # 1 or 3
 
     @property
     def native(self) -> bool:
@@ -160,14 +160,14 @@ class SubmissionFormat:
     """The submission: the sample's columns and ids, filled with one label, one probability or one per class."""
 
     sample: str
-    predict: str                # LABEL, PROBABILITY or PROBABILITIES
+    predict: str  # LABEL, PROBABILITY or PROBABILITIES
     positive: str | None = None  # with PROBABILITY: the class whose probability the column holds
 
 
 @dataclass(frozen=True)
 class CompetitionSpec:
     slug: str
-    kind: str                      # "file" or "code"
+    kind: str  # "file" or "code"
     files: tuple[DataFile, ...]
     metric: Metric
     classes: tuple[str, ...] | None
@@ -249,8 +249,15 @@ class _Reader:
                 where = f"{name}.{key}" if name else key
                 raise self.fail(where, f"is not a spec key; expected one of {', '.join(allowed)}")
 
-    def string(self, table: dict[str, Any], key: str, name: str, *, required: bool = True,
-               choices: tuple[str, ...] | None = None) -> str | None:
+    def string(
+        self,
+        table: dict[str, Any],
+        key: str,
+        name: str,
+        *,
+        required: bool = True,
+        choices: tuple[str, ...] | None = None,
+    ) -> str | None:
         value = table.get(key)
         if value is None and not required:
             return None
@@ -261,22 +268,27 @@ class _Reader:
             raise self.fail(name, f"is {_shown(value)}; expected {wanted}")
         return value
 
-    def file_name(self, table: dict[str, Any], key: str, name: str, files: tuple[str, ...],
-                  packings: tuple[str, ...]) -> str:
+    def file_name(
+        self, table: dict[str, Any], key: str, name: str, files: tuple[str, ...], packings: tuple[str, ...]
+    ) -> str:
         value = self.string(table, key, name)
         if value not in files:
             raise self.fail(name, f"is {value!r}, which is not in files ({', '.join(files)})")
         if packing_of(value) not in packings:
-            wanted = " or ".join("a CSV" if p == PLAIN else "a folder (NAME/)" if p == FOLDER else f"a .{p}"
-                                 for p in packings)
+            wanted = " or ".join(
+                "a CSV" if p == PLAIN else "a folder (NAME/)" if p == FOLDER else f"a .{p}" for p in packings
+            )
             raise self.fail(name, f"is {value!r}; expected {wanted}")
         if packings == (PLAIN,) and not value.lower().endswith(".csv"):
             raise self.fail(name, f"is {value!r}; expected a .csv file")
         return value
 
     def positive_ints(self, value: Any, name: str, count: int, what: str) -> tuple[int, ...]:
-        ok = (isinstance(value, list) and len(value) == count
-              and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value))
+        ok = (
+            isinstance(value, list)
+            and len(value) == count
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        )
         if not ok:
             raise self.fail(name, f"is {_shown(value)}; expected {what}")
         return tuple(value)
@@ -285,9 +297,13 @@ class _Reader:
 
     def spec(self, slug: str, top: dict[str, Any]) -> CompetitionSpec:
         if not SLUG_PATTERN.fullmatch(slug):
-            raise DataError(f"{self.where}: {slug!r} is not a Kaggle competition slug (lower-case letters, digits "
-                            "and dashes): name the file SLUG.toml")
-        self.known_keys(top, "", ("kind", "files", "metric", "classes", "model", "train", "test", "images", "submission"))
+            raise DataError(
+                f"{self.where}: {slug!r} is not a Kaggle competition slug (lower-case letters, digits "
+                "and dashes): name the file SLUG.toml"
+            )
+        self.known_keys(
+            top, "", ("kind", "files", "metric", "classes", "model", "train", "test", "images", "submission")
+        )
         kind = self.string(top, "kind", "kind", choices=KINDS)
         files = self.files(top.get("files"))
         metric_name = self.string(top, "metric", "metric", choices=tuple(METRICS))
@@ -301,17 +317,34 @@ class _Reader:
         test_images = self.image_source(test, "test.images", files, label_group_allowed=False)
         train_labels = self.labels(train, files, train_images)
         images = self.policy(self.table(top, "images", "images", ("size", "resize", "channels")))
-        submission = self.submission(self.table(top, "submission", "submission", ("sample", "predict", "positive")),
-                                     files, classes)
+        submission = self.submission(
+            self.table(top, "submission", "submission", ("sample", "predict", "positive")), files, classes
+        )
         if submission.predict != metric.predicts:
-            raise self.fail("submission.predict", f"is {submission.predict!r}, but metric {metric.name!r} scores "
-                                                  f"{_predicts_phrase(metric.predicts)}: expected {metric.predicts!r}")
-        return CompetitionSpec(slug, kind, tuple(DataFile(n) for n in files), metric, classes,
-                               train_images, train_labels, test_images, images, submission, model)
+            raise self.fail(
+                "submission.predict",
+                f"is {submission.predict!r}, but metric {metric.name!r} scores "
+                f"{_predicts_phrase(metric.predicts)}: expected {metric.predicts!r}",
+            )
+        return CompetitionSpec(
+            slug,
+            kind,
+            tuple(DataFile(n) for n in files),
+            metric,
+            classes,
+            train_images,
+            train_labels,
+            test_images,
+            images,
+            submission,
+            model,
+        )
 
     def files(self, value: Any) -> tuple[str, ...]:
         if value is None:
-            raise self.fail("files", "is missing; expected the list of file names Kaggle lists (a folder tree as NAME/)")
+            raise self.fail(
+                "files", "is missing; expected the list of file names Kaggle lists (a folder tree as NAME/)"
+            )
         if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
             raise self.fail("files", f"is {_shown(value)}; expected a non-empty list of file names")
         duplicates = sorted({v for v in value if value.count(v) > 1})
@@ -329,17 +362,23 @@ class _Reader:
             raise self.fail("classes", f"lists {', '.join(duplicates)} twice; expected each class once")
         return tuple(value)
 
-    def image_source(self, section: dict[str, Any], name: str, files: tuple[str, ...], *,
-                     label_group_allowed: bool) -> ImageSource:
+    def image_source(
+        self, section: dict[str, Any], name: str, files: tuple[str, ...], *, label_group_allowed: bool
+    ) -> ImageSource:
         table = self.table(section, "images", name, ("file", "members", "pixels", "shape", "id"))
         if ("members" in table) == ("pixels" in table):
-            raise self.fail(name, "needs exactly one of members (a regex over archive member paths) "
-                                  "or pixels (the pixel columns' prefix in a CSV)")
+            raise self.fail(
+                name,
+                "needs exactly one of members (a regex over archive member paths) "
+                "or pixels (the pixel columns' prefix in a CSV)",
+            )
         if "members" in table:
             for key in ("shape", "id"):
                 if key in table:
-                    raise self.fail(f"{name}.{key}", "belongs to pixel CSVs; member images take their id from "
-                                                     "the (?P<id>...) group of members")
+                    raise self.fail(
+                        f"{name}.{key}",
+                        "belongs to pixel CSVs; member images take their id from the (?P<id>...) group of members",
+                    )
             file = self.file_name(table, "file", f"{name}.file", files, ("7z", "zip", FOLDER))
             pattern = self.string(table, "members", f"{name}.members")
             try:
@@ -347,11 +386,15 @@ class _Reader:
             except re.error as error:
                 raise self.fail(f"{name}.members", f"is not a valid regex ({error})") from None
             if "id" not in regex.groupindex:
-                raise self.fail(f"{name}.members", f"is {pattern!r}; expected a named group (?P<id>...) for the image id")
+                raise self.fail(
+                    f"{name}.members", f"is {pattern!r}; expected a named group (?P<id>...) for the image id"
+                )
             extra = sorted(set(regex.groupindex) - {"id"})
             if extra and not label_group_allowed:
-                raise self.fail(f"{name}.members", f"has the group(s) {', '.join(extra)}; test images have no labels: "
-                                                   "expected only (?P<id>...)")
+                raise self.fail(
+                    f"{name}.members",
+                    f"has the group(s) {', '.join(extra)}; test images have no labels: expected only (?P<id>...)",
+                )
             return MemberImages(file, pattern)
         file = self.file_name(table, "file", f"{name}.file", files, (PLAIN,))
         prefix = self.string(table, "pixels", f"{name}.pixels")
@@ -367,22 +410,33 @@ class _Reader:
         groups = set(images.regex.groupindex) - {"id"} if isinstance(images, MemberImages) else set()
         if "group" in table:
             if set(table) != {"group"}:
-                raise self.fail("train.labels", "takes either group (labels from the image path) or file and column "
-                                                "(labels from a CSV), not both")
+                raise self.fail(
+                    "train.labels",
+                    "takes either group (labels from the image path) or file and column (labels from a CSV), not both",
+                )
             group = self.string(table, "group", "train.labels.group")
             if group not in groups:
-                raise self.fail("train.labels.group", f"is {group!r}, which is not a named group of train.images.members "
-                                                      f"({', '.join(sorted(groups)) or 'it has none besides id'})")
+                raise self.fail(
+                    "train.labels.group",
+                    f"is {group!r}, which is not a named group of train.images.members "
+                    f"({', '.join(sorted(groups)) or 'it has none besides id'})",
+                )
             return GroupLabels(group)
         file = self.file_name(table, "file", "train.labels.file", files, (PLAIN,))
         column = self.string(table, "column", "train.labels.column")
         id_column = self.string(table, "id", "train.labels.id", required=False)
         if groups:
-            raise self.fail("train.images.members", f"has the group(s) {', '.join(sorted(groups))} while train.labels "
-                                                    f"reads {file}: expected labels = {{ group = ... }} or no extra group")
+            raise self.fail(
+                "train.images.members",
+                f"has the group(s) {', '.join(sorted(groups))} while train.labels "
+                f"reads {file}: expected labels = {{ group = ... }} or no extra group",
+            )
         if id_column is None and not (isinstance(images, PixelImages) and images.file == file):
-            raise self.fail("train.labels.id", f"is missing; expected the column of {file} that names each image "
-                                               "(only the training pixel CSV's own label column goes without)")
+            raise self.fail(
+                "train.labels.id",
+                f"is missing; expected the column of {file} that names each image "
+                "(only the training pixel CSV's own label column goes without)",
+            )
         if id_column is not None and id_column == column:
             raise self.fail("train.labels.column", f"is {column!r}, the id column too; expected the label's column")
         return CsvLabels(file, column, id_column)
@@ -394,8 +448,9 @@ class _Reader:
             raise self.fail("images.channels", f"is {_shown(channels)}; expected 1 (grey) or 3 (RGB)")
         if size == NATIVE:
             if "resize" in table:
-                raise self.fail("images.resize", "goes with a size; with size = \"native\" images are not resized: "
-                                                 "drop it")
+                raise self.fail(
+                    "images.resize", 'goes with a size; with size = "native" images are not resized: drop it'
+                )
             return ImagePolicy(None, None, channels)
         if size is None:
             raise self.fail("images.size", 'is missing; expected "native" or [height, width]')
@@ -403,24 +458,29 @@ class _Reader:
         resize = self.string(table, "resize", "images.resize", choices=RESIZES)
         return ImagePolicy(shape, resize, channels)
 
-    def submission(self, table: dict[str, Any], files: tuple[str, ...],
-                   classes: tuple[str, ...] | None) -> SubmissionFormat:
+    def submission(
+        self, table: dict[str, Any], files: tuple[str, ...], classes: tuple[str, ...] | None
+    ) -> SubmissionFormat:
         sample = self.file_name(table, "sample", "submission.sample", files, (PLAIN,))
         predict = self.string(table, "predict", "submission.predict", choices=PREDICTS)
         positive = self.string(table, "positive", "submission.positive", required=False)
         if predict == PROBABILITY and positive is None:
-            raise self.fail("submission.positive", "is missing; expected the class whose probability the "
-                                                   "submission's column holds")
+            raise self.fail(
+                "submission.positive", "is missing; expected the class whose probability the submission's column holds"
+            )
         if predict != PROBABILITY and positive is not None:
-            raise self.fail("submission.positive", f"goes with predict = \"probability\" only (predict is {predict!r})")
+            raise self.fail("submission.positive", f'goes with predict = "probability" only (predict is {predict!r})')
         if positive is not None and classes is not None and positive not in classes:
             raise self.fail("submission.positive", f"is {positive!r}, which is not one of classes")
         return SubmissionFormat(sample, predict, positive)
 
 
 def _predicts_phrase(predicts: str) -> str:
-    return {LABEL: "one label per image", PROBABILITY: "the probability of one class per image",
-            PROBABILITIES: "one probability per class per image"}[predicts]
+    return {
+        LABEL: "one label per image",
+        PROBABILITY: "the probability of one class per image",
+        PROBABILITIES: "one probability per class per image",
+    }[predicts]
 
 
 def _shown(value: Any) -> str:

@@ -60,8 +60,13 @@ CREDENTIALS_HELP = (
 )
 NOTEBOOK_CREDENTIALS_HELP = f"no Kaggle API credentials in this notebook: {notebook.SECRETS_HELP}"
 # What the client raises when the network, not Kaggle, is the problem.
-NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                  urllib3.exceptions.ProtocolError, urllib3.exceptions.TimeoutError)
+NETWORK_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.TimeoutError,
+)
 
 
 @dataclass(frozen=True)
@@ -119,8 +124,7 @@ def _check_endpoint(client_class: type) -> None:
     wants_local = os.environ.get("KAGGLE_API_ENVIRONMENT") == "LOCALHOST"
     if wants_local and "--local" not in client_class.args:
         raise KaggleApiError(
-            "KAGGLE_API_ENVIRONMENT=LOCALHOST was set after the kaggle client was imported; "
-            "set it before Python starts"
+            "KAGGLE_API_ENVIRONMENT=LOCALHOST was set after the kaggle client was imported; set it before Python starts"
         )
 
 
@@ -148,32 +152,30 @@ def translate_http_error(error: BaseException, slug: str, *, tries: int | None =
 
 def _status_error(status: int, slug: str, message: str, tries: int | None) -> KagglekitError:
     if status == 401 and in_kaggle_notebook():
-        return CredentialsError(f"Kaggle rejected this notebook's credentials (HTTP 401: {message}): {notebook.SECRETS_HELP}")
+        return CredentialsError(
+            f"Kaggle rejected this notebook's credentials (HTTP 401: {message}): {notebook.SECRETS_HELP}"
+        )
     if status == 401:
         return CredentialsError(
             f"Kaggle rejected your credentials (HTTP 401): create a new API token at {TOKEN_URL} "
             "(API > Create New Token) and save it as ~/.kaggle/kaggle.json"
         )
     if status == 403:
-        return KaggleApiError(
-            f"Kaggle refused access to {slug} (HTTP 403: {message}): {refused_help(slug)}"
-        )
+        return KaggleApiError(f"Kaggle refused access to {slug} (HTTP 403: {message}): {refused_help(slug)}")
     if status == 404:
-        return KaggleApiError(
-            f"unknown competition {slug!r} (HTTP 404): check the slug at {COMPETITIONS_URL}"
-        )
+        return KaggleApiError(f"unknown competition {slug!r} (HTTP 404): check the slug at {COMPETITIONS_URL}")
     if status == 429:
         after = f" after {tries} tries" if tries else ""
-        return RateLimitedError(
-            f"Kaggle is rate-limiting requests (HTTP 429){after}: wait a few minutes, then rerun"
-        )
+        return RateLimitedError(f"Kaggle is rate-limiting requests (HTTP 429){after}: wait a few minutes, then rerun")
     return KaggleApiError(f"Kaggle answered HTTP {status} for {slug}: {message}")
 
 
 def refused_help(slug: str) -> str:
     """A 403 means rules not accepted, an unverified phone number or closed entry: Kaggle's reason says which."""
-    return (f"accept the competition rules at {COMPETITIONS_URL}/{slug}/rules, verify your phone number at {TOKEN_URL} "
-            f"(Phone verification), and check that {slug} still accepts submissions; then rerun")
+    return (
+        f"accept the competition rules at {COMPETITIONS_URL}/{slug}/rules, verify your phone number at {TOKEN_URL} "
+        f"(Phone verification), and check that {slug} still accepts submissions; then rerun"
+    )
 
 
 def _server_message(error: BaseException) -> str:
@@ -204,8 +206,9 @@ def _call(slug: str, request: Callable[[], T]) -> T:
                     f"Kaggle is rate-limiting requests (HTTP 429) and asks to wait {delay:.0f}s, longer than "
                     f"kagglekit waits ({policy.max_total_wait:.0f}s in all): wait a few minutes, then rerun"
                 ) from None
-            log.warning("Kaggle is rate-limiting requests; retrying in %.1fs (try %d of %d)",
-                        delay, attempt + 1, policy.tries)
+            log.warning(
+                "Kaggle is rate-limiting requests; retrying in %.1fs (try %d of %d)", delay, attempt + 1, policy.tries
+            )
             time.sleep(delay)
             waited += delay
     raise AssertionError("unreachable")
@@ -315,13 +318,21 @@ def _download_payload(slug: str, name: str, dest_dir: Path, progress: bool, api:
             print(f"Downloading {slug}/{name}{resumed}", flush=True)
         try:
             with contextlib.redirect_stdout(io.StringIO()):  # the client narrates; tqdm (stderr) stays
-                api.download_file(response, str(part), kaggle.http_client(), quiet=not progress, resume=True,
-                                  max_retries=RetryPolicy.from_env().download_retries)
+                api.download_file(
+                    response,
+                    str(part),
+                    kaggle.http_client(),
+                    quiet=not progress,
+                    resume=True,
+                    max_retries=RetryPolicy.from_env().download_retries,
+                )
         except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             raise translate_http_error(error, slug) from None
         except ValueError as error:  # the client's own size check against Content-Length
             part.unlink(missing_ok=True)
-            raise DataError(f"download of {name} came out the wrong size ({error}); rerun to download it again") from None
+            raise DataError(
+                f"download of {name} came out the wrong size ({error}); rerun to download it again"
+            ) from None
         except OSError as error:
             raise KagglekitError(f"could not write {part}: {error.strerror or error}") from None
         finally:
@@ -416,8 +427,9 @@ def poll_waits(timeout: float, interval: float) -> Iterator[float]:
         waited += wait
 
 
-def wait_for_score(slug: str, ref: int, *, timeout: float = 600.0, interval: float = 5.0,
-                   api: KaggleApi | None = None) -> dict[str, Any]:
+def wait_for_score(
+    slug: str, ref: int, *, timeout: float = 600.0, interval: float = 5.0, api: KaggleApi | None = None
+) -> dict[str, Any]:
     """Poll until Kaggle has scored (or rejected) ``ref`` or the waits of ``poll_waits`` run out."""
     api = api or authenticate()
     submission = get_submission(slug, ref, api)
@@ -462,7 +474,9 @@ def leaderboard(slug: str, api: KaggleApi | None = None, max_rows: int = 200) ->
             request.page_size = min(100, max_rows - len(rows))
             if token:
                 request.page_token = token
-            page = _call(slug, lambda request=request: kaggle.competitions.competition_api_client.get_leaderboard(request))
+            page = _call(
+                slug, lambda request=request: kaggle.competitions.competition_api_client.get_leaderboard(request)
+            )
             rows += [(s.team_name or "", _score(s.score)) for s in page.submissions if _score(s.score) is not None]
             token = page.next_page_token
             if not token or not page.submissions:
@@ -536,8 +550,10 @@ def kernel_status(api: KaggleApi, ref: str) -> tuple[str, str | None]:
     try:
         response = kernel_call(ref, lambda: api.kernels_status(ref))
     except KeyError as error:  # kagglesdk cannot map the status name onto its enum
-        raise KaggleApiError(f"Kaggle reported a status for kernel {ref} that this kaggle client does not know "
-                             f"({error}); see https://www.kaggle.com/code/{ref}") from None
+        raise KaggleApiError(
+            f"Kaggle reported a status for kernel {ref} that this kaggle client does not know "
+            f"({error}); see https://www.kaggle.com/code/{ref}"
+        ) from None
     return response.status.name, response.failure_message
 
 
@@ -554,7 +570,9 @@ def kernel_output(api: KaggleApi, ref: str) -> tuple[dict[str, str], str]:
             request.user_name, request.kernel_slug, request.page_size = owner, slug, 100
             if token:
                 request.page_token = token
-            page = kernel_call(ref, lambda request=request: kaggle.kernels.kernels_api_client.list_kernel_session_output(request))
+            page = kernel_call(
+                ref, lambda request=request: kaggle.kernels.kernels_api_client.list_kernel_session_output(request)
+            )
             files.update({item.file_name: item.url for item in page.files or []})
             log_text = log_text or page.log or ""
             token = page.next_page_token
@@ -573,8 +591,10 @@ def download_output(url: str, target: Path) -> Path:
     try:
         with requests.get(url, stream=True, timeout=60) as response:
             if response.status_code != 200:
-                raise KaggleApiError(f"downloading {target.name} from Kaggle failed (HTTP {response.status_code}); "
-                                     "rerun the same command to try again")
+                raise KaggleApiError(
+                    f"downloading {target.name} from Kaggle failed (HTTP {response.status_code}); "
+                    "rerun the same command to try again"
+                )
             announced = response.headers.get("Content-Length")
             with open(partial, "wb") as sink:
                 for chunk in response.iter_content(1 << 20):
@@ -585,8 +605,10 @@ def download_output(url: str, target: Path) -> Path:
     size = partial.stat().st_size
     if announced is not None and size != int(announced):
         partial.unlink()
-        raise KaggleApiError(f"{target.name} from Kaggle came with {size:,} of {int(announced):,} bytes; "
-                             "rerun the same command to try again")
+        raise KaggleApiError(
+            f"{target.name} from Kaggle came with {size:,} of {int(announced):,} bytes; "
+            "rerun the same command to try again"
+        )
     os.replace(partial, target)
     return target
 
@@ -600,7 +622,7 @@ class CompetitionMetadata:
 
     title: str
     evaluation_metric: str  # Kaggle's display name, e.g. "Categorization Accuracy"; "" when it gives none
-    kernels_only: bool      # a code competition: submissions come from a notebook's output
+    kernels_only: bool  # a code competition: submissions come from a notebook's output
 
 
 def competition_metadata(slug: str, api: KaggleApi | None = None) -> CompetitionMetadata:
@@ -612,12 +634,12 @@ def competition_metadata(slug: str, api: KaggleApi | None = None) -> Competition
     request.competition_name = slug
     with api.build_kaggle_client() as kaggle:
         competition = _call(slug, lambda: kaggle.competitions.competition_api_client.get_competition(request))
-    return CompetitionMetadata(competition.title or slug, competition.evaluation_metric or "",
-                               bool(competition.is_kernels_submissions_only))
+    return CompetitionMetadata(
+        competition.title or slug, competition.evaluation_metric or "", bool(competition.is_kernels_submissions_only)
+    )
 
 
-def read_file_start(slug: str, name: str, max_bytes: int = 1 << 20,
-                    api: KaggleApi | None = None) -> tuple[bytes, bool]:
+def read_file_start(slug: str, name: str, max_bytes: int = 1 << 20, api: KaggleApi | None = None) -> tuple[bytes, bool]:
     """The first ``max_bytes`` of data file ``name`` and whether that is all of it, without downloading the rest.
 
     Kaggle sends a CSV inside a .zip; its first member is decompressed as it
@@ -658,8 +680,9 @@ def archive_members(slug: str, name: str, max_bytes: int = 64 << 20, api: Kaggle
         try:
             served = _served_name(response, name)
             if served != name and served.endswith(".zip"):
-                raise DataError(f"Kaggle sends {name} inside {served}: its members cannot be listed without "
-                                "downloading all of it")
+                raise DataError(
+                    f"Kaggle sends {name} inside {served}: its members cannot be listed without downloading all of it"
+                )
             size = int(response.headers.get("Content-Length") or 0)
             if response.headers.get("Accept-Ranges") == "bytes" and size:
                 headers = dict(getattr(response.request, "headers", {}) or {})
@@ -670,8 +693,10 @@ def archive_members(slug: str, name: str, max_bytes: int = 64 << 20, api: Kaggle
                     raise DataError(f"{name} is larger than Kaggle said; its members cannot be listed")
                 source = io.BytesIO(data)
             else:
-                raise DataError(f"Kaggle serves {name} without ranged reads; its members cannot be listed without "
-                                f"downloading all {size:,} bytes")
+                raise DataError(
+                    f"Kaggle serves {name} without ranged reads; its members cannot be listed without "
+                    f"downloading all {size:,} bytes"
+                )
         except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             raise translate_http_error(error, slug) from None
         finally:
@@ -733,13 +758,15 @@ def _unzip_start(chunks: Any, name: str, max_bytes: int) -> tuple[bytes, bool]:
     (stored_size,) = struct.unpack("<I", buffer[18:22])
     name_length, extra_length = struct.unpack("<HH", buffer[26:30])
     fill(30 + name_length + extra_length)
-    rest = [bytes(buffer[30 + name_length + extra_length:])]
+    rest = [bytes(buffer[30 + name_length + extra_length :])]
     if method == 0 and not flags & 0x08:
         data, _ = _take(itertools.chain(rest, stream), min(max_bytes, stored_size))
         return data, stored_size <= max_bytes
     if method != 8:
-        raise DataError(f"the .zip Kaggle sent for {name} uses compression method {method}; "
-                        "kagglekit reads stored and deflated members")
+        raise DataError(
+            f"the .zip Kaggle sent for {name} uses compression method {method}; "
+            "kagglekit reads stored and deflated members"
+        )
     inflate = zlib.decompressobj(-zlib.MAX_WBITS)
     out = bytearray()
     for chunk in itertools.chain(rest, stream):
@@ -780,14 +807,17 @@ class _RangeReader(io.RawIOBase):
         if count <= 0:
             return 0
         if self._fetched + count > self._budget:
-            raise DataError(f"listing the archive would read more than {self._budget:,} bytes of it; "
-                            "download it instead")
+            raise DataError(
+                f"listing the archive would read more than {self._budget:,} bytes of it; download it instead"
+            )
         headers = {**self._headers, "Range": f"bytes={self._position}-{self._position + count - 1}"}
         try:
             with requests.get(self._url, headers=headers, timeout=60) as response:
                 if response.status_code != 206:
-                    raise DataError(f"Kaggle answered HTTP {response.status_code} to a ranged read of an archive; "
-                                    "download it instead")
+                    raise DataError(
+                        f"Kaggle answered HTTP {response.status_code} to a ranged read of an archive; "
+                        "download it instead"
+                    )
                 data = response.content[:count]
         except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             raise translate_http_error(error, self._slug) from None

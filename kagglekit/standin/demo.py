@@ -38,8 +38,9 @@ def make_demo_competition(config: DemoConfig) -> Path:
     from kagglekit.standin.synthetic import make_from_spec
 
     target = config.directory / "competition"
-    stamp = fingerprint([], competition=config.competition, train=config.train_images, test=config.test_images,
-                        seed=config.seed)
+    stamp = fingerprint(
+        [], competition=config.competition, train=config.train_images, test=config.test_images, seed=config.seed
+    )
     if not is_complete(target, stamp):
         make_from_spec(get_spec(config.competition), target, config.train_images, config.test_images, config.seed)
         mark_complete(target, stamp)
@@ -49,10 +50,24 @@ def make_demo_competition(config: DemoConfig) -> Path:
 def demo_chain(config: DemoConfig) -> Chain:
     """`make submit`'s chain (kagglekit.chain), pointed at the demo's folders, polling the local server quickly."""
     recipe = RecipeChoice(config.model, {"epochs": config.epochs, "seed": config.seed}).flags()
-    remote = ["--accelerator", "cpu", "--remote-dir", str(config.directory / "remote"), "--interval", "1", "--wait", "1200"]
-    return Chain(["--competition", config.competition, "--data-dir", str(config.directory / "data")], recipe,
-                 config.directory / "runs", config.directory / "submissions", remote=remote,
-                 scores=["--interval", "1", "--timeout", "60"])
+    remote = [
+        "--accelerator",
+        "cpu",
+        "--remote-dir",
+        str(config.directory / "remote"),
+        "--interval",
+        "1",
+        "--wait",
+        "1200",
+    ]
+    return Chain(
+        ["--competition", config.competition, "--data-dir", str(config.directory / "data")],
+        recipe,
+        config.directory / "runs",
+        config.directory / "submissions",
+        remote=remote,
+        scores=["--interval", "1", "--timeout", "60"],
+    )
 
 
 def run_demo(config: DemoConfig, run_stage: Callable[[list[str]], int]) -> int:
@@ -62,14 +77,18 @@ def run_demo(config: DemoConfig, run_stage: Callable[[list[str]], int]) -> int:
     competition = make_demo_competition(config)
     with KaggleServer(accept_any_credentials=True) as server, kaggle_env(server):
         server.add_competition(config.competition, competition, competition / "solution.csv", pending_polls=1)
-        print(f"demo: a generated {config.competition} ({config.train_images:,} train / {config.test_images:,} test images) "
-              f"served by the local Kaggle API at {server.proxy_url}")
+        print(
+            f"demo: a generated {config.competition} ({config.train_images:,} train / {config.test_images:,} test images) "
+            f"served by the local Kaggle API at {server.proxy_url}"
+        )
         started = time.perf_counter()
         code = run_chain(demo_chain(config), stages(config.where, "compare"), run_stage)
         if code:
             return code
-    print(f"\ndemo: done in {time.perf_counter() - started:.0f} s. Everything it made is under {config.directory}/; "
-          f"`{make_command(config)}` does the same against Kaggle.")
+    print(
+        f"\ndemo: done in {time.perf_counter() - started:.0f} s. Everything it made is under {config.directory}/; "
+        f"`{make_command(config)}` does the same against Kaggle."
+    )
     return 0
 
 

@@ -53,12 +53,26 @@ OUTPUT_ROUTE = "/kernel-output/"
 DEFAULT_RUN_TIMEOUT = 1800.0  # seconds a pushed script may run, unless the push asks for less
 QUOTA_HOURS = {"gpu": 30.0, "tpu": 20.0}  # Kaggle's weekly allowance, as of 2025
 # The variables of a Kaggle batch session (Save Version / kernels push), minus credentials.
-SESSION_ENVIRONMENT = {"KAGGLE_KERNEL_RUN_TYPE": "Batch", "KAGGLE_URL_BASE": "https://www.kaggle.com",
-                       "KAGGLE_DOCKER_IMAGE": "local-stand-in"}
+SESSION_ENVIRONMENT = {
+    "KAGGLE_KERNEL_RUN_TYPE": "Batch",
+    "KAGGLE_URL_BASE": "https://www.kaggle.com",
+    "KAGGLE_DOCKER_IMAGE": "local-stand-in",
+}
 # What must not leak from this process into the kernel: it has no credentials and no proxy to us.
-WITHHELD = ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR", "KAGGLE_API_ENVIRONMENT",
-            "KAGGLE_API_V1_TOKEN", "KAGGLE_DATA_PROXY_URL", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
-            "PYTHONPATH")
+WITHHELD = (
+    "KAGGLE_USERNAME",
+    "KAGGLE_KEY",
+    "KAGGLE_API_TOKEN",
+    "KAGGLE_CONFIG_DIR",
+    "KAGGLE_API_ENVIRONMENT",
+    "KAGGLE_API_V1_TOKEN",
+    "KAGGLE_DATA_PROXY_URL",
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "PYTHONPATH",
+)
 
 
 @dataclasses.dataclass
@@ -139,8 +153,9 @@ class KernelService:
         if unknown:
             response.invalid_competition_sources = unknown
         version = self._new_version(owner, slug, body)
-        threading.Thread(target=self._run, args=(version, body), name=f"kernel-{slug}-{version.number}",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._run, args=(version, body), name=f"kernel-{slug}-{version.number}", daemon=True
+        ).start()
         response.ref = f"{owner}/{slug}"
         response.url = f"https://www.kaggle.com/code/{owner}/{slug}"
         response.version_number = version.number
@@ -183,7 +198,7 @@ class KernelService:
         names = sorted(str(p.relative_to(version.working)) for p in version.working.rglob("*") if p.is_file())
         start, size = int(body.page_token or 0), body.page_size or 20
         response = ApiListKernelSessionOutputResponse()
-        response.files = [self._output_file(version, name) for name in names[start:start + size]]
+        response.files = [self._output_file(version, name) for name in names[start : start + size]]
         response.log = json.dumps(version.log)
         if start + size < len(names):
             response.next_page_token = str(start + size)
@@ -201,7 +216,7 @@ class KernelService:
 
     def send_output(self, request: Request) -> Response:
         """GET of an output file's URL (signed, so no auth): 500 for a file set to break."""
-        owner, slug, number, name = request.path[len(OUTPUT_ROUTE):].split("/", 3)
+        owner, slug, number, name = request.path[len(OUTPUT_ROUTE) :].split("/", 3)
         versions = self.versions.get((owner, slug), [])
         version = next((v for v in versions if str(v.number) == number), None)
         path = version.working / name if version else None
@@ -217,8 +232,11 @@ class KernelService:
         refresh = (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
         def quota(kind: str) -> dict:
-            return {"timeUsed": f"{int(self.quota_used_hours[kind] * 3600)}s",
-                    "totalTimeAllowed": f"{int(QUOTA_HOURS[kind] * 3600)}s", "hasEverRun": True}
+            return {
+                "timeUsed": f"{int(self.quota_used_hours[kind] * 3600)}s",
+                "totalTimeAllowed": f"{int(QUOTA_HOURS[kind] * 3600)}s",
+                "hasEverRun": True,
+            }
 
         return json_response({"quotaRefreshTime": refresh, "gpuQuota": quota("gpu"), "tpuQuota": quota("tpu")})
 
@@ -236,8 +254,15 @@ class KernelService:
         timeout = min(self.run_timeout, body.session_timeout_seconds or self.run_timeout)
         started = time.monotonic()
         try:
-            result = subprocess.run([sys.executable, str(script)], cwd=version.working, env=self._environment(version),
-                                    capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            result = subprocess.run(
+                [sys.executable, str(script)],
+                cwd=version.working,
+                env=self._environment(version),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired as expired:
             self._log(version, expired.stdout, expired.stderr, started)
             version.failure_message = f"Your notebook hit the maximum run time ({timeout:.0f} seconds)"
@@ -272,12 +297,21 @@ class KernelService:
         env = {k: v for k, v in os.environ.items() if k not in WITHHELD and not k.startswith("KAGGLEKIT_")}
         kaggle = version.root / "kaggle"
         env.update(SESSION_ENVIRONMENT)
-        env.update({"HOME": str(kaggle / "temp"), CACHE_MOUNT_ENV: str(kaggle / "input"),
-                    KAGGLE_WORKING_ENV: str(kaggle / "working"), KAGGLE_TEMP_ENV: str(kaggle / "temp"),
-                    "KAGGLE_CONFIG_DIR": str(kaggle / "temp" / ".kaggle"), "PYTHONUNBUFFERED": "1"})
+        env.update(
+            {
+                "HOME": str(kaggle / "temp"),
+                CACHE_MOUNT_ENV: str(kaggle / "input"),
+                KAGGLE_WORKING_ENV: str(kaggle / "working"),
+                KAGGLE_TEMP_ENV: str(kaggle / "temp"),
+                "KAGGLE_CONFIG_DIR": str(kaggle / "temp" / ".kaggle"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         return env
 
-    def _log(self, version: KernelVersion, stdout: str | bytes | None, stderr: str | bytes | None, started: float) -> None:
+    def _log(
+        self, version: KernelVersion, stdout: str | bytes | None, stderr: str | bytes | None, started: float
+    ) -> None:
         """Kaggle's log: a JSON list of {stream_name, time, data} events."""
         elapsed = round(time.monotonic() - started, 3)
         for stream, text in (("stdout", stdout), ("stderr", stderr)):

@@ -56,9 +56,9 @@ class Scoring:
     """What a submission must look like and how it is scored."""
 
     metric: Metric
-    header: tuple[str, ...]             # the sample submission's columns, id first
-    classes: tuple[str, ...] | None     # label: the labels allowed (None: any); probabilities: header[1:]
-    answers: dict[str, str]             # id -> the solution's answer (see the module docstring)
+    header: tuple[str, ...]  # the sample submission's columns, id first
+    classes: tuple[str, ...] | None  # label: the labels allowed (None: any); probabilities: header[1:]
+    answers: dict[str, str]  # id -> the solution's answer (see the module docstring)
 
     @property
     def predict(self) -> str:
@@ -94,8 +94,14 @@ def read_solution(data: bytes, where: str = "solution.csv") -> tuple[tuple[str, 
     return header, answers
 
 
-def make_scoring(metric: Metric, solution: bytes, sample: bytes | None, classes: Sequence[str] | None,
-                 where: str = "solution.csv", positive: str | None = None) -> Scoring:
+def make_scoring(
+    metric: Metric,
+    solution: bytes,
+    sample: bytes | None,
+    classes: Sequence[str] | None,
+    where: str = "solution.csv",
+    positive: str | None = None,
+) -> Scoring:
     """Scoring for ``metric``: the columns from the sample (else the solution's), answers checked against them.
 
     ``positive``: for one probability column, the class it is the probability of,
@@ -104,18 +110,24 @@ def make_scoring(metric: Metric, solution: bytes, sample: bytes | None, classes:
     solution_header, answers = read_solution(solution, where)
     if metric.predicts == PROBABILITY and positive is not None:
         named = classes if classes else None
-        answers = {i: "1" if a == positive else a if a in ("0", "1") or (named is not None and a not in named) else "0"
-                   for i, a in answers.items()}
+        answers = {
+            i: "1" if a == positive else a if a in ("0", "1") or (named is not None and a not in named) else "0"
+            for i, a in answers.items()
+        }
     if sample is not None:
         header = tuple(h.strip() for h in next(csv.reader(io.StringIO(sample.decode("utf-8-sig"))), []))
     elif metric.predicts == PROBABILITIES:
-        raise ValueError("a competition scored on one probability per class needs its sample submission, "
-                         "whose header names the classes")
+        raise ValueError(
+            "a competition scored on one probability per class needs its sample submission, "
+            "whose header names the classes"
+        )
     else:
         header = solution_header
     if len(header) < 2 or (metric.predicts != PROBABILITIES and len(header) != 2):
-        raise ValueError(f"the sample submission's header {','.join(header)!r} does not fit {metric.name}, "
-                         f"which scores {metric.predicts}")
+        raise ValueError(
+            f"the sample submission's header {','.join(header)!r} does not fit {metric.name}, "
+            f"which scores {metric.predicts}"
+        )
     allowed: tuple[str, ...] | None
     if metric.predicts == PROBABILITIES:
         allowed = header[1:]
@@ -126,8 +138,10 @@ def make_scoring(metric: Metric, solution: bytes, sample: bytes | None, classes:
     if allowed is not None:
         wrong = sorted({a for a in answers.values() if a not in allowed})
         if wrong:
-            raise ValueError(f"{where} answers {', '.join(map(repr, wrong[:MAX_VALUES_SHOWN]))}, which "
-                             f"{metric.name} cannot score: expected one of {', '.join(allowed[:12])}")
+            raise ValueError(
+                f"{where} answers {', '.join(map(repr, wrong[:MAX_VALUES_SHOWN]))}, which "
+                f"{metric.name} cannot score: expected one of {', '.join(allowed[:12])}"
+            )
     kept = allowed if metric.predicts != PROBABILITY else None
     return Scoring(metric, header, kept, answers)
 
@@ -177,10 +191,11 @@ def read_submission(data: bytes, scoring: Scoring) -> dict[str, tuple]:
                 raise SubmissionRefused(f"ERROR: Record {line - 1} had {len(row)} columns but expected {len(header)}")
             image_id = row[id_position].strip()
             if image_id in predicted:
-                raise SubmissionRefused(f"ERROR: Duplicate value '{image_id}' found in column '{scoring.id_column}' "
-                                        f"(Line {line}, Column {id_position + 1})")
-            predicted[image_id] = tuple(_value(row[p].strip(), scoring, header[p], line, p + 1)
-                                        for p in positions[1:])
+                raise SubmissionRefused(
+                    f"ERROR: Duplicate value '{image_id}' found in column '{scoring.id_column}' "
+                    f"(Line {line}, Column {id_position + 1})"
+                )
+            predicted[image_id] = tuple(_value(row[p].strip(), scoring, header[p], line, p + 1) for p in positions[1:])
     except csv.Error as error:
         raise SubmissionRefused(f"ERROR: The submission is not a valid CSV file ({error})") from None
     _check_ids(predicted, scoring)
@@ -194,8 +209,10 @@ def _column_positions(header: list[str], scoring: Scoring) -> list[int]:
             raise SubmissionRefused(f"ERROR: Duplicate column '{name}' (Line 1, Column {position + 1})")
     for name in scoring.header:
         if name not in header:
-            raise SubmissionRefused(f"ERROR: Required column '{name}' could not be found; the submission's header "
-                                    f"must be {','.join(scoring.header)}")
+            raise SubmissionRefused(
+                f"ERROR: Required column '{name}' could not be found; the submission's header "
+                f"must be {','.join(scoring.header)}"
+            )
     for position, name in enumerate(header):
         if name not in scoring.header:
             raise SubmissionRefused(f"ERROR: Unexpected column '{name}' (Line 1, Column {position + 1})")
@@ -206,8 +223,10 @@ def _value(cell: str, scoring: Scoring, column: str, line: int, position: int) -
     where = f"(Line {line}, Column {position})"
     if scoring.predict == LABEL:
         if scoring.classes is not None and cell not in scoring.classes:
-            raise SubmissionRefused(f"ERROR: Unexpected value '{cell}' found in column '{column}' {where}: expected "
-                                    f"one of {', '.join(scoring.classes[:12])}")
+            raise SubmissionRefused(
+                f"ERROR: Unexpected value '{cell}' found in column '{column}' {where}: expected "
+                f"one of {', '.join(scoring.classes[:12])}"
+            )
         return cell
     try:
         number = float(cell)
@@ -216,20 +235,26 @@ def _value(cell: str, scoring: Scoring, column: str, line: int, position: int) -
     if not math.isfinite(number):
         raise SubmissionRefused(f"ERROR: Value '{cell}' in column '{column}' is not a finite number {where}")
     if not 0.0 <= number <= 1.0:
-        raise SubmissionRefused(f"ERROR: Value '{cell}' in column '{column}' is outside the allowed range [0, 1] "
-                                f"{where}: submit probabilities")
+        raise SubmissionRefused(
+            f"ERROR: Value '{cell}' in column '{column}' is outside the allowed range [0, 1] "
+            f"{where}: submit probabilities"
+        )
     return number
 
 
 def _check_ids(predicted: dict[str, tuple], scoring: Scoring) -> None:
     missing = scoring.answers.keys() - predicted.keys()
     if missing:
-        raise SubmissionRefused(f"ERROR: Submission is missing {len(missing)} ids in column '{scoring.id_column}' "
-                                f"(e.g. '{min(missing, key=_natural_key)}')")
+        raise SubmissionRefused(
+            f"ERROR: Submission is missing {len(missing)} ids in column '{scoring.id_column}' "
+            f"(e.g. '{min(missing, key=_natural_key)}')"
+        )
     extra = predicted.keys() - scoring.answers.keys()
     if extra:
-        raise SubmissionRefused(f"ERROR: Submission has {len(extra)} unexpected ids in column '{scoring.id_column}' "
-                                f"(e.g. '{min(extra, key=_natural_key)}')")
+        raise SubmissionRefused(
+            f"ERROR: Submission has {len(extra)} unexpected ids in column '{scoring.id_column}' "
+            f"(e.g. '{min(extra, key=_natural_key)}')"
+        )
 
 
 def _natural_key(value: str) -> tuple[int, int, str]:

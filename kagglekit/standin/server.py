@@ -236,10 +236,10 @@ class KaggleServer:
 
     def start(self) -> KaggleServer:
         handler = _Handler if self.log_requests else _QuietHandler
-        self._http = make_server("127.0.0.1", self._requested_port, self._wsgi, threaded=True,
-                                 request_handler=handler)
-        self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="kaggle-server", daemon=True)
+        self._http = make_server("127.0.0.1", self._requested_port, self._wsgi, threaded=True, request_handler=handler)
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, name="kaggle-server", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -322,13 +322,26 @@ class KaggleServer:
         scored = METRICS[metric] if metric else spec.metric if spec else METRICS["accuracy"]
         sample = sample or (spec.submission.sample if spec else DEFAULT_SAMPLE)
         sample_bytes = (directory / sample).read_bytes() if (directory / sample).is_file() else None
-        scoring = make_scoring(scored, solution_csv.read_bytes(), sample_bytes, spec.classes if spec else None,
-                               str(solution_csv), spec.submission.positive if spec else None)
+        scoring = make_scoring(
+            scored,
+            solution_csv.read_bytes(),
+            sample_bytes,
+            spec.classes if spec else None,
+            str(solution_csv),
+            spec.submission.positive if spec else None,
+        )
         ids = sorted(scoring.answers, key=_natural_key)
         public_ids = frozenset(random.Random(0).sample(ids, round(len(ids) * public_fraction)))
-        competition = Competition(slug, served, scoring, public_ids, daily_limit, pending_polls,
-                                  evaluation_metric=evaluation_metric or KAGGLE_METRIC_NAMES[scored.name],
-                                  kernels_only=kernels_only)
+        competition = Competition(
+            slug,
+            served,
+            scoring,
+            public_ids,
+            daily_limit,
+            pending_polls,
+            evaluation_metric=evaluation_metric or KAGGLE_METRIC_NAMES[scored.name],
+            kernels_only=kernels_only,
+        )
         if deadline is not None:
             competition.deadline = deadline
         with self._lock:
@@ -350,22 +363,44 @@ class KaggleServer:
     def _add_benchmark(self, competition: Competition, sample: Path) -> None:
         public, private, error = _score(sample.read_bytes(), competition)
         with self._lock:
-            self._submissions.append(Submission(
-                next(self._refs), competition.slug, BENCHMARK_TEAM, sample.name, "benchmark",
-                competition.created, public, private, error, polls_left=0,
-            ))
+            self._submissions.append(
+                Submission(
+                    next(self._refs),
+                    competition.slug,
+                    BENCHMARK_TEAM,
+                    sample.name,
+                    "benchmark",
+                    competition.created,
+                    public,
+                    private,
+                    error,
+                    polls_left=0,
+                )
+            )
 
     # -- faults ---------------------------------------------------------------
 
-    def fail_next(self, status: int, times: int = 1, *, retry_after: float | str | None = None,
-                  message: str | None = None, path_part: str = "", date: datetime | None = None) -> None:
+    def fail_next(
+        self,
+        status: int,
+        times: int = 1,
+        *,
+        retry_after: float | str | None = None,
+        message: str | None = None,
+        path_part: str = "",
+        date: datetime | None = None,
+    ) -> None:
         """Answer the next ``times`` requests (of any kind, or those whose path contains ``path_part``) with ``status``.
 
         ``date`` is the answer's Date header, the server's clock when it answered: an
         HTTP-date Retry-After counts from it (RFC 9110), so a test can fix both.
         """
-        text = message or {401: "Unauthenticated", 403: "Permission denied", 404: "Not found",
-                           429: "Too many requests"}.get(status, "Server error")
+        text = message or {
+            401: "Unauthenticated",
+            403: "Permission denied",
+            404: "Not found",
+            429: "Too many requests",
+        }.get(status, "Server error")
         after = None if retry_after is None else str(retry_after)
         sent = None if date is None else format_datetime(date.astimezone(timezone.utc), usegmt=True)
         with self._lock:
@@ -414,7 +449,7 @@ class KaggleServer:
     def _route(self, request: Request) -> Response:
         path = request.path
         if request.method == "POST" and path.startswith(API_PREFIX):
-            service, _, method = path[len(API_PREFIX):].partition("/")
+            service, _, method = path[len(API_PREFIX) :].partition("/")
             handler = self._handlers().get((service, method))
             if handler is None:
                 raise ApiError(404, f"{service}/{method} is not served by the local Kaggle server")
@@ -506,8 +541,7 @@ class KaggleServer:
         body = ApiListCompetitionsRequest.from_dict(request.get_json(force=True))
         term = (body.search or "").lower()
         response = ApiListCompetitionsResponse()
-        response.competitions = [_competition_view(c) for c in self.competitions.values()
-                                 if term in c.slug.lower()]
+        response.competitions = [_competition_view(c) for c in self.competitions.values() if term in c.slug.lower()]
         return sdk_response(response)
 
     def _get_competition(self, request: Request) -> Response:
@@ -524,7 +558,7 @@ class KaggleServer:
         files = sorted(competition.files.values(), key=lambda f: f.name)
         start = int(body.page_token or 0)
         size = body.page_size or 20
-        page = files[start:start + size]
+        page = files[start : start + size]
         response = ApiListDataFilesResponse()
         response.files = [_data_file(f, competition.created) for f in page]
         if start + size < len(files):
@@ -562,8 +596,13 @@ class KaggleServer:
         if payload is None:
             raise ApiError(404, f"no file {served_name!r}")
         response = send_file(
-            payload, request.environ, mimetype="application/octet-stream",
-            download_name=served_name, conditional=True, etag=_etag(payload), max_age=None,
+            payload,
+            request.environ,
+            mimetype="application/octet-stream",
+            download_name=served_name,
+            conditional=True,
+            etag=_etag(payload),
+            max_age=None,
         )
         with self._lock:
             cut = self._cuts.pop(served_name, None) if request.method == "GET" else None
@@ -604,8 +643,16 @@ class KaggleServer:
                 raise ApiError(400, f"daily submission limit ({competition.daily_limit}) reached")
             public, private, error = _score(data, competition)
             submission = Submission(
-                next(self._refs), competition.slug, user, file_name, body.submission_description or "",
-                datetime.now(timezone.utc), public, private, error, competition.pending_polls,
+                next(self._refs),
+                competition.slug,
+                user,
+                file_name,
+                body.submission_description or "",
+                datetime.now(timezone.utc),
+                public,
+                private,
+                error,
+                competition.pending_polls,
             )
             self._submissions.append(submission)
         response = ApiCreateSubmissionResponse()
@@ -888,23 +935,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m kagglekit.standin.server",
         description="Serve a competition directory as Kaggle's API on 127.0.0.1, for the real kaggle client.",
     )
-    parser.add_argument("--competition-dir", type=Path, required=True, metavar="DIR",
-                        help="directory with the competition's files (cifar-10: train.7z, test.7z, trainLabels.csv, "
-                             "sampleSubmission.csv); a .csv is served zipped, as Kaggle does")
-    parser.add_argument("--solution", type=Path, required=True, metavar="CSV",
-                        help="the answers: id column, then the true label (1/0 for one probability column)")
-    parser.add_argument("--slug", default="cifar-10", help="competition slug to serve it as (default: cifar-10); "
-                                                          "its kagglekit spec says how submissions are scored")
-    parser.add_argument("--metric", choices=sorted(METRICS), default=None,
-                        help="score in this metric instead of the spec's (default: the spec's; accuracy without one)")
+    parser.add_argument(
+        "--competition-dir",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="directory with the competition's files (cifar-10: train.7z, test.7z, trainLabels.csv, "
+        "sampleSubmission.csv); a .csv is served zipped, as Kaggle does",
+    )
+    parser.add_argument(
+        "--solution",
+        type=Path,
+        required=True,
+        metavar="CSV",
+        help="the answers: id column, then the true label (1/0 for one probability column)",
+    )
+    parser.add_argument(
+        "--slug",
+        default="cifar-10",
+        help="competition slug to serve it as (default: cifar-10); its kagglekit spec says how submissions are scored",
+    )
+    parser.add_argument(
+        "--metric",
+        choices=sorted(METRICS),
+        default=None,
+        help="score in this metric instead of the spec's (default: the spec's; accuracy without one)",
+    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--pending-polls", type=int, default=1, help="views a submission stays PENDING (default: 1)")
     args = parser.parse_args(argv)
 
     server = KaggleServer(port=args.port, accept_any_credentials=True, log_requests=True)
-    server.add_competition(args.slug, args.competition_dir, args.solution,
-                           files=served_files(args.slug, args.competition_dir), pending_polls=args.pending_polls,
-                           metric=args.metric)
+    server.add_competition(
+        args.slug,
+        args.competition_dir,
+        args.solution,
+        files=served_files(args.slug, args.competition_dir),
+        pending_polls=args.pending_polls,
+        metric=args.metric,
+    )
     with server:
         env = server.environment()
         for name in ("KAGGLE_API_ENVIRONMENT", "HTTP_PROXY", "KAGGLE_USERNAME", "KAGGLE_KEY"):

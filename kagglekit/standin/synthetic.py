@@ -159,8 +159,13 @@ DigitRecognizerFiles = CompetitionFiles
 # -- images ----------------------------------------------------------------------------
 
 
-def class_images(labels: np.ndarray, rng: np.random.Generator, size: int | tuple[int, int] = IMAGE_SIZE,
-                 n_classes: int = 10, channels: int = 3) -> np.ndarray:
+def class_images(
+    labels: np.ndarray,
+    rng: np.random.Generator,
+    size: int | tuple[int, int] = IMAGE_SIZE,
+    n_classes: int = 10,
+    channels: int = 3,
+) -> np.ndarray:
     """uint8 images (N, height, width, channels) whose colour and stripe angle encode the label.
 
     Grey images (``channels`` 1) are the colour ones averaged, so the stripe angle still gives the class away.
@@ -293,9 +298,14 @@ def _allows(op: Any, argument: Any, char: str) -> bool:
         elif kind == RANGE:
             found |= value[0] <= ord(char) <= value[1]
         elif kind == CATEGORY:
-            found |= {CATEGORY_DIGIT: char.isdigit(), CATEGORY_NOT_DIGIT: not char.isdigit(),
-                      CATEGORY_WORD: char.isalnum() or char == "_", CATEGORY_NOT_WORD: not (char.isalnum() or char == "_"),
-                      CATEGORY_SPACE: char.isspace(), CATEGORY_NOT_SPACE: not char.isspace()}.get(value, False)
+            found |= {
+                CATEGORY_DIGIT: char.isdigit(),
+                CATEGORY_NOT_DIGIT: not char.isdigit(),
+                CATEGORY_WORD: char.isalnum() or char == "_",
+                CATEGORY_NOT_WORD: not (char.isalnum() or char == "_"),
+                CATEGORY_SPACE: char.isspace(),
+                CATEGORY_NOT_SPACE: not char.isspace(),
+            }.get(value, False)
     return found != negate
 
 
@@ -354,8 +364,9 @@ def member_names(source: MemberImages, labels: list[str | None], group: str | No
                 name = candidate
                 break
         if name is None:
-            raise PatternError(f"cannot write a {split} member name that {source.members!r} matches "
-                               f"with the label {label!r}")
+            raise PatternError(
+                f"cannot write a {split} member name that {source.members!r} matches with the label {label!r}"
+            )
         named.append(Named(name, source.match(name).group("id")))
     ids = [n.id for n in named]
     if len(set(ids)) != len(ids):
@@ -386,16 +397,25 @@ def image_size(spec: CompetitionSpec, source: Any) -> tuple[int, int]:
     return spec.images.size or (IMAGE_SIZE, IMAGE_SIZE)
 
 
-def draw_images(spec: CompetitionSpec, source: Any, labels: np.ndarray, n_classes: int,
-                rng: np.random.Generator) -> list[np.ndarray]:
+def draw_images(
+    spec: CompetitionSpec, source: Any, labels: np.ndarray, n_classes: int, rng: np.random.Generator
+) -> list[np.ndarray]:
     """The images of one split: all one size under "native" (one batch), else each its own size around the spec's."""
     channels = source.shape[2] if isinstance(source, PixelImages) else spec.images.channels
     height, width = image_size(spec, source)
     if spec.images.native or isinstance(source, PixelImages):
         return list(class_images(labels, rng, (height, width), n_classes, channels))
     sizes = rng.uniform(0.75, 1.6, size=(len(labels), 2))
-    return [class_images(labels[i:i + 1], rng, (max(8, int(height * sizes[i, 0])), max(8, int(width * sizes[i, 1]))),
-                         n_classes, channels)[0] for i in range(len(labels))]
+    return [
+        class_images(
+            labels[i : i + 1],
+            rng,
+            (max(8, int(height * sizes[i, 0])), max(8, int(width * sizes[i, 1]))),
+            n_classes,
+            channels,
+        )[0]
+        for i in range(len(labels))
+    ]
 
 
 def draw_labels(n: int, n_classes: int, rng: np.random.Generator, every_class: bool) -> np.ndarray:
@@ -406,8 +426,14 @@ def draw_labels(n: int, n_classes: int, rng: np.random.Generator, every_class: b
     return labels
 
 
-def make_from_spec(spec: CompetitionSpec, directory: Path, n_train: int = 200, n_test: int = 100, seed: int = 0,
-                   every_class: bool = True) -> CompetitionFiles:
+def make_from_spec(
+    spec: CompetitionSpec,
+    directory: Path,
+    n_train: int = 200,
+    n_test: int = 100,
+    seed: int = 0,
+    every_class: bool = True,
+) -> CompetitionFiles:
     """Every file ``spec`` lists, in its exact format, under ``directory``, and solution.csv (see the module).
 
     ``every_class``: every class appears in the training images when n_train allows (labels then shuffled);
@@ -431,8 +457,11 @@ def make_from_spec(spec: CompetitionSpec, directory: Path, n_train: int = 200, n
     def split_ids(split: str, source: Any, images: list[np.ndarray], names: list[str] | None) -> list[str]:
         if isinstance(source, PixelImages):
             ids = [str(i) for i in range(1, len(images) + 1)]
-            own_labels = names if split == "train" and isinstance(spec.train_labels, CsvLabels) \
-                and spec.train_labels.id is None else None
+            own_labels = (
+                names
+                if split == "train" and isinstance(spec.train_labels, CsvLabels) and spec.train_labels.id is None
+                else None
+            )
             label_column = spec.train_labels.column if own_labels is not None else None
             _write_pixel_csv(directory / source.file, source, images, ids, own_labels, label_column)
             written[source.file] = directory / source.file
@@ -472,8 +501,9 @@ def make_from_spec(spec: CompetitionSpec, directory: Path, n_train: int = 200, n
     missing = [name for name in spec.file_names if name not in written]
     if missing:
         raise PatternError(f"{spec.slug}: the generator wrote no {', '.join(missing)}")
-    return CompetitionFiles(directory, spec, {name: written[name] for name in spec.file_names}, sample, solution,
-                            classes, tuple(test_ids))
+    return CompetitionFiles(
+        directory, spec, {name: written[name] for name in spec.file_names}, sample, solution, classes, tuple(test_ids)
+    )
 
 
 def sample_format(spec: CompetitionSpec, classes: tuple[str, ...]) -> tuple[str, str, str]:
@@ -506,8 +536,14 @@ def _write_csv(path: Path, header: list[str], rows: Any) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def _write_pixel_csv(path: Path, source: PixelImages, images: list[np.ndarray], ids: list[str],
-                     labels: list[str] | None, label_column: str | None) -> None:
+def _write_pixel_csv(
+    path: Path,
+    source: PixelImages,
+    images: list[np.ndarray],
+    ids: list[str],
+    labels: list[str] | None,
+    label_column: str | None,
+) -> None:
     """``[label,]pixel0..`` (or ``id,pixel0..`` with the spec's id column), one image a row, row-major."""
     pixels = np.stack(images).reshape(len(images), -1).astype(str)
     header = list(source.columns)

@@ -43,8 +43,19 @@ from kagglekit.submissions.records import (
 
 LEADERBOARD_MD = "leaderboard.md"
 COMPARE_PNG = "compare.png"
-COLUMNS = ("version", "model", "parameters", "epochs", "train time", "trained on", "data", "val", "public",
-           "private", "rank")  # "val" is headed "val <metric>" (columns())
+COLUMNS = (
+    "version",
+    "model",
+    "parameters",
+    "epochs",
+    "train time",
+    "trained on",
+    "data",
+    "val",
+    "public",
+    "private",
+    "rank",
+)  # "val" is headed "val <metric>" (columns())
 RIGHT_ALIGNED = frozenset(COLUMNS[2:]) - {"trained on", "data"}
 VALIDATION = COLUMNS.index("val")
 UNREADABLE = "unreadable"  # the status of a version whose submission.json is damaged
@@ -66,10 +77,19 @@ class VersionRow:
     rank: str
 
     def cells(self) -> tuple[str, ...]:
-        return (self.version_id, self.model, _count(self.parameters), _plain(self.epochs),
-                _duration(self.training_seconds), self.trained_on, self.data, _score(self.val_score, 4),
-                _score(self.public, 5) if self.public is not None else self.status,
-                _score(self.private, 5), self.rank)
+        return (
+            self.version_id,
+            self.model,
+            _count(self.parameters),
+            _plain(self.epochs),
+            _duration(self.training_seconds),
+            self.trained_on,
+            self.data,
+            _score(self.val_score, 4),
+            _score(self.public, 5) if self.public is not None else self.status,
+            _score(self.private, 5),
+            self.rank,
+        )
 
     def sort_key(self, higher_is_better: bool = True) -> tuple[tuple[bool, float], tuple[bool, float]]:
         """Best first by the metric's direction: public score, then validation score; unknowns last."""
@@ -96,7 +116,7 @@ class Comparison:
 
 def columns(metric: Metric) -> tuple[str, ...]:
     """The table's header: the validation column named after the metric."""
-    return (*COLUMNS[:VALIDATION], f"val {metric.title}", *COLUMNS[VALIDATION + 1:])
+    return (*COLUMNS[:VALIDATION], f"val {metric.title}", *COLUMNS[VALIDATION + 1 :])
 
 
 def competition_metric(competition: str, records: list[dict[str, Any]]) -> Metric:
@@ -115,12 +135,18 @@ def build_comparison(submissions_dir: Path, competition: str) -> Comparison:
     snapshot = load_leaderboard(submissions_dir, competition)
     metric = competition_metric(competition, records)
     rows = [row for record in records for row in _rows(submissions_dir, competition, record, snapshot, metric)]
-    return Comparison(competition, sorted(rows, key=lambda row: row.sort_key(metric.higher_is_better)), snapshot,
-                      time.strftime("%Y-%m-%d %H:%M"), metric)
+    return Comparison(
+        competition,
+        sorted(rows, key=lambda row: row.sort_key(metric.higher_is_better)),
+        snapshot,
+        time.strftime("%Y-%m-%d %H:%M"),
+        metric,
+    )
 
 
-def _rows(submissions_dir: Path, competition: str, record: dict[str, Any],
-          snapshot: dict[str, Any] | None, metric: Metric) -> list[VersionRow]:
+def _rows(
+    submissions_dir: Path, competition: str, record: dict[str, Any], snapshot: dict[str, Any] | None, metric: Metric
+) -> list[VersionRow]:
     """The version's current prediction, then each superseded one whose CSV was uploaded to ``competition``."""
     version_id = record["version_id"]
     entries = readable_submissions(submissions_dir, version_id)
@@ -136,8 +162,13 @@ def _rows(submissions_dir: Path, competition: str, record: dict[str, Any],
     return rows
 
 
-def _row(label: str, record: dict[str, Any], uploads: list[dict[str, Any]] | None,
-         snapshot: dict[str, Any] | None, metric: Metric) -> VersionRow:
+def _row(
+    label: str,
+    record: dict[str, Any],
+    uploads: list[dict[str, Any]] | None,
+    snapshot: dict[str, Any] | None,
+    metric: Metric,
+) -> VersionRow:
     """One prediction and the uploads of its CSV (None: its submission.json could not be read)."""
     scored = [e for e in uploads or [] if e.get("status") == COMPLETE and e.get("public_score") is not None]
     latest = scored[-1] if scored else {}
@@ -145,12 +176,17 @@ def _row(label: str, record: dict[str, Any], uploads: list[dict[str, Any]] | Non
     status = UNREADABLE if uploads is None else uploads[-1].get("status", "?") if uploads else "not submitted"
     fingerprint = record.get("data_fingerprint")
     return VersionRow(
-        version_id=label, model=str(record.get("version") or "?"),
-        parameters=record.get("parameters"), epochs=record.get("epochs"),
+        version_id=label,
+        model=str(record.get("version") or "?"),
+        parameters=record.get("parameters"),
+        epochs=record.get("epochs"),
         training_seconds=record.get("training_seconds"),
         trained_on=str(record.get("trained_where") or record.get("device") or "-"),
-        data=str(fingerprint)[:8] if fingerprint else "-", val_score=validation_score(record, metric),
-        status=status, public=public, private=latest.get("private_score"),
+        data=str(fingerprint)[:8] if fingerprint else "-",
+        val_score=validation_score(record, metric),
+        status=status,
+        public=public,
+        private=latest.get("private_score"),
         rank=rank_label(leaderboard_rank(public, snapshot, metric.higher_is_better), latest.get("date"), snapshot),
     )
 
@@ -200,8 +236,10 @@ def closed_note(comparison: Comparison) -> str | None:
     if not any(row.rank.startswith("would be") for row in comparison.rows):
         return None
     deadline = str((comparison.snapshot or {}).get("deadline", ""))[:10]
-    return (f"{comparison.competition} closed on {deadline}: late submissions are scored but never appear on "
-            "the leaderboard, so 'would be N' is where the public score would have ranked.")
+    return (
+        f"{comparison.competition} closed on {deadline}: late submissions are scored but never appear on "
+        "the leaderboard, so 'would be N' is where the public score would have ranked."
+    )
 
 
 def _utc(text: str | None) -> datetime | None:
@@ -224,8 +262,9 @@ def text_table(comparison: Comparison) -> str:
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
 
     def fmt(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.rjust(w) if name in RIGHT_ALIGNED else c.ljust(w)
-                         for c, w, name in zip(cells, widths, COLUMNS)).rstrip()
+        return "  ".join(
+            c.rjust(w) if name in RIGHT_ALIGNED else c.ljust(w) for c, w, name in zip(cells, widths, COLUMNS)
+        ).rstrip()
 
     note = closed_note(comparison)
     table = [fmt(header), "  ".join("-" * w for w in widths), *(fmt(c) for c in lines[1:])]
@@ -235,8 +274,14 @@ def text_table(comparison: Comparison) -> str:
 def markdown(comparison: Comparison) -> str:
     """leaderboard.md: what a user commits to remember which version scored what."""
     snapshot = comparison.snapshot
-    source = (f"ranks against the public leaderboard fetched {snapshot.get('fetched')} "
-              f"({len(snapshot.get('scores', []))} teams)") if snapshot else "no leaderboard snapshot yet (run `scores`)"
+    source = (
+        (
+            f"ranks against the public leaderboard fetched {snapshot.get('fetched')} "
+            f"({len(snapshot.get('scores', []))} teams)"
+        )
+        if snapshot
+        else "no leaderboard snapshot yet (run `scores`)"
+    )
     metric = comparison.metric
     align = ["---:" if name in RIGHT_ALIGNED else ":---" for name in COLUMNS]
     lines = [
@@ -281,15 +326,22 @@ def plot(comparison: Comparison, path: Path) -> int:
     middle = (low + high) / 2
     for row in points:  # labels point inwards, so long version ids stay inside the figure
         right_half = row.val_score > middle
-        ax.annotate(row.version_id, (row.val_score, row.public), textcoords="offset points", fontsize=8,
-                    xytext=(-5 if right_half else 5, 4), ha="right" if right_half else "left")
+        ax.annotate(
+            row.version_id,
+            (row.val_score, row.public),
+            textcoords="offset points",
+            fontsize=8,
+            xytext=(-5 if right_half else 5, 4),
+            ha="right" if right_half else "left",
+        )
     ax.set_xlim(low - pad, high + pad)
     ax.set_ylim(low - pad, high + pad)
     metric = comparison.metric
     ax.set_xlabel(f"validation {metric.title} (as predicted)")
     ax.set_ylabel(f"public leaderboard {metric.title}")
-    ax.set_title(f"{comparison.competition}: validation vs public {metric.title}, {metric.direction} "
-                 f"({comparison.created})")
+    ax.set_title(
+        f"{comparison.competition}: validation vs public {metric.title}, {metric.direction} ({comparison.created})"
+    )
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right" if metric.higher_is_better else "upper left")
     fig.savefig(path, dpi=110)

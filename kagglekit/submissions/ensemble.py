@@ -41,25 +41,37 @@ def build_ensemble(version_ids: list[str], paths: CompetitionPaths, submissions_
     classes = records[0]["classes"]
     for version_id, record in zip(version_ids, records):
         if record.get("competition", paths.slug) != paths.slug:
-            raise UsageError(f"{version_id} was predicted for {record['competition']}, not {paths.slug}; "
-                             f"ensemble versions of one competition (--competition {record['competition']}).")
+            raise UsageError(
+                f"{version_id} was predicted for {record['competition']}, not {paths.slug}; "
+                f"ensemble versions of one competition (--competition {record['competition']})."
+            )
         if record["classes"] != classes:
-            raise DataError(f"{version_id} predicts classes {record['classes']}, {version_ids[0]} predicts {classes}; they cannot be averaged.")
+            raise DataError(
+                f"{version_id} predicts classes {record['classes']}, {version_ids[0]} predicts {classes}; they cannot be averaged."
+            )
     sample_ids = read_sample(sample_submission_path(paths)).ids
     total = np.zeros((len(sample_ids), len(classes)), dtype=np.float32)
     for version_id in version_ids:
         probabilities = np.load(version_dir(submissions_dir, version_id) / PROBABILITIES)
         if probabilities.shape != total.shape:
-            raise DataError(f"{version_id}'s probabilities have shape {probabilities.shape}, expected {total.shape}; predict it again.")
+            raise DataError(
+                f"{version_id}'s probabilities have shape {probabilities.shape}, expected {total.shape}; predict it again."
+            )
         total += probabilities
     accuracies = [r.get("val_accuracy") for r in records]
     record = {
-        "version": "ensemble", "version_id": ensemble_id(version_ids), "members": version_ids,
-        "competition": paths.slug, "tta": None,
+        "version": "ensemble",
+        "version_id": ensemble_id(version_ids),
+        "members": version_ids,
+        "competition": paths.slug,
+        "tta": None,
         "parameters": sum(int(r.get("parameters") or 0) for r in records),
-        "epochs": None, "training_seconds": sum(float(r.get("training_seconds") or 0) for r in records),
-        "val_accuracy": None, "member_val_accuracies": accuracies,
-        "val_score": None, "member_val_scores": [r.get("val_score") for r in records],
+        "epochs": None,
+        "training_seconds": sum(float(r.get("training_seconds") or 0) for r in records),
+        "val_accuracy": None,
+        "member_val_accuracies": accuracies,
+        "val_score": None,
+        "member_val_scores": [r.get("val_score") for r in records],
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     target = version_dir(submissions_dir, record["version_id"])

@@ -128,8 +128,10 @@ def read_sample(path: Path) -> Sample:
     frame = _read_csv(path, hint)
     header = tuple(str(c).strip() for c in frame.columns)
     if len(header) < 2:
-        raise DataError(f"{path} has header {','.join(header)!r}: a sample submission has an id column and at least "
-                        f"one value column; {hint}.")
+        raise DataError(
+            f"{path} has header {','.join(header)!r}: a sample submission has an id column and at least "
+            f"one value column; {hint}."
+        )
     ids = frame.iloc[:, 0].str.strip()
     empty = frame.index[ids == ""]
     if len(empty):
@@ -163,23 +165,30 @@ def format_columns(submission: SubmissionFormat, sample: Sample, classes: Sequen
     columns = sample.value_columns
     if submission.predict in (LABEL, PROBABILITY):
         if len(columns) != 1:
-            raise DataError(f"{sample.path} has {len(columns)} value columns ({', '.join(columns)}), but the "
-                            f"competition's submission holds one {submission.predict} per image: one column after "
-                            f"{sample.id_column!r}; check the spec's [submission] predict")
+            raise DataError(
+                f"{sample.path} has {len(columns)} value columns ({', '.join(columns)}), but the "
+                f"competition's submission holds one {submission.predict} per image: one column after "
+                f"{sample.id_column!r}; check the spec's [submission] predict"
+            )
         if submission.predict == PROBABILITY and submission.positive not in classes:
-            raise DataError(f"the submission holds the probability of {submission.positive!r}, which is not one of "
-                            f"the classes predicted ({', '.join(classes)}); check the spec's submission.positive")
+            raise DataError(
+                f"the submission holds the probability of {submission.positive!r}, which is not one of "
+                f"the classes predicted ({', '.join(classes)}); check the spec's submission.positive"
+            )
         return list(columns)
     if sorted(columns) != sorted(classes):
         missing, extra = sorted(set(classes) - set(columns)), sorted(set(columns) - set(classes))
-        raise DataError(f"{sample.path}'s columns name the classes {', '.join(columns)}, but the model predicts "
-                        f"{', '.join(classes)} ({_difference(missing, extra)}); the classes must be the columns")
+        raise DataError(
+            f"{sample.path}'s columns name the classes {', '.join(columns)}, but the model predicts "
+            f"{', '.join(classes)} ({_difference(missing, extra)}); the classes must be the columns"
+        )
     return list(columns)
 
 
 def _difference(missing: list[str], extra: list[str]) -> str:
-    parts = ([f"no column for {', '.join(missing[:5])}"] if missing else []) + \
-            ([f"no class for {', '.join(extra[:5])}"] if extra else [])
+    parts = ([f"no column for {', '.join(missing[:5])}"] if missing else []) + (
+        [f"no class for {', '.join(extra[:5])}"] if extra else []
+    )
     return "; ".join(parts)
 
 
@@ -189,8 +198,9 @@ def clipped(values: np.ndarray, clip: float) -> np.ndarray:
     return np.clip(values, clip, 1.0 - clip) if clip > 0 else values
 
 
-def predicted_values(probabilities: np.ndarray, classes: Sequence[str], submission: SubmissionFormat,
-                     clip: float = 0.0) -> np.ndarray:
+def predicted_values(
+    probabilities: np.ndarray, classes: Sequence[str], submission: SubmissionFormat, clip: float = 0.0
+) -> np.ndarray:
     """What the submission says of each image, in class terms, exactly as written to the CSV.
 
     label: the class name (N,); probability: P(positive) (N,), clipped;
@@ -204,8 +214,14 @@ def predicted_values(probabilities: np.ndarray, classes: Sequence[str], submissi
     return clipped(probabilities, clip)
 
 
-def score_predictions(metric: Metric, submission: SubmissionFormat, classes: Sequence[str], truth: np.ndarray,
-                      probabilities: np.ndarray, clip: float = 0.0) -> float:
+def score_predictions(
+    metric: Metric,
+    submission: SubmissionFormat,
+    classes: Sequence[str],
+    truth: np.ndarray,
+    probabilities: np.ndarray,
+    clip: float = 0.0,
+) -> float:
     """``metric`` of the images whose class indices are ``truth``, predicted as the submission predicts them."""
     truth = np.asarray(truth).astype(np.int64)
     values = predicted_values(probabilities, classes, submission, clip)
@@ -216,13 +232,20 @@ def score_predictions(metric: Metric, submission: SubmissionFormat, classes: Seq
     return metric(truth, values)
 
 
-def write_csv(path: Path, sample: Sample, submission: SubmissionFormat, probabilities: np.ndarray,
-              classes: Sequence[str], clip: float = 0.0) -> None:
+def write_csv(
+    path: Path,
+    sample: Sample,
+    submission: SubmissionFormat,
+    probabilities: np.ndarray,
+    classes: Sequence[str],
+    clip: float = 0.0,
+) -> None:
     """The submission CSV: ``probabilities`` (N, classes), rows in the sample's order, in the spec's format."""
     columns = format_columns(submission, sample, classes)
     if len(probabilities) != len(sample):
-        raise DataError(f"{len(probabilities):,} predictions for the {len(sample):,} ids of {sample.path}: "
-                        f"{PREDICT_HINT} --force")
+        raise DataError(
+            f"{len(probabilities):,} predictions for the {len(sample):,} ids of {sample.path}: {PREDICT_HINT} --force"
+        )
     values = predicted_values(probabilities, classes, submission, clip)
     frame = pd.DataFrame({sample.id_column: sample.ids})
     if submission.predict == PREDICT_PROBABILITIES:
@@ -236,8 +259,9 @@ def write_csv(path: Path, sample: Sample, submission: SubmissionFormat, probabil
 # -- the check before every upload -------------------------------------------------------
 
 
-def validate_csv(csv_path: Path, sample_submission: Path | Sample, classes: Sequence[str],
-                 submission: SubmissionFormat | None = None) -> int:
+def validate_csv(
+    csv_path: Path, sample_submission: Path | Sample, classes: Sequence[str], submission: SubmissionFormat | None = None
+) -> int:
     """Raise DataError unless ``csv_path`` is a submission Kaggle will score; returns its rows.
 
     Checks the header (the sample's, in order), the row count, every id against
@@ -251,8 +275,10 @@ def validate_csv(csv_path: Path, sample_submission: Path | Sample, classes: Sequ
     name = sample.path.name
     header = tuple(str(c).strip() for c in frame.columns)
     if header != sample.header:
-        raise DataError(f"{csv_path} has header {','.join(header)!r}, expected {','.join(sample.header)!r} "
-                        f"(as {name}); {PREDICT_HINT}.")
+        raise DataError(
+            f"{csv_path} has header {','.join(header)!r}, expected {','.join(sample.header)!r} "
+            f"(as {name}); {PREDICT_HINT}."
+        )
     if len(frame) != len(sample):
         raise DataError(f"{csv_path} has {len(frame):,} rows, {name} has {len(sample):,}; {PREDICT_HINT}.")
     ids = frame.iloc[:, 0].str.strip()
@@ -316,10 +342,12 @@ def submission_format_of(record: dict[str, Any], paths: CompetitionPaths | None 
 def validate_prediction(csv_path: Path, paths: CompetitionPaths, prediction: dict[str, Any]) -> int:
     """validate_csv against the sample of ``paths`` in the format and classes ``prediction`` recorded."""
     if not prediction.get("classes"):
-        raise DataError(f"{prediction.get('version_id', csv_path.parent.name)}/prediction.json lists no classes; "
-                        "predict it again.")
-    return validate_csv(csv_path, sample_submission_path(paths), prediction["classes"],
-                        submission_format_of(prediction, paths))
+        raise DataError(
+            f"{prediction.get('version_id', csv_path.parent.name)}/prediction.json lists no classes; predict it again."
+        )
+    return validate_csv(
+        csv_path, sample_submission_path(paths), prediction["classes"], submission_format_of(prediction, paths)
+    )
 
 
 def version_dir(submissions_dir: Path, version_id: str) -> Path:
@@ -374,12 +402,18 @@ def require_prediction(submissions_dir: Path, version_id: str) -> dict[str, Any]
     if not record:
         known = sorted(p.parent.name for p in Path(submissions_dir).glob(f"*/{PREDICTION}"))
         listing = f" (have: {', '.join(known)})" if known else ""
-        raise StageNotReadyError(f"no prediction for {version_id} in {submissions_dir}/{listing}; run `python -m kagglekit predict` first.")
+        raise StageNotReadyError(
+            f"no prediction for {version_id} in {submissions_dir}/{listing}; run `python -m kagglekit predict` first."
+        )
     return record
 
 
 def write_submission(
-    target: Path, probabilities: np.ndarray, classes: list[str], record: dict[str, Any], paths: CompetitionPaths,
+    target: Path,
+    probabilities: np.ndarray,
+    classes: list[str],
+    record: dict[str, Any],
+    paths: CompetitionPaths,
     clip: float | None = None,
 ) -> Path:
     """CSV (the spec's format) + probabilities + record into ``target``, validated before they replace anything.
@@ -396,14 +430,26 @@ def write_submission(
     write_csv(partial / CSV, sample, submission, probabilities, classes, clip)
     validate_csv(partial / CSV, sample, classes, submission)
     np.save(partial / PROBABILITIES, probabilities)
-    write_json(partial / PREDICTION, {
-        **record, "classes": list(classes), "rows": len(sample),
-        "submission": {"sample": sample.path.name, "predict": submission.predict, "positive": submission.positive,
-                       "columns": list(sample.header)},
-        "metric": spec.metric.name, "higher_is_better": spec.metric.higher_is_better, "probability_clip": clip or None,
-        "csv_sha256": sha256_of(partial / CSV), "sample_submission_sha256": sha256_of(sample.path),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    })
+    write_json(
+        partial / PREDICTION,
+        {
+            **record,
+            "classes": list(classes),
+            "rows": len(sample),
+            "submission": {
+                "sample": sample.path.name,
+                "predict": submission.predict,
+                "positive": submission.positive,
+                "columns": list(sample.header),
+            },
+            "metric": spec.metric.name,
+            "higher_is_better": spec.metric.higher_is_better,
+            "probability_clip": clip or None,
+            "csv_sha256": sha256_of(partial / CSV),
+            "sample_submission_sha256": sha256_of(sample.path),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        },
+    )
     replace_keeping_records(partial, target)
     if in_kaggle_notebook() and kaggle_working().is_dir():
         shutil.copyfile(target / CSV, kaggle_working() / CSV)  # what "Submit to competition" picks up

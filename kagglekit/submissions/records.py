@@ -70,8 +70,10 @@ def resolve_version(submissions_dir: Path, version: str | None) -> dict[str, Any
     matches = [r for r in known if r["version_id"] == version] or [r for r in known if r.get("version") == version]
     if not matches:
         ids = ", ".join(r["version_id"] for r in known)
-        raise UsageError(f"no predicted version {version!r} in {submissions_dir}/ (have: {ids}); "
-                         "give a version id, a model name, or nothing for the newest.")
+        raise UsageError(
+            f"no predicted version {version!r} in {submissions_dir}/ (have: {ids}); "
+            "give a version id, a model name, or nothing for the newest."
+        )
     return matches[-1]
 
 
@@ -120,7 +122,7 @@ def require_readable_record(submissions_dir: Path, version_id: str) -> None:
 def _uploads(path: Path, payload: dict[str, Any]) -> list[dict[str, Any]]:
     entries = payload.get("submissions", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) and "ref" in e for e in entries):
-        raise DataError(f"{path}: \"submissions\" is not a list of uploads, each with its ref; fix or remove that file")
+        raise DataError(f'{path}: "submissions" is not a list of uploads, each with its ref; fix or remove that file')
     return list(entries)
 
 
@@ -140,7 +142,9 @@ def update_submission(submissions_dir: Path, version_id: str, entry: dict[str, A
 
 def uploads_for(entries: list[dict[str, Any]], competition: str, csv_sha256: str | None) -> list[dict[str, Any]]:
     """The uploads that belong to the CSV with hash ``csv_sha256``, oldest first."""
-    return [e for e in entries if e.get("competition") == competition and csv_sha256 and e.get("csv_sha256") == csv_sha256]
+    return [
+        e for e in entries if e.get("competition") == competition and csv_sha256 and e.get("csv_sha256") == csv_sha256
+    ]
 
 
 def all_submissions(submissions_dir: Path, competition: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -160,15 +164,25 @@ def uploads_of_csv(submissions_dir: Path, competition: str, csv_sha256: str) -> 
 
 def new_entry(kaggle: dict[str, Any], competition: str, message: str, csv_sha256: str) -> dict[str, Any]:
     """The record of an upload, from what Kaggle answered right after it."""
-    entry = {"ref": kaggle["ref"], "competition": competition, "message": message,
-             "date": kaggle.get("date") or time.strftime("%Y-%m-%dT%H:%M:%S"), "csv_sha256": csv_sha256}
+    entry = {
+        "ref": kaggle["ref"],
+        "competition": competition,
+        "message": message,
+        "date": kaggle.get("date") or time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "csv_sha256": csv_sha256,
+    }
     return refreshed(entry, kaggle)
 
 
 def refreshed(entry: dict[str, Any], kaggle: dict[str, Any]) -> dict[str, Any]:
     """``entry`` with Kaggle's current status, scores and error."""
-    return {**entry, "status": kaggle["status"], "public_score": kaggle.get("publicScore"),
-            "private_score": kaggle.get("privateScore"), "error": kaggle.get("errorDescription") or None}
+    return {
+        **entry,
+        "status": kaggle["status"],
+        "public_score": kaggle.get("publicScore"),
+        "private_score": kaggle.get("privateScore"),
+        "error": kaggle.get("errorDescription") or None,
+    }
 
 
 def needs_score(entry: dict[str, Any]) -> bool:
@@ -179,16 +193,22 @@ def needs_score(entry: dict[str, Any]) -> bool:
 # -- leaderboard snapshot ----------------------------------------------------------
 
 
-def save_leaderboard(submissions_dir: Path, competition: str, rows: list[tuple[str, float]], max_rows: int,
-                     deadline: str | None = None) -> Path:
+def save_leaderboard(
+    submissions_dir: Path, competition: str, rows: list[tuple[str, float]], max_rows: int, deadline: str | None = None
+) -> Path:
     """Keep the public leaderboard's top, and the competition's deadline, so that `compare` can rank offline later."""
     path = Path(submissions_dir) / SNAPSHOT
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, {
-        "competition": competition, "fetched": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "deadline": deadline,
-        "truncated": len(rows) >= max_rows,
-        "scores": [{"team": team, "score": score} for team, score in rows],
-    })
+    write_json(
+        path,
+        {
+            "competition": competition,
+            "fetched": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "deadline": deadline,
+            "truncated": len(rows) >= max_rows,
+            "scores": [{"team": team, "score": score} for team, score in rows],
+        },
+    )
     return path
 
 

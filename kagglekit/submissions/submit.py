@@ -61,15 +61,23 @@ class ScoreReport:
 
 
 def submit_version(
-    paths: CompetitionPaths, submissions_dir: Path, version: str | None, message: str | None = None,
-    *, force: bool = False, skip_if_submitted: bool = False, wait: float | None = None,
+    paths: CompetitionPaths,
+    submissions_dir: Path,
+    version: str | None,
+    message: str | None = None,
+    *,
+    force: bool = False,
+    skip_if_submitted: bool = False,
+    wait: float | None = None,
 ) -> dict[str, Any] | None:
     """Upload VERSION's CSV and record it; returns the record entry (None when nothing was uploaded)."""
     prediction = resolve_version(submissions_dir, version)
     version_id, slug = prediction["version_id"], paths.slug
     if prediction.get("competition", slug) != slug:
-        raise UsageError(f"{version_id} was predicted for {prediction['competition']}, not {slug}; "
-                         f"pass --competition {prediction['competition']}.")
+        raise UsageError(
+            f"{version_id} was predicted for {prediction['competition']}, not {slug}; "
+            f"pass --competition {prediction['competition']}."
+        )
     csv = version_dir(submissions_dir, version_id) / CSV
     validate_prediction(csv, paths, prediction)
     csv_sha256 = sha256_of(csv)
@@ -92,8 +100,9 @@ def submit_version(
     after = f"; {left - 1} submission{'s' if left != 2 else ''} left today" if left is not None else ""
     print(f"submit: {version_id} -> {slug} as ref {entry['ref']} ({message!r}){after}", flush=True)
     if wait is not None and entry["status"] == PENDING:
-        scored = kaggle_api.wait_for_score(slug, entry["ref"], timeout=wait, interval=min(5.0, max(wait / 10, 0.1)),
-                                           api=api)
+        scored = kaggle_api.wait_for_score(
+            slug, entry["ref"], timeout=wait, interval=min(5.0, max(wait / 10, 0.1)), api=api
+        )
         entry = refreshed(entry, scored)
         update_submission(submissions_dir, version_id, entry)
     if wait is not None or entry["status"] != PENDING:
@@ -114,8 +123,9 @@ def default_message(prediction: dict[str, Any]) -> str:
     return f"kagglekit {prediction['version_id']} ({shown}{tta})"
 
 
-def _refuse_duplicate(submissions_dir: Path, slug: str, version_id: str, csv_sha256: str,
-                      force: bool, skip_if_submitted: bool) -> bool:
+def _refuse_duplicate(
+    submissions_dir: Path, slug: str, version_id: str, csv_sha256: str, force: bool, skip_if_submitted: bool
+) -> bool:
     """True to skip quietly; raises to refuse; False to go on and upload."""
     earlier = uploads_of_csv(submissions_dir, slug, csv_sha256)
     if not earlier or force:
@@ -127,8 +137,10 @@ def _refuse_duplicate(submissions_dir: Path, slug: str, version_id: str, csv_sha
     if skip_if_submitted:
         print(f"submit: {version_id}'s CSV was already submitted {where}; skipping.")
         return True
-    raise AlreadySubmittedError(f"this exact CSV of {version_id} was already submitted to {slug} {where}; "
-                                "it would score the same. Use --force to submit it again.")
+    raise AlreadySubmittedError(
+        f"this exact CSV of {version_id} was already submitted to {slug} {where}; "
+        "it would score the same. Use --force to submit it again."
+    )
 
 
 def _submit_by_output_instead(error: Exception) -> bool:
@@ -149,7 +161,7 @@ def notebook_instructions(csv: Path, reason: str) -> str:
     """One line: why the API is out, and how a notebook submits without it."""
     return (
         f"submit: not through the API ({reason}). The notebook's output {csv} is your submission: click "
-        "\"Save Version\" (Save & Run All), open the saved version, and on its Output tab click \"Submit\"; "
+        '"Save Version" (Save & Run All), open the saved version, and on its Output tab click "Submit"; '
         "the score then appears on the competition's Submissions page."
     )
 
@@ -170,10 +182,13 @@ def _check_submissions_left(slug: str, api: KaggleApi) -> int | None:
         return None
     if left <= 0:
         if limits.get("limited_by_total"):
-            raise NoSubmissionsLeftError(f"{slug} allows no more submissions ({limits.get('total')} made in total); "
-                                         "nothing was uploaded.")
-        raise NoSubmissionsLeftError(f"no submissions left today for {slug} ({limits.get('today')} made today); "
-                                     "nothing was uploaded: Kaggle resets the count at 00:00 UTC, submit again then.")
+            raise NoSubmissionsLeftError(
+                f"{slug} allows no more submissions ({limits.get('total')} made in total); nothing was uploaded."
+            )
+        raise NoSubmissionsLeftError(
+            f"no submissions left today for {slug} ({limits.get('today')} made today); "
+            "nothing was uploaded: Kaggle resets the count at 00:00 UTC, submit again then."
+        )
     print(f"submit: {left} submission{'s' if left != 1 else ''} left today on {slug}", flush=True)
     return int(left)
 
@@ -181,8 +196,9 @@ def _check_submissions_left(slug: str, api: KaggleApi) -> int | None:
 # -- scores --------------------------------------------------------------------------
 
 
-def collect_scores(paths: CompetitionPaths, submissions_dir: Path, timeout: float = 600.0,
-                   interval: float = 5.0) -> list[ScoreReport]:
+def collect_scores(
+    paths: CompetitionPaths, submissions_dir: Path, timeout: float = 600.0, interval: float = 5.0
+) -> list[ScoreReport]:
     """Poll every unscored upload until Kaggle scores it or ``timeout`` runs out, then save the leaderboard.
 
     Raises StillPendingError (after saving everything) when the wait ran out,
@@ -194,8 +210,10 @@ def collect_scores(paths: CompetitionPaths, submissions_dir: Path, timeout: floa
     except (CredentialsError, NotebookOfflineError) as error:
         if not in_kaggle_notebook():
             raise
-        print(f"scores: not through the API ({error}); after submitting the notebook's output, "
-              f"its score appears on https://www.kaggle.com/competitions/{slug}/submissions.")
+        print(
+            f"scores: not through the API ({error}); after submitting the notebook's output, "
+            f"its score appears on https://www.kaggle.com/competitions/{slug}/submissions."
+        )
         return []
     open_entries = [(v, e) for v, e in all_submissions(submissions_dir, slug) if needs_score(e)]
     if not open_entries:
@@ -203,8 +221,9 @@ def collect_scores(paths: CompetitionPaths, submissions_dir: Path, timeout: floa
     reports = _poll(slug, submissions_dir, open_entries, api, timeout, interval)
     rows = kaggle_api.leaderboard(slug, api, max_rows=LEADERBOARD_ROWS)
     deadline = kaggle_api.competition_deadline(slug, api)
-    snapshot = save_leaderboard(submissions_dir, slug, rows, LEADERBOARD_ROWS,
-                                deadline=deadline.isoformat() if deadline else None)
+    snapshot = save_leaderboard(
+        submissions_dir, slug, rows, LEADERBOARD_ROWS, deadline=deadline.isoformat() if deadline else None
+    )
     for report in reports:
         print(f"scores: {describe(report)}")
     print(f"scores: public leaderboard ({len(rows)} teams) saved to {snapshot}")
@@ -212,8 +231,14 @@ def collect_scores(paths: CompetitionPaths, submissions_dir: Path, timeout: floa
     return reports
 
 
-def _poll(slug: str, submissions_dir: Path, entries: list[tuple[str, dict[str, Any]]], api: KaggleApi,
-          timeout: float, interval: float) -> list[ScoreReport]:
+def _poll(
+    slug: str,
+    submissions_dir: Path,
+    entries: list[tuple[str, dict[str, Any]]],
+    api: KaggleApi,
+    timeout: float,
+    interval: float,
+) -> list[ScoreReport]:
     """One pass over all pending uploads, then one after each wait of ``poll_waits``: N pending cost one wait, not N.
 
     The passes are counted, not timed, so there is always a first one, however small ``timeout``.
@@ -245,8 +270,10 @@ def _raise_if_rejected(reports: list[ScoreReport]) -> None:
     rejected = [r for r in reports if r.entry["status"] == ERROR]
     if rejected:
         first = rejected[0]
-        raise KaggleApiError(f"Kaggle could not score {first.version_id} (ref {first.entry['ref']}): "
-                             f"{first.entry.get('error') or 'no reason given'}; predict it again and resubmit.")
+        raise KaggleApiError(
+            f"Kaggle could not score {first.version_id} (ref {first.entry['ref']}): "
+            f"{first.entry.get('error') or 'no reason given'}; predict it again and resubmit."
+        )
 
 
 def describe(report: ScoreReport) -> str:

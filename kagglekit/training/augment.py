@@ -39,20 +39,25 @@ def random_draws(seed: Any) -> Draw:
     only on TensorFlow, whose stateless generators it uses.
     """
     if isinstance(seed, keras.random.SeedGenerator):
+
         def draw(stream: int, shape: tuple, low: Any, high: Any, dtype: str) -> Any:
             if dtype == "int32":
                 return keras.random.randint(shape, low, high, dtype=dtype, seed=seed)
             return keras.random.uniform(shape, low, high, dtype=dtype, seed=seed)
+
         return draw
     if keras.backend.backend() != "tensorflow":
-        raise UsageError("a stateless augmentation seed needs the TensorFlow backend; "
-                         "on other backends RandomAffine draws from its own SeedGenerator")
+        raise UsageError(
+            "a stateless augmentation seed needs the TensorFlow backend; "
+            "on other backends RandomAffine draws from its own SeedGenerator"
+        )
     import tensorflow as tf
 
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=STREAMS)
 
     def stateless(stream: int, shape: tuple, low: Any, high: Any, dtype: str) -> Any:
         return tf.random.stateless_uniform(shape, seeds[stream], low, high, dtype=dtype)
+
     return stateless
 
 
@@ -74,7 +79,9 @@ def source_index(index: Any, size: int, fill_mode: str) -> tuple[Any, Any]:
 def shift_pixels(images: Any, rows: Any, cols: Any, fill_mode: str) -> Any:
     """Move each image (B,H,W,C) by whole pixels: ``rows``, ``cols`` (B,) int32, down and right; a gather, not a resampling."""
     height, width = images.shape[1], images.shape[2]
-    source_rows, rows_inside = source_index(ops.arange(height, dtype="int32")[None, :] - rows[:, None], height, fill_mode)
+    source_rows, rows_inside = source_index(
+        ops.arange(height, dtype="int32")[None, :] - rows[:, None], height, fill_mode
+    )
     source_cols, cols_inside = source_index(ops.arange(width, dtype="int32")[None, :] - cols[:, None], width, fill_mode)
     batch, channels = ops.shape(images)[0], images.shape[3]
     # One gather of pixels from the flattened batch: 3x faster in tf.data than two take_along_axis.
@@ -138,8 +145,9 @@ def affine_batch(
     return images
 
 
-def resample(images: Any, draw: Draw, rotation: float, zoom: float, shift: float,
-             mirror: Any, pixels: Any, fill_mode: str) -> Any:
+def resample(
+    images: Any, draw: Draw, rotation: float, zoom: float, shift: float, mirror: Any, pixels: Any, fill_mode: str
+) -> Any:
     """One bilinear resampling for rotation, zoom, fractional shift, flip and whole-pixel moves together.
 
     Output pixel (x, y) samples input R(angle) @ diag(zoom_x * mirror, zoom_y)
@@ -164,8 +172,9 @@ def resample(images: Any, draw: Draw, rotation: float, zoom: float, shift: float
     b2 = cy - shift_y - b0 * cx - b1 * cy
     zeros = ops.zeros((batch,))
     transforms = ops.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
-    return ops.image.affine_transform(images, transforms, interpolation="bilinear", fill_mode=fill_mode,
-                                      fill_value=0.0, data_format="channels_last")
+    return ops.image.affine_transform(
+        images, transforms, interpolation="bilinear", fill_mode=fill_mode, fill_value=0.0, data_format="channels_last"
+    )
 
 
 @keras.saving.register_keras_serializable(package="kagglekit")
@@ -181,9 +190,16 @@ class RandomAffine(keras.layers.Layer):
     """
 
     def __init__(
-        self, rotation: float = 0.0, zoom: float = 0.0, shift: float = 0.0,
-        flip: bool = False, fill_mode: str = "nearest", seed: int | None = None,
-        translate: int = 0, cutout: int = 0, **kwargs: Any,
+        self,
+        rotation: float = 0.0,
+        zoom: float = 0.0,
+        shift: float = 0.0,
+        flip: bool = False,
+        fill_mode: str = "nearest",
+        seed: int | None = None,
+        translate: int = 0,
+        cutout: int = 0,
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
@@ -210,8 +226,15 @@ class RandomAffine(keras.layers.Layer):
         if not training or self.is_identity:
             return images
         return affine_batch(
-            images, self.seed_generator if seed is None else seed, self.rotation, self.zoom, self.shift,
-            self.flip, self.fill_mode, self.translate, self.cutout,
+            images,
+            self.seed_generator if seed is None else seed,
+            self.rotation,
+            self.zoom,
+            self.shift,
+            self.flip,
+            self.fill_mode,
+            self.translate,
+            self.cutout,
         )
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
@@ -219,9 +242,15 @@ class RandomAffine(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {
-            **super().get_config(), "rotation": self.rotation, "zoom": self.zoom,
-            "shift": self.shift, "flip": self.flip, "fill_mode": self.fill_mode, "seed": self.seed,
-            "translate": self.translate, "cutout": self.cutout,
+            **super().get_config(),
+            "rotation": self.rotation,
+            "zoom": self.zoom,
+            "shift": self.shift,
+            "flip": self.flip,
+            "fill_mode": self.fill_mode,
+            "seed": self.seed,
+            "translate": self.translate,
+            "cutout": self.cutout,
         }
 
 
@@ -229,7 +258,7 @@ ALTERNATING = "alternating"
 
 
 def flip_mode(recipe: dict[str, Any]) -> str:
-    """"random", "alternating" or "none": the recipe's ``flip`` (true, "alternating", false).
+    """ "random", "alternating" or "none": the recipe's ``flip`` (true, "alternating", false).
 
     Alternating flip (airbench) mirrors a random half of the images in the first
     epoch and exactly the other half in the next, and so on: every image is seen
@@ -246,10 +275,15 @@ def flip_mode(recipe: dict[str, Any]) -> str:
 
 def from_recipe(recipe: dict[str, Any], seed: int | None = None) -> RandomAffine:
     return RandomAffine(
-        rotation=recipe.get("rotation", 0.0), zoom=recipe.get("zoom", 0.0),
-        shift=recipe.get("shift", 0.0), flip=flip_mode(recipe) == "random",
-        fill_mode=recipe.get("fill_mode", "nearest"), seed=seed, name="augment",
-        translate=recipe.get("translate", 0), cutout=recipe.get("cutout", 0),
+        rotation=recipe.get("rotation", 0.0),
+        zoom=recipe.get("zoom", 0.0),
+        shift=recipe.get("shift", 0.0),
+        flip=flip_mode(recipe) == "random",
+        fill_mode=recipe.get("fill_mode", "nearest"),
+        seed=seed,
+        name="augment",
+        translate=recipe.get("translate", 0),
+        cutout=recipe.get("cutout", 0),
     )
 
 

@@ -33,8 +33,11 @@ class Machine:
 
     def tpu_signs(self) -> list[str]:
         """Why this looks like a TPU VM (Kaggle's v5e-8: ISTPUVM=1, TPU_PROCESS_ADDRESSES, /dev/vfio/N)."""
-        signs = [f"{name}={self.environ[name]}" for name in ("ISTPUVM", "TPU_PROCESS_ADDRESSES", "TPU_NAME", "COLAB_TPU_ADDR")
-                 if self.environ.get(name) and self.environ.get(name) != "0"]
+        signs = [
+            f"{name}={self.environ[name]}"
+            for name in ("ISTPUVM", "TPU_PROCESS_ADDRESSES", "TPU_NAME", "COLAB_TPU_ADDR")
+            if self.environ.get(name) and self.environ.get(name) != "0"
+        ]
         vfio = self.dev / "vfio"
         if vfio.is_dir() and any(entry.name.isdigit() for entry in vfio.iterdir()):
             signs.append(f"{vfio}/N")

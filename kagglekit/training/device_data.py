@@ -31,12 +31,21 @@ class DeviceImages(keras.layers.Layer):
     def __init__(self, images: np.ndarray, mirrored_first: np.ndarray | None = None, **kwargs: Any) -> None:
         super().__init__(trainable=False, autocast=False, **kwargs)
         self.alternating = mirrored_first is not None
-        self.images = self.add_weight(shape=images.shape, dtype="uint8", trainable=False, name="images",
-                                      initializer=lambda shape, dtype: ops.convert_to_tensor(images, dtype="uint8"))
+        self.images = self.add_weight(
+            shape=images.shape,
+            dtype="uint8",
+            trainable=False,
+            name="images",
+            initializer=lambda shape, dtype: ops.convert_to_tensor(images, dtype="uint8"),
+        )
         if self.alternating:
             self.mirrored_first = self.add_weight(
-                shape=mirrored_first.shape, dtype="int32", trainable=False, name="mirrored_first",
-                initializer=lambda shape, dtype: ops.convert_to_tensor(mirrored_first.astype(np.int32)))
+                shape=mirrored_first.shape,
+                dtype="int32",
+                trainable=False,
+                name="mirrored_first",
+                initializer=lambda shape, dtype: ops.convert_to_tensor(mirrored_first.astype(np.int32)),
+            )
 
     def call(self, rows: Any) -> Any:
         index = rows[:, INDEX]
@@ -62,7 +71,12 @@ def mirrored_first(n: int, seed: int) -> np.ndarray:
 
 
 def index_batches(
-    n: int, targets: np.ndarray, batch_size: int, seed: int, first_epoch: int, multiple: int = 1,
+    n: int,
+    targets: np.ndarray,
+    batch_size: int,
+    seed: int,
+    first_epoch: int,
+    multiple: int = 1,
 ) -> keras.utils.PyDataset:
     """The steps' [index, parity] rows and targets, from epoch ``first_epoch`` on.
 
@@ -85,8 +99,8 @@ def index_batches(
             return -(-n // batch_size)
 
         def __getitem__(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-            index = self.order[step * batch_size:(step + 1) * batch_size]
-            index = index[:len(index) - len(index) % multiple]
+            index = self.order[step * batch_size : (step + 1) * batch_size]
+            index = index[: len(index) - len(index) % multiple]
             rows = np.stack([index, np.full(len(index), self.epoch % 2)], axis=1).astype(np.int32)
             return rows, targets[index]
 

@@ -42,12 +42,12 @@ CPU_JIT_COMPILE = True
 
 @dataclass
 class Hardware:
-    kind: str                 # "CPU", "GPU" or "TPU"
-    name: str                 # e.g. "2x Tesla T4", "CPU (2 cores)"
+    kind: str  # "CPU", "GPU" or "TPU"
+    name: str  # e.g. "2x Tesla T4", "CPU (2 cores)"
     replicas: int
-    backend: str              # "tensorflow" or "jax"
-    distribution: Any         # a tf.distribute strategy, a keras.distribution.DataParallel, or None
-    mixed_precision: str      # Keras dtype policy name
+    backend: str  # "tensorflow" or "jax"
+    distribution: Any  # a tf.distribute strategy, a keras.distribution.DataParallel, or None
+    mixed_precision: str  # Keras dtype policy name
     jit_compile: bool
     augment_on_device: bool
     precision_reason: str = ""
@@ -65,14 +65,24 @@ class Hardware:
         return type(self.distribution).__name__.replace("_DefaultDistributionStrategy", "single device")
 
     def describe(self) -> str:
-        return (f"{self.name} | Keras on {self.backend} | {self.distribution_name}, {self.replicas} "
-                f"replica{'s' * (self.replicas > 1)} | {self.mixed_precision}{f' ({self.precision_reason})' if self.precision_reason else ''} | XLA {'on' if self.jit_compile else 'off'} | "
-                f"augmentation on {'device' if self.augment_on_device else 'host (tf.data)'}")
+        return (
+            f"{self.name} | Keras on {self.backend} | {self.distribution_name}, {self.replicas} "
+            f"replica{'s' * (self.replicas > 1)} | {self.mixed_precision}{f' ({self.precision_reason})' if self.precision_reason else ''} | XLA {'on' if self.jit_compile else 'off'} | "
+            f"augmentation on {'device' if self.augment_on_device else 'host (tf.data)'}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "replicas": self.replicas, "backend": self.backend,
-                "strategy": self.distribution_name, "mixed_precision": self.mixed_precision,
-                "precision_reason": self.precision_reason, "jit_compile": self.jit_compile, "augment_on_device": self.augment_on_device}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "replicas": self.replicas,
+            "backend": self.backend,
+            "strategy": self.distribution_name,
+            "mixed_precision": self.mixed_precision,
+            "precision_reason": self.precision_reason,
+            "jit_compile": self.jit_compile,
+            "augment_on_device": self.augment_on_device,
+        }
 
 
 def detect(requested_precision: str = "auto", machine: Machine | None = None, cpu_xla: bool = True) -> Hardware:
@@ -99,8 +109,10 @@ def refuse_cpu(machine: Machine, backend: str, remedy: str) -> None:
     """Stop unless this machine has no accelerator, or the CPU was asked for (KAGGLEKIT_ALLOW_CPU=1)."""
     signs = machine.tpu_signs() or machine.gpu_signs()
     if signs and not machine.cpu_allowed():
-        raise HardwareError(f"this machine has an accelerator ({', '.join(signs)}) but Keras on {backend} sees only the CPU: "
-                            f"{remedy}; or set KAGGLEKIT_ALLOW_CPU=1 to train on the CPU on purpose")
+        raise HardwareError(
+            f"this machine has an accelerator ({', '.join(signs)}) but Keras on {backend} sees only the CPU: "
+            f"{remedy}; or set KAGGLEKIT_ALLOW_CPU=1 to train on the CPU on purpose"
+        )
 
 
 def _jax(machine: Machine) -> Hardware:
@@ -109,9 +121,11 @@ def _jax(machine: Machine) -> Hardware:
     devices = (machine.jax_devices or jax.devices)()
     platform_name = devices[0].platform
     if machine.tpu_signs() and platform_name != "tpu" and not machine.cpu_allowed():
-        raise HardwareError(f"this is a TPU machine ({', '.join(machine.tpu_signs())}) but JAX sees {platform_name} devices only: "
-                            "install JAX's TPU build (pip install 'jax[tpu]'), or free the TPU held by another process "
-                            "(restart the notebook's kernel); or set KAGGLEKIT_ALLOW_CPU=1 to train on the CPU on purpose")
+        raise HardwareError(
+            f"this is a TPU machine ({', '.join(machine.tpu_signs())}) but JAX sees {platform_name} devices only: "
+            "install JAX's TPU build (pip install 'jax[tpu]'), or free the TPU held by another process "
+            "(restart the notebook's kernel); or set KAGGLEKIT_ALLOW_CPU=1 to train on the CPU on purpose"
+        )
     if platform_name == "cpu":
         refuse_cpu(machine, "jax", "install JAX's CUDA build (pip install 'jax[cuda12]')")
     n = len(devices)
@@ -128,8 +142,10 @@ def _jax(machine: Machine) -> Hardware:
 
 def _tensorflow(machine: Machine) -> Hardware:
     if machine.tpu_signs():
-        raise HardwareError(f"this is a TPU machine ({', '.join(machine.tpu_signs())}): kagglekit trains on TPUs with Keras "
-                            "on JAX only; rerun with KERAS_BACKEND=jax (or unset KERAS_BACKEND and kagglekit picks JAX)")
+        raise HardwareError(
+            f"this is a TPU machine ({', '.join(machine.tpu_signs())}): kagglekit trains on TPUs with Keras "
+            "on JAX only; rerun with KERAS_BACKEND=jax (or unset KERAS_BACKEND and kagglekit picks JAX)"
+        )
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
@@ -145,8 +161,12 @@ def _tensorflow(machine: Machine) -> Hardware:
         strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else None
         label = f"{len(gpus)}x {name}" if len(gpus) > 1 else name
         return Hardware("GPU", label, len(gpus), "tensorflow", strategy, _gpu_policy(capability), False, True)
-    refuse_cpu(machine, "tensorflow", "install TensorFlow's CUDA build (pip install 'tensorflow[and-cuda]') "
-               "or use KERAS_BACKEND=jax with JAX's CUDA build")
+    refuse_cpu(
+        machine,
+        "tensorflow",
+        "install TensorFlow's CUDA build (pip install 'tensorflow[and-cuda]') "
+        "or use KERAS_BACKEND=jax with JAX's CUDA build",
+    )
     cpus = tf.config.list_logical_devices("CPU")
     if len(cpus) == 1:
         return Hardware("CPU", _cpu_name(1), 1, "tensorflow", None, "float32", CPU_JIT_COMPILE, False)

@@ -35,7 +35,7 @@ class ValidationScore:
     unsure_below: float | None
     clip: float
     predicted: np.ndarray  # class index per image, in the run's class order
-    truth: np.ndarray      # class index per image, in the run's class order
+    truth: np.ndarray  # class index per image, in the run's class order
 
 
 def validation_split(run: runs.Run, fallback: CompetitionPaths) -> tuple[CompetitionPaths, SplitData]:
@@ -52,25 +52,48 @@ def submission_clip(spec: CompetitionSpec, classes: list[str]) -> float:
     return default_clip(spec.metric, len(classes) if spec.submission.predict == "probabilities" else 1)
 
 
-def score_validation(run: runs.Run, spec: CompetitionSpec, data: SplitData, tta: str,
-                     unsure_below: float | None, clip: float | None = None) -> ValidationScore:
+def score_validation(
+    run: runs.Run,
+    spec: CompetitionSpec,
+    data: SplitData,
+    tta: str,
+    unsure_below: float | None,
+    clip: float | None = None,
+) -> ValidationScore:
     """``run`` on ``data``'s validation images with predict's views, scored as the submission will be."""
     classes = list(run.classes)
     missing = sorted(set(data.classes) - set(classes))
     if missing:
-        raise UsageError(f"the validation split has classes the run never learnt ({', '.join(missing[:5])}); "
-                         "evaluate it on the data it was trained on")
+        raise UsageError(
+            f"the validation split has classes the run never learnt ({', '.join(missing[:5])}); "
+            "evaluate it on the data it was trained on"
+        )
     truth = np.asarray([classes.index(data.classes[k]) for k in data.y_valid.astype(np.int64)], dtype=np.int64)
     probabilities = run.predict_proba(data.x_valid, tta=tta, unsure_below=unsure_below)
     clip = submission_clip(spec, classes) if clip is None else clip
     score = score_predictions(spec.metric, spec.submission, classes, truth, probabilities, clip)
     predicted = probabilities.argmax(axis=1)
-    return ValidationScore(spec.metric.name, float(score), float(np.mean(predicted == truth)), len(truth), tta,
-                           unsure_below, clip, predicted, truth)
+    return ValidationScore(
+        spec.metric.name,
+        float(score),
+        float(np.mean(predicted == truth)),
+        len(truth),
+        tta,
+        unsure_below,
+        clip,
+        predicted,
+        truth,
+    )
 
 
-def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: str | None = None, log: Callable[[str], None] = print,
-                 precision: str = "auto", unsure_below: float | None = None) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: Path,
+    fallback: CompetitionPaths,
+    tta: str | None = None,
+    log: Callable[[str], None] = print,
+    precision: str = "auto",
+    unsure_below: float | None = None,
+) -> dict[str, Any]:
     """The run's recorded data directory is the truth (same split); ``fallback`` if it moved.
 
     ``tta`` None = the test-time augmentation the run's recipe names; ``precision``
@@ -78,8 +101,10 @@ def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: str | None = No
     """
     run = runs.load_run(run_dir, precision)
     if run.config["recipe"].get(ALL_DATA):
-        raise UsageError(f"{run.dir} trained on every labelled image (--all-data): nothing was held out to evaluate it on; "
-                         "evaluate the run of the same recipe on the split instead")
+        raise UsageError(
+            f"{run.dir} trained on every labelled image (--all-data): nothing was held out to evaluate it on; "
+            "evaluate the run of the same recipe on the split instead"
+        )
     tta = run.tta_or_default(tta)
     unsure_below = None if tta == "none" or unsure_below is None or unsure_below >= 1 else unsure_below
     shown = "" if tta == "none" else f" with {tta} TTA"
@@ -96,14 +121,27 @@ def evaluate_run(run_dir: Path, fallback: CompetitionPaths, tta: str | None = No
     metric = spec.metric
     if metric.name != "accuracy":
         clip = f", probabilities clipped to [{measured.clip:g}, 1 - {measured.clip:g}]" if measured.clip else ""
-        log(f"validation {metric.title} {measured.score:.5f} ({metric.direction}) on {measured.images} images"
-            f"{shown}{clip}: what {paths.slug} scores")
-    log(f"validation accuracy {measured.accuracy:.4f} on {measured.images} images{shown}{note} | "
-        f"{run.compute_precision().policy}")
+        log(
+            f"validation {metric.title} {measured.score:.5f} ({metric.direction}) on {measured.images} images"
+            f"{shown}{clip}: what {paths.slug} scores"
+        )
+    log(
+        f"validation accuracy {measured.accuracy:.4f} on {measured.images} images{shown}{note} | "
+        f"{run.compute_precision().policy}"
+    )
     totals = matrix.sum(axis=1)
     for i, name in enumerate(run.classes):
         log(f"  {name:<12} {matrix[i, i] / max(1, totals[i]):7.2%}  ({matrix[i, i]}/{totals[i]})")
     log(f"wrote {run.dir / runs.CONFUSION}")
-    return {"accuracy": measured.accuracy, "metric": metric.name, "score": measured.score,
-            "higher_is_better": metric.higher_is_better, "tta": tta, "tta_unsure_below": unsure_below,
-            "clip": measured.clip, "images": measured.images, "confusion": matrix.tolist(), "recorded": recorded}
+    return {
+        "accuracy": measured.accuracy,
+        "metric": metric.name,
+        "score": measured.score,
+        "higher_is_better": metric.higher_is_better,
+        "tta": tta,
+        "tta_unsure_below": unsure_below,
+        "clip": measured.clip,
+        "images": measured.images,
+        "confusion": matrix.tolist(),
+        "recorded": recorded,
+    }

@@ -46,8 +46,15 @@ def confusion(matrix: np.ndarray, classes: list[str], path: Path, title: str) ->
     threshold = matrix.max() / 2 if matrix.size else 0
     for i in ticks:
         for j in ticks:
-            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8,
-                    color="white" if matrix[i, j] > threshold else "black")
+            ax.text(
+                j,
+                i,
+                str(matrix[i, j]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if matrix[i, j] > threshold else "black",
+            )
     ax.set_title(f"{title}\nvalidation accuracy {accuracy:.2%} on {matrix.sum()} images")
     fig.savefig(path, dpi=100)
 

@@ -26,16 +26,17 @@ BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # oneDNN's bfloat16 instructions (AVX5
 
 @dataclass(frozen=True)
 class Precision:
-    policy: str   # a Keras dtype policy name: float32, mixed_bfloat16, mixed_float16
-    reason: str   # one phrase for the run's header line and config.json
+    policy: str  # a Keras dtype policy name: float32, mixed_bfloat16, mixed_float16
+    reason: str  # one phrase for the run's header line and config.json
 
     @property
     def is_bfloat16(self) -> bool:
         return self.policy == "mixed_bfloat16"
 
 
-def choose(requested: str, kind: str, backend: str, accelerator_policy: str = "float32",
-           flags: set[str] | None = None) -> Precision:
+def choose(
+    requested: str, kind: str, backend: str, accelerator_policy: str = "float32", flags: set[str] | None = None
+) -> Precision:
     """The policy for ``kind`` ("CPU", "GPU", "TPU") on ``backend``; ``accelerator_policy`` is the GPU/TPU default."""
     if requested not in CHOICES:
         raise UsageError(f"unknown precision {requested!r}; choose one of {', '.join(CHOICES)}")

@@ -60,7 +60,9 @@ class PredictionSummary:
 def test_pixels(paths: CompetitionPaths) -> tuple[np.ndarray, np.ndarray]:
     """The memory-mapped test cache and its ids; says which stage to run if absent."""
     if not paths.unpacked_marker("test").is_file():
-        raise StageNotReadyError(f"the test images are not unpacked; run `python -m kagglekit unpack --data-dir {paths.data_dir}` first.")
+        raise StageNotReadyError(
+            f"the test images are not unpacked; run `python -m kagglekit unpack --data-dir {paths.data_dir}` first."
+        )
     return load_cache(paths, "test")
 
 
@@ -71,12 +73,15 @@ def rows_in_sample_order(cache_ids: np.ndarray, sample_ids: np.ndarray) -> np.nd
     positions = np.searchsorted(sample_ids, cache_ids, sorter=order)
     positions = order[np.clip(positions, 0, len(order) - 1)]
     if not np.array_equal(sample_ids[positions], cache_ids):
-        raise DataError("the test cache and the sample submission hold different ids; run `python -m kagglekit unpack --force`.")
+        raise DataError(
+            "the test cache and the sample submission hold different ids; run `python -m kagglekit unpack --force`."
+        )
     return positions
 
 
-def predict_probabilities(run: Run, pixels: np.ndarray, tta: str, batch_size: int, progress: bool,
-                          unsure_below: float | None = None) -> np.ndarray:
+def predict_probabilities(
+    run: Run, pixels: np.ndarray, tta: str, batch_size: int, progress: bool, unsure_below: float | None = None
+) -> np.ndarray:
     """float16 (N, classes) in cache order; the memory map is read one batch at a time."""
     import keras
 
@@ -91,14 +96,21 @@ def predict_probabilities(run: Run, pixels: np.ndarray, tta: str, batch_size: in
             bar.update(min(batch_size, bar.total - bar.n))
 
     with bar:
-        return run.predict_proba(pixels, tta=tta, batch_size=batch_size, callbacks=[Progress()], unsure_below=unsure_below,
-                                 on_view=planned).astype(np.float16)
+        return run.predict_proba(
+            pixels, tta=tta, batch_size=batch_size, callbacks=[Progress()], unsure_below=unsure_below, on_view=planned
+        ).astype(np.float16)
 
 
 def predict_submission(
-    run_dir: Path, paths: CompetitionPaths, submissions_dir: Path,
-    tta: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True, force: bool = False,
-    precision: str = "auto", unsure_below: float | None = DEFAULT_UNSURE_BELOW,
+    run_dir: Path,
+    paths: CompetitionPaths,
+    submissions_dir: Path,
+    tta: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: bool = True,
+    force: bool = False,
+    precision: str = "auto",
+    unsure_below: float | None = DEFAULT_UNSURE_BELOW,
 ) -> PredictionSummary:
     """``tta`` None = the test-time augmentation the run's recipe was measured with; ``unsure_below`` see Run.predict_proba."""
     started = time.perf_counter()
@@ -119,23 +131,31 @@ def predict_submission(
     clip = submission_clip(spec, run.classes)
     validation = validation_record(run, paths, tta, unsure_below, clip)
     record = {
-        "version": run.version, "version_id": run.version_id, "run_dir": str(run.dir),
-        "competition": paths.slug, "tta": recorded_tta(tta), "tta_unsure_below": unsure_below,
+        "version": run.version,
+        "version_id": run.version_id,
+        "run_dir": str(run.dir),
+        "competition": paths.slug,
+        "tta": recorded_tta(tta),
+        "tta_unsure_below": unsure_below,
         "precision": run.compute_precision().policy,
-        "parameters": int(run.model.count_params()), "epochs": run.metrics.get("epochs"),
+        "parameters": int(run.model.count_params()),
+        "epochs": run.metrics.get("epochs"),
         "training_seconds": run.metrics.get("training_seconds"),
-        "val_accuracy": run.metrics.get("best_val_accuracy"), "device": run.metrics.get("device"),
+        "val_accuracy": run.metrics.get("best_val_accuracy"),
+        "device": run.metrics.get("device"),
         "data_fingerprint": run.config.get("data", {}).get("fingerprint"),
         **validation,
-        "predict_seconds": round(seconds, 2), "images_per_second": round(len(sample_ids) / seconds, 1),
+        "predict_seconds": round(seconds, 2),
+        "images_per_second": round(len(sample_ids) / seconds, 1),
     }
     target = version_dir(submissions_dir, run.version_id)
     csv = write_submission(target, probabilities, run.classes, record, paths, clip=clip)
     return PredictionSummary(run.version_id, csv, len(sample_ids), seconds, len(sample_ids) / seconds)
 
 
-def validation_record(run: Run, paths: CompetitionPaths, tta: str, unsure_below: float | None,
-                      clip: float) -> dict[str, float | int | None]:
+def validation_record(
+    run: Run, paths: CompetitionPaths, tta: str, unsure_below: float | None, clip: float
+) -> dict[str, float | int | None]:
     """prediction.json's validation fields: the split scored in the competition's metric as the test set was predicted.
 
     ``val_score`` is the metric, ``val_accuracy_predicted`` plain accuracy, both with
@@ -152,16 +172,21 @@ def recorded_tta(tta: str) -> str | None:
     return None if tta == "none" else tta
 
 
-def _existing_prediction(target: Path, run: Run, tta: str, unsure_below: float | None,
-                         paths: CompetitionPaths) -> PredictionSummary | None:
+def _existing_prediction(
+    target: Path, run: Run, tta: str, unsure_below: float | None, paths: CompetitionPaths
+) -> PredictionSummary | None:
     """The finished prediction of this very run, TTA, format and test set, if there is one."""
     spec, sample = competition_spec(paths), sample_submission_path(paths)
     record = read_json_if_present(target / PREDICTION)
-    same = (record.get("run_dir") == str(run.dir) and record.get("tta") == recorded_tta(tta)
-            and record.get("tta_unsure_below") == unsure_below
-            and record.get("metric", "accuracy") == spec.metric.name  # records from before specs scored accuracy
-            and submission_format_of(record).predict == spec.submission.predict
-            and sample.is_file()  # else not this test set: the stages below say what to run
-            and record.get("sample_submission_sha256") == sha256_of(sample)
-            and (target / CSV).is_file() and sha256_of(target / CSV) == record.get("csv_sha256"))
+    same = (
+        record.get("run_dir") == str(run.dir)
+        and record.get("tta") == recorded_tta(tta)
+        and record.get("tta_unsure_below") == unsure_below
+        and record.get("metric", "accuracy") == spec.metric.name  # records from before specs scored accuracy
+        and submission_format_of(record).predict == spec.submission.predict
+        and sample.is_file()  # else not this test set: the stages below say what to run
+        and record.get("sample_submission_sha256") == sha256_of(sample)
+        and (target / CSV).is_file()
+        and sha256_of(target / CSV) == record.get("csv_sha256")
+    )
     return PredictionSummary(run.version_id, target / CSV, record["rows"], 0.0, 0.0, skipped=True) if same else None

@@ -36,12 +36,16 @@ class RecipeChoice:
     def of_recipe(cls, recipe: dict[str, Any]) -> RecipeChoice:
         """The choice that yields ``recipe``: only the keys that differ from the version's defaults."""
         defaults = get_version(recipe["model"]).recipe()
-        overrides = {key: value for key, value in recipe.items()
-                     if key not in ("model", ALL_DATA) and value != defaults.get(key)}
+        overrides = {
+            key: value for key, value in recipe.items() if key not in ("model", ALL_DATA) and value != defaults.get(key)
+        }
         return cls(recipe["model"], overrides, bool(recipe.get(ALL_DATA)))
 
     def flags(self) -> list[str]:
         """``--model NAME --set KEY=JSON ... [--all-data]``: what train, predict, remote and submit all accept."""
-        settings = [arg for key, value in sorted(self.overrides.items())
-                    for arg in ("--set", f"{key}={json.dumps(value, separators=(',', ':'))}")]
+        settings = [
+            arg
+            for key, value in sorted(self.overrides.items())
+            for arg in ("--set", f"{key}={json.dumps(value, separators=(',', ':'))}")
+        ]
         return ["--model", self.model, *settings, *(["--all-data"] if self.all_data else [])]

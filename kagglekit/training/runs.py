@@ -29,7 +29,7 @@ CONFIG = "config.json"
 METRICS = "metrics.json"
 HISTORY = "history.csv"
 BEST_MODEL = "best.keras"
-STATE_DIR = "state"          # the resume point: last epoch's weights + optimizer + counters
+STATE_DIR = "state"  # the resume point: last epoch's weights + optimizer + counters
 CURVES, CONFUSION, SAMPLES = "curves.png", "confusion.png", "samples.png"
 
 # Test-time augmentation: (weight, mirrored, shift in pixels along both axes) per view.
@@ -40,8 +40,14 @@ CURVES, CONFUSION, SAMPLES = "curves.png", "confusion.png", "samples.png"
 TTA_VIEWS: dict[str, tuple[tuple[float, bool, int], ...]] = {
     "none": ((1.0, False, 0),),
     "flip": ((0.5, False, 0), (0.5, True, 0)),
-    "flip-translate": ((0.25, False, 0), (0.25, True, 0), (0.125, False, -1), (0.125, True, -1),
-                       (0.125, False, 1), (0.125, True, 1)),
+    "flip-translate": (
+        (0.25, False, 0),
+        (0.25, True, 0),
+        (0.125, False, -1),
+        (0.125, True, -1),
+        (0.125, False, 1),
+        (0.125, True, 1),
+    ),
     "translate": ((0.5, False, 0), (0.25, False, -1), (0.25, False, 1)),
 }
 TTA_MODES = tuple(TTA_VIEWS)
@@ -92,8 +98,11 @@ def data_of(config: dict[str, Any]) -> dict[str, Any]:
 
 def runs_of(runs_dir: Path, version_id: str, complete: bool) -> list[tuple[Path, dict[str, Any]]]:
     """Finished (or unfinished) runs of this exact version, newest first, with their configs."""
-    return [(run_dir, config) for run_dir, config in reversed(_candidates(runs_dir))
-            if config.get("version_id") == version_id and is_complete(run_dir) == complete]
+    return [
+        (run_dir, config)
+        for run_dir, config in reversed(_candidates(runs_dir))
+        if config.get("version_id") == version_id and is_complete(run_dir) == complete
+    ]
 
 
 def find_run(runs_dir: Path, version_id: str, fingerprint: str, complete: bool) -> Path | None:
@@ -103,14 +112,23 @@ def find_run(runs_dir: Path, version_id: str, fingerprint: str, complete: bool) 
     stages of `make submit` land on the same run: the version id says what was trained, the data
     fingerprint what it was trained and validated on.
     """
-    return next((d for d, c in runs_of(runs_dir, version_id, complete) if data_of(c).get("fingerprint") == fingerprint),
-                None)
+    return next(
+        (d for d, c in runs_of(runs_dir, version_id, complete) if data_of(c).get("fingerprint") == fingerprint), None
+    )
 
 
-def on_other_data(runs_dir: Path, version_id: str, fingerprint: str, complete: bool) -> tuple[Path, dict[str, Any]] | None:
+def on_other_data(
+    runs_dir: Path, version_id: str, fingerprint: str, complete: bool
+) -> tuple[Path, dict[str, Any]] | None:
     """The newest finished (or unfinished) run of this version on other data, with its recorded data."""
-    return next(((d, data_of(c)) for d, c in runs_of(runs_dir, version_id, complete)
-                 if data_of(c).get("fingerprint") != fingerprint), None)
+    return next(
+        (
+            (d, data_of(c))
+            for d, c in runs_of(runs_dir, version_id, complete)
+            if data_of(c).get("fingerprint") != fingerprint
+        ),
+        None,
+    )
 
 
 def run_of_choice(choice: RecipeChoice, paths: CompetitionPaths, runs_dir: Path) -> Path:
@@ -124,8 +142,10 @@ def run_of_choice(choice: RecipeChoice, paths: CompetitionPaths, runs_dir: Path)
         return found
     other = on_other_data(runs_dir, vid, data["fingerprint"], complete=True)
     why = f"; {other[0]} is, but on other data: {what_changed(other[1], data)}" if other else ""
-    raise StageNotReadyError(f"no finished run of {vid} on the data in {paths.root}{why}; train it first: "
-                             f"python -m kagglekit train {shlex.join(choice.flags())} --data-dir {paths.data_dir} --competition {paths.slug}")
+    raise StageNotReadyError(
+        f"no finished run of {vid} on the data in {paths.root}{why}; train it first: "
+        f"python -m kagglekit train {shlex.join(choice.flags())} --data-dir {paths.data_dir} --competition {paths.slug}"
+    )
 
 
 def what_changed(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -147,7 +167,9 @@ def latest_run(runs_dir: Path = DEFAULT_RUNS_DIR, version: str | None = None) ->
             return run_dir
     which = f"of {version} " if version else ""
     model = re.sub(r"-[0-9a-f]{8}$", "", version) if version else "NAME"
-    raise StageNotReadyError(f"no complete run {which}in {runs_dir}/; run `python -m kagglekit train --model {model}` first")
+    raise StageNotReadyError(
+        f"no complete run {which}in {runs_dir}/; run `python -m kagglekit train --model {model}` first"
+    )
 
 
 @dataclass
@@ -239,7 +261,9 @@ class Run:
 
         keras.mixed_precision.set_global_policy(policy)
         try:
-            model = get_version(self.version).architecture(self.config["recipe"], tuple(saved.input_shape[1:]), len(self.classes))
+            model = get_version(self.version).architecture(
+                self.config["recipe"], tuple(saved.input_shape[1:]), len(self.classes)
+            )
         finally:
             keras.mixed_precision.set_global_policy("float32")
         model.set_weights(saved.get_weights())
@@ -254,9 +278,15 @@ class Run:
         """``tta`` checked, or the recipe's when None."""
         return check_tta(tta or self.tta)
 
-    def predict_proba(self, images: np.ndarray, tta: str = "none", batch_size: int = 500,
-                      callbacks: list[Any] | None = None, unsure_below: float | None = None,
-                      on_view: Callable[[int], None] | None = None) -> np.ndarray:
+    def predict_proba(
+        self,
+        images: np.ndarray,
+        tta: str = "none",
+        batch_size: int = 500,
+        callbacks: list[Any] | None = None,
+        unsure_below: float | None = None,
+        on_view: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
         """Class probabilities (N, n_classes) float32 for uint8 images (N,H,W,C).
 
         ``images`` may be a memory map of any size: it is read one batch at a
@@ -278,11 +308,18 @@ class Run:
         subset = images if len(unsure) == len(images) else images[unsure]
         outputs = first.copy()
         outputs[unsure] = views[0][0] * first[unsure] + sum(
-            view[0] * self._view(subset, batch_size, view, callbacks, on_view) for view in views[1:])
+            view[0] * self._view(subset, batch_size, view, callbacks, on_view) for view in views[1:]
+        )
         return self._probabilities(outputs)
 
-    def _view(self, images: np.ndarray, batch_size: int, view: tuple[float, bool, int],
-              callbacks: list[Any] | None, on_view: Callable[[int], None] | None) -> np.ndarray:
+    def _view(
+        self,
+        images: np.ndarray,
+        batch_size: int,
+        view: tuple[float, bool, int],
+        callbacks: list[Any] | None,
+        on_view: Callable[[int], None] | None,
+    ) -> np.ndarray:
         """One view's raw outputs, unweighted."""
         _, flip, shift = view
         if on_view is not None:
@@ -297,7 +334,9 @@ class Run:
             outputs = outputs / outputs.sum(axis=1, keepdims=True)
         return outputs.astype(np.float32)
 
-    def _predict(self, images: np.ndarray, batch_size: int, flip: bool, shift: int, callbacks: list[Any] | None) -> np.ndarray:
+    def _predict(
+        self, images: np.ndarray, batch_size: int, flip: bool, shift: int, callbacks: list[Any] | None
+    ) -> np.ndarray:
         from kagglekit.data.pipeline import streamed_input
 
         model = self.model
@@ -320,7 +359,9 @@ def load_run(run_dir: Path, precision: str = "auto") -> Run:
         raise StageNotReadyError(f"run {run_dir} is incomplete (no {METRICS}); rerun its train command to resume it")
     if not (run_dir / BEST_MODEL).is_file():
         raise StageNotReadyError(f"run {run_dir} has no {BEST_MODEL}")
-    return Run(dir=run_dir, config=read_json(run_dir / CONFIG), metrics=read_json(run_dir / METRICS), precision=precision)
+    return Run(
+        dir=run_dir, config=read_json(run_dir / CONFIG), metrics=read_json(run_dir / METRICS), precision=precision
+    )
 
 
 def resolve_run(run: str | Path | None, runs_dir: Path = DEFAULT_RUNS_DIR, say: Callable[[str], None] = print) -> Path:

@@ -33,16 +33,23 @@ class InStepModel(keras.Model):
     def plan(self, lookahead_steps: int | None, freezes: list[tuple[keras.layers.Layer, int]]) -> None:
         self.lookahead_steps = lookahead_steps
         self.tracked = [v for v in self.weights if "float" in str(v.dtype)] if lookahead_steps else []
-        self.slow = [keras.Variable(ops.copy(v.value), trainable=False, name=f"slow_{i}") for i, v in enumerate(self.tracked)]
-        self.frozen = [(first, v, keras.Variable(ops.copy(v.value), trainable=False, name=f"held_{layer.name}_{i}"))
-                       for layer, first in freezes for i, v in enumerate(layer.weights)]
+        self.slow = [
+            keras.Variable(ops.copy(v.value), trainable=False, name=f"slow_{i}") for i, v in enumerate(self.tracked)
+        ]
+        self.frozen = [
+            (first, v, keras.Variable(ops.copy(v.value), trainable=False, name=f"held_{layer.name}_{i}"))
+            for layer, first in freezes
+            for i, v in enumerate(layer.weights)
+        ]
 
     def train_step(self, state: Any, data: Any) -> Any:
         logs, state = super().train_step(state, data)
         trainable, non_trainable, optimizer_variables, metrics = state
         values = {id(v): value for v, value in zip(self.trainable_variables, trainable)}
         values.update({id(v): value for v, value in zip(self.non_trainable_variables, non_trainable)})
-        step = next(value for v, value in zip(self.optimizer.variables, optimizer_variables) if v is self.optimizer.iterations)
+        step = next(
+            value for v, value in zip(self.optimizer.variables, optimizer_variables) if v is self.optimizer.iterations
+        )
         step = ops.cast(step, "float32")
         if self.lookahead_steps:
             self.lookahead(values, step)
@@ -59,7 +66,7 @@ class InStepModel(keras.Model):
         total = float(self.lookahead_steps)
         every = ops.equal(ops.mod(step, Lookahead.EVERY), 0)
         last = ops.greater_equal(step, total)
-        rate = ops.where(every, 1.0 - 0.95 ** 5 * ops.minimum(step / total, 1.0) ** 3, 0.0)
+        rate = ops.where(every, 1.0 - 0.95**5 * ops.minimum(step / total, 1.0) ** 3, 0.0)
         meet = ops.logical_or(every, last)
         for variable, slow in zip(self.tracked, self.slow):
             weight, slow_value = values[id(variable)], values[id(slow)]

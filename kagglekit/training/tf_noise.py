@@ -25,12 +25,21 @@ SHOW_ENV = "KAGGLEKIT_TF_LOGS"
 
 # One C++ log line: absl's "I0000 00:00:1795709273.756021    6763 port.cc:153] ..." or older
 # TensorFlow's "2024-01-10 12:00:00.000000: E external/.../cuda_dnn.cc:9261] ...".
-_CPP_LINE = (r"(?:\d{4}-\d\d-\d\d [\d:.]+: )?[IWE](?:\d{4} [\d:.]+\s+\d+)? (?:\S*/)?(?P<file>[\w.]+):\d+\] "
-             r"(?P<text>.*)")
-_CHATTY_FILES = frozenset({
-    "port.cc", "cudart_stub.cc", "cpu_feature_guard.cc", "cuda_platform.cc", "cuda_driver.cc",
-    "cuda_executor.cc", "cuda_diagnostics.cc",
-})
+_CPP_LINE = (
+    r"(?:\d{4}-\d\d-\d\d [\d:.]+: )?[IWE](?:\d{4} [\d:.]+\s+\d+)? (?:\S*/)?(?P<file>[\w.]+):\d+\] "
+    r"(?P<text>.*)"
+)
+_CHATTY_FILES = frozenset(
+    {
+        "port.cc",
+        "cudart_stub.cc",
+        "cpu_feature_guard.cc",
+        "cuda_platform.cc",
+        "cuda_driver.cc",
+        "cuda_executor.cc",
+        "cuda_diagnostics.cc",
+    }
+)
 _FACTORY_CLASH = re.compile(r"Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered")
 _NOISE = (
     re.compile(r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"),
@@ -50,13 +59,15 @@ def is_noise(line: str) -> bool:
 
 
 # Where a noise line can start inside a segment: C++ writes it after a progress bar's unended line.
-_NOISE_START = re.compile(r"\d{4}-\d\d-\d\d [\d:.]+: [IWE] |[IWE]\d{4} |WARNING: All log messages|To enable the following")
+_NOISE_START = re.compile(
+    r"\d{4}-\d\d-\d\d [\d:.]+: [IWE] |[IWE]\d{4} |WARNING: All log messages|To enable the following"
+)
 
 
 def strip_noise(segment: str) -> str:
     """``segment`` (one line, or a progress bar's unended text and then a line) without a noise line in it."""
     for start in _NOISE_START.finditer(segment):
-        if is_noise(segment[start.start():]):
+        if is_noise(segment[start.start() :]):
             return segment[: start.start()]
     return segment
 
@@ -115,4 +126,4 @@ def _kept(segment: bytes) -> bytes:
 def _write(target: int, lines: list[bytes]) -> None:
     data = b"".join(lines)
     while data:
-        data = data[os.write(target, data):]
+        data = data[os.write(target, data) :]

@@ -53,8 +53,10 @@ STATE_WEIGHTS_KEY, STATE_SLOW_KEY = "weights_file", "lookahead_file"  # in state
 def git_commit() -> dict[str, Any]:
     """The code's commit and whether the tree had uncommitted changes."""
     root = Path(__file__).resolve().parents[2]
+
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+
     try:
         return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(git("status", "--porcelain", "kagglekit"))}
     except (OSError, subprocess.SubprocessError):
@@ -63,8 +65,21 @@ def git_commit() -> dict[str, Any]:
 
 def rerun_command(recipe: dict[str, Any], paths: CompetitionPaths, runs_dir: Path) -> str:
     """The train command that reproduces this version id (overrides as JSON, so types survive)."""
-    return shlex.join(["python", "-m", "kagglekit", "train", *RecipeChoice.of_recipe(recipe).flags(),
-                       "--data-dir", str(paths.data_dir), "--competition", paths.slug, "--runs-dir", str(runs_dir)])
+    return shlex.join(
+        [
+            "python",
+            "-m",
+            "kagglekit",
+            "train",
+            *RecipeChoice.of_recipe(recipe).flags(),
+            "--data-dir",
+            str(paths.data_dir),
+            "--competition",
+            paths.slug,
+            "--runs-dir",
+            str(runs_dir),
+        ]
+    )
 
 
 class Progress(keras.callbacks.Callback):
@@ -93,8 +108,16 @@ class Progress(keras.callbacks.Callback):
 class Checkpointer(keras.callbacks.Callback):
     """Best model on every improvement, resume point every epoch, early stopping, history.csv."""
 
-    def __init__(self, run_dir: Path, save_model: keras.Model, recipe: dict[str, Any],
-                 state: dict[str, Any], progress: Progress, log: Log, lookahead: Lookahead | None = None) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        save_model: keras.Model,
+        recipe: dict[str, Any],
+        state: dict[str, Any],
+        progress: Progress,
+        log: Log,
+        lookahead: Lookahead | None = None,
+    ) -> None:
         super().__init__()
         self.run_dir, self.save_model, self.recipe = run_dir, save_model, recipe
         self.state, self.progress, self.log, self.lookahead = state, progress, log, lookahead
@@ -116,21 +139,35 @@ class Checkpointer(keras.callbacks.Callback):
         value = float(logs[self.monitor]) if held_out else None
         better = self.improved(value) if held_out else True
         if better:
-            state.update(best=value, best_epoch=epoch, wait=0, best_val_accuracy=_maybe(logs.get("val_accuracy")),
-                         best_val_loss=_maybe(logs.get("val_loss")))
+            state.update(
+                best=value,
+                best_epoch=epoch,
+                wait=0,
+                best_val_accuracy=_maybe(logs.get("val_accuracy")),
+                best_val_loss=_maybe(logs.get("val_loss")),
+            )
             save_keras(self.save_model, self.run_dir / runs.BEST_MODEL)
         else:
             state["wait"] += 1
         state["epoch"] = epoch + 1
         rate = self.progress.n_train / max(train_seconds, 1e-9)
-        row = {"epoch": epoch, "loss": logs["loss"], "accuracy": logs["accuracy"], "val_loss": logs.get("val_loss", np.nan),
-               "val_accuracy": logs.get("val_accuracy", np.nan), "lr": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
-               "images_per_second": rate, "seconds": epoch_seconds}
+        row = {
+            "epoch": epoch,
+            "loss": logs["loss"],
+            "accuracy": logs["accuracy"],
+            "val_loss": logs.get("val_loss", np.nan),
+            "val_accuracy": logs.get("val_accuracy", np.nan),
+            "lr": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+            "images_per_second": rate,
+            "seconds": epoch_seconds,
+        }
         append_history(self.run_dir / runs.HISTORY, row)
         self.save_state()
         marker = "  *best" if better and held_out else ""
-        self.log(f"{epoch + 1:5d} | {logs['loss']:10.4f} | {logs['accuracy']:9.4f} | {_shown(row['val_loss'], 8)} | "
-                 f"{_shown(row['val_accuracy'], 7)} | {rate:7.0f} | {epoch_seconds:6.1f}s{marker}")
+        self.log(
+            f"{epoch + 1:5d} | {logs['loss']:10.4f} | {logs['accuracy']:9.4f} | {_shown(row['val_loss'], 8)} | "
+            f"{_shown(row['val_accuracy'], 7)} | {rate:7.0f} | {epoch_seconds:6.1f}s{marker}"
+        )
         patience = int(self.recipe["early_stopping"])
         if patience and state["wait"] >= patience:
             state["stopped_early"] = True
@@ -168,8 +205,14 @@ def _shown(value: float, width: int) -> str:
 
 def all_images(data: SplitData) -> SplitData:
     """Training and validation images as one training set, nothing held out (a final submission's run)."""
-    return SplitData(np.concatenate([data.x_train, data.x_valid]), np.concatenate([data.y_train, data.y_valid]),
-                     data.x_valid[:0], data.y_valid[:0], data.classes, data.source)
+    return SplitData(
+        np.concatenate([data.x_train, data.x_valid]),
+        np.concatenate([data.y_train, data.y_valid]),
+        data.x_valid[:0],
+        data.y_valid[:0],
+        data.classes,
+        data.source,
+    )
 
 
 def save_keras(model: keras.Model, path: Path) -> None:
@@ -193,11 +236,23 @@ def append_history(path: Path, row: dict[str, Any]) -> None:
 
 
 def fresh_state() -> dict[str, Any]:
-    return {"epoch": 0, "best": None, "best_epoch": None, "wait": 0, "best_val_accuracy": None,
-            "best_val_loss": None, "seconds": 0.0, "train_seconds": 0.0, "images": 0, "stopped_early": False}
+    return {
+        "epoch": 0,
+        "best": None,
+        "best_epoch": None,
+        "wait": 0,
+        "best_val_accuracy": None,
+        "best_val_loss": None,
+        "seconds": 0.0,
+        "train_seconds": 0.0,
+        "images": 0,
+        "stopped_early": False,
+    }
 
 
-def build_models(recipe: dict[str, Any], data: SplitData, hardware: devices.Hardware, steps: int) -> tuple[keras.Model, keras.Model]:
+def build_models(
+    recipe: dict[str, Any], data: SplitData, hardware: devices.Hardware, steps: int
+) -> tuple[keras.Model, keras.Model]:
     """(model to train, model to save): the same unless the input pipeline runs inside the training model.
 
     Call inside ``hardware.scope()``. On JAX the training model takes [index,
@@ -223,13 +278,16 @@ def build_models(recipe: dict[str, Any], data: SplitData, hardware: devices.Hard
             hardware.jit_compile = hardware.jit_compile or augmenter.supports_jit
         devices.synchronise_batch_norm(core, hardware)
         from kagglekit.training.models.compile import compile_model
+
         compile_model(model, recipe, steps, jit_compile=hardware.jit_compile)
         model.optimizer.build(model.trainable_variables)
         if version.prepare is not None:
             version.prepare(core, data.x_train, int(recipe["seed"]))
         if isinstance(model, InStepModel):  # after prepare: the slow copy starts from the prepared weights
-            model.plan(int(recipe["epochs"]) * steps if recipe["lookahead"] else None,
-                       [(freeze.layer, freeze.epochs * steps) for freeze in freezes(recipe, core)])
+            model.plan(
+                int(recipe["epochs"]) * steps if recipe["lookahead"] else None,
+                [(freeze.layer, freeze.epochs * steps) for freeze in freezes(recipe, core)],
+            )
     finally:
         keras.mixed_precision.set_global_policy("float32")
     return model, core
@@ -239,12 +297,15 @@ def device_images(recipe: dict[str, Any], data: SplitData) -> DeviceImages:
     """Training then validation images in one device variable; the alternating flip's half among the training ones."""
     mirrored = None
     if augment.flip_mode(recipe) == augment.ALTERNATING:
-        mirrored = np.concatenate([mirrored_first(len(data.x_train), int(recipe["seed"])), np.zeros(len(data.x_valid), bool)])
+        mirrored = np.concatenate(
+            [mirrored_first(len(data.x_train), int(recipe["seed"])), np.zeros(len(data.x_valid), bool)]
+        )
     return DeviceImages(np.concatenate([data.x_train, data.x_valid]), mirrored, name="device_images")
 
 
-def lookahead_callback(recipe: dict[str, Any], train_model: keras.Model, total_steps: int, state_dir: Path,
-                       state: dict[str, Any]) -> Lookahead | None:
+def lookahead_callback(
+    recipe: dict[str, Any], train_model: keras.Model, total_steps: int, state_dir: Path, state: dict[str, Any]
+) -> Lookahead | None:
     """Per-step lookahead with its slow copy restored on resume; None where the step does it itself (JAX)."""
     if not recipe["lookahead"] or isinstance(train_model, InStepModel):
         return None
@@ -252,40 +313,62 @@ def lookahead_callback(recipe: dict[str, Any], train_model: keras.Model, total_s
     return Lookahead(total_steps, Lookahead.load(state_dir / slow) if slow else None)
 
 
-def weight_callbacks(recipe: dict[str, Any], train_model: keras.Model, save_model: keras.Model,
-                     lookahead: Lookahead | None) -> list[keras.callbacks.Callback]:
+def weight_callbacks(
+    recipe: dict[str, Any], train_model: keras.Model, save_model: keras.Model, lookahead: Lookahead | None
+) -> list[keras.callbacks.Callback]:
     """Lookahead and frozen layers as per-step callbacks, unless the training step does them itself (JAX)."""
     if isinstance(train_model, InStepModel):
         return []
     return [*([lookahead] if lookahead else []), *freezes(recipe, save_model)]
 
 
-def input_data(recipe: dict[str, Any], data: SplitData, hardware: devices.Hardware, global_batch: int,
-               first_epoch: int) -> tuple[Any, Any]:
+def input_data(
+    recipe: dict[str, Any], data: SplitData, hardware: devices.Hardware, global_batch: int, first_epoch: int
+) -> tuple[Any, Any]:
     """(training batches, validation data or None): tf.data on TensorFlow; on JAX, rows of ``device_images``."""
     one_hot = data.n_classes if recipe["loss"] == "categorical_crossentropy" else None
     seed, epochs = int(recipe["seed"]), int(recipe["epochs"])
     validate = len(data.x_valid) > 0  # not in an --all-data run
     if hardware.backend != "tensorflow":
+
         def targets(labels: np.ndarray) -> np.ndarray:
             return np.eye(one_hot, dtype=np.float32)[labels] if one_hot else labels
-        batches = index_batches(len(data.x_train), targets(data.y_train), global_batch, seed, first_epoch, hardware.replicas)
+
+        batches = index_batches(
+            len(data.x_train), targets(data.y_train), global_batch, seed, first_epoch, hardware.replicas
+        )
         if not validate:
             return batches, None
         rows = validation_rows(len(data.x_train), len(data.x_valid), hardware.replicas)
-        return batches, (rows, targets(data.y_valid[:len(rows)]))
+        return batches, (rows, targets(data.y_valid[: len(rows)]))
     alternating = augment.flip_mode(recipe) == augment.ALTERNATING
     host_augment = None if hardware.augment_on_device else augment.from_recipe(recipe, seed)
     threads = CPU_PIPELINE_THREADS if hardware.kind == "CPU" else None
-    train_data = train_dataset(data.x_train, data.y_train, global_batch, seed, first_epoch, epochs,
-                               host_augment, one_hot, threads, alternating_flip=alternating)
+    train_data = train_dataset(
+        data.x_train,
+        data.y_train,
+        global_batch,
+        seed,
+        first_epoch,
+        epochs,
+        host_augment,
+        one_hot,
+        threads,
+        alternating_flip=alternating,
+    )
     return train_data, eval_dataset(data.x_valid, data.y_valid, max(global_batch, 256), one_hot) if validate else None
 
 
 def train(
-    model: str, overrides: dict[str, Any] | None = None, paths: CompetitionPaths | None = None,
-    runs_dir: Path = runs.DEFAULT_RUNS_DIR, log: Log = print, callbacks: Iterable[keras.callbacks.Callback] = (),
-    precision: str = "auto", reuse: bool = False, all_data: bool = False,
+    model: str,
+    overrides: dict[str, Any] | None = None,
+    paths: CompetitionPaths | None = None,
+    runs_dir: Path = runs.DEFAULT_RUNS_DIR,
+    log: Log = print,
+    callbacks: Iterable[keras.callbacks.Callback] = (),
+    precision: str = "auto",
+    reuse: bool = False,
+    all_data: bool = False,
 ) -> Path:
     """Train (or resume) one version; returns the run directory. ``callbacks`` are extra, run after ours.
 
@@ -297,7 +380,9 @@ def train(
     recipe = RecipeChoice(model, dict(overrides or {}), all_data).recipe
     paths = paths or CompetitionPaths(Path("data"))
     vid = version_id(recipe)
-    hardware = devices.detect(precision, cpu_xla=version.cpu_xla)  # an unusable accelerator stops us before the data loads
+    hardware = devices.detect(
+        precision, cpu_xla=version.cpu_xla
+    )  # an unusable accelerator stops us before the data loads
     data = load_split(paths, recipe["limit"])
     data_info = describe_data(paths, data, all_data)
     if all_data:
@@ -321,11 +406,18 @@ def train(
 
 def describe_data(paths: CompetitionPaths, data: SplitData, all_data: bool) -> dict[str, Any]:
     """config.json's ``data``: where it came from, how much, what was held out, and its content fingerprint."""
-    return {"root": str(Path(paths.root).resolve()), "data_dir": str(paths.data_dir), "competition": paths.slug,
-            "source": data.source, "n_train": len(data.x_train) + (len(data.x_valid) if all_data else 0),
-            "n_valid": 0 if all_data else len(data.x_valid),
-            "held_out": "nothing: trained on every labelled image (--all-data)" if all_data else "the folders stage's validation split",
-            **data_fingerprint(paths)}
+    return {
+        "root": str(Path(paths.root).resolve()),
+        "data_dir": str(paths.data_dir),
+        "competition": paths.slug,
+        "source": data.source,
+        "n_train": len(data.x_train) + (len(data.x_valid) if all_data else 0),
+        "n_valid": 0 if all_data else len(data.x_valid),
+        "held_out": "nothing: trained on every labelled image (--all-data)"
+        if all_data
+        else "the folders stage's validation split",
+        **data_fingerprint(paths),
+    }
 
 
 def reusable_run(runs_dir: Path, vid: str, data_info: dict[str, Any], log: Log) -> Path | None:
@@ -344,29 +436,54 @@ def refuse_resume_on_other_data(runs_dir: Path, vid: str, data_info: dict[str, A
     """An unfinished run of this version on other data would mix two datasets if resumed: stop, saying what changed."""
     other = runs.on_other_data(runs_dir, vid, data_info["fingerprint"], complete=False)
     if other is not None:
-        raise DataError(f"the unfinished run {other[0]} of {vid} was trained on other data: "
-                        f"{runs.what_changed(other[1], data_info)}; restore that data to resume it, or delete that "
-                        "folder to train afresh on this data")
+        raise DataError(
+            f"the unfinished run {other[0]} of {vid} was trained on other data: "
+            f"{runs.what_changed(other[1], data_info)}; restore that data to resume it, or delete that "
+            "folder to train afresh on this data"
+        )
 
 
-def start_run(runs_dir: Path, recipe: dict[str, Any], data: SplitData, data_info: dict[str, Any],
-              hardware: devices.Hardware, paths: CompetitionPaths) -> Path:
+def start_run(
+    runs_dir: Path,
+    recipe: dict[str, Any],
+    data: SplitData,
+    data_info: dict[str, Any],
+    hardware: devices.Hardware,
+    paths: CompetitionPaths,
+) -> Path:
     """A new run directory with config.json (the whole recipe, the data, enough to rerun it) and samples.png."""
     vid = version_id(recipe)
     run_dir = runs.new_run_dir(runs_dir, vid)
-    write_json(run_dir / runs.CONFIG, {
-        "version": recipe["model"], "version_id": vid, "hash": recipe_hash(recipe), "recipe": recipe,
-        "data": data_info, "classes": data.classes, "git": git_commit(),
-        "command": rerun_command(recipe, paths, runs_dir), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "python": platform.python_version(), "backend": devices.backend_version(), "keras": keras.__version__,
-        "device": hardware.as_dict(),
-    })
+    write_json(
+        run_dir / runs.CONFIG,
+        {
+            "version": recipe["model"],
+            "version_id": vid,
+            "hash": recipe_hash(recipe),
+            "recipe": recipe,
+            "data": data_info,
+            "classes": data.classes,
+            "git": git_commit(),
+            "command": rerun_command(recipe, paths, runs_dir),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "python": platform.python_version(),
+            "backend": devices.backend_version(),
+            "keras": keras.__version__,
+            "device": hardware.as_dict(),
+        },
+    )
     plots.samples(data.x_train, data.y_train, data.classes, run_dir / runs.SAMPLES)
     return run_dir
 
 
-def train_in(run_dir: Path, recipe: dict[str, Any], data: SplitData, hardware: devices.Hardware, log: Log,
-             callbacks: Iterable[keras.callbacks.Callback]) -> Path:
+def train_in(
+    run_dir: Path,
+    recipe: dict[str, Any],
+    data: SplitData,
+    hardware: devices.Hardware,
+    log: Log,
+    callbacks: Iterable[keras.callbacks.Callback],
+) -> Path:
     """Train (from scratch, or on from the saved epoch) in ``run_dir``, then write its results."""
     vid = version_id(recipe)
     resuming = (run_dir / runs.STATE_DIR / STATE_JSON).exists()
@@ -383,10 +500,16 @@ def train_in(run_dir: Path, recipe: dict[str, Any], data: SplitData, hardware: d
         epochs = int(recipe["epochs"])
 
         log(f"kagglekit train | {vid} | {hardware.describe()} ({backend.reason()})")
-        log(f"run {run_dir} | {len(data.x_train)} train / {len(data.x_valid)} valid images | "
-            f"batch {global_batch} | {epochs} epochs | {steps} steps/epoch")
+        log(
+            f"run {run_dir} | {len(data.x_train)} train / {len(data.x_valid)} valid images | "
+            f"batch {global_batch} | {epochs} epochs | {steps} steps/epoch"
+        )
         if resuming:
-            best = f"best {recipe['monitor']} {state['best']:.4f} at epoch {state['best_epoch'] + 1}" if state["best"] is not None else "nothing held out"
+            best = (
+                f"best {recipe['monitor']} {state['best']:.4f} at epoch {state['best_epoch'] + 1}"
+                if state["best"] is not None
+                else "nothing held out"
+            )
             log(f"resuming from epoch {state['epoch'] + 1} ({best})")
         if state["epoch"] >= epochs or state.get("stopped_early"):
             log("training already finished; writing results")
@@ -397,9 +520,17 @@ def train_in(run_dir: Path, recipe: dict[str, Any], data: SplitData, hardware: d
             checkpointer = Checkpointer(run_dir, save_model, recipe, state, progress, log, lookahead)
             ours = [progress, *weight_callbacks(recipe, train_model, save_model, lookahead), checkpointer]
             log("epoch | train loss | train acc | val loss | val acc |   img/s |   time")
-            train_model.fit(train_data, validation_data=valid_data, epochs=epochs, initial_epoch=state["epoch"],
-                            steps_per_epoch=steps, callbacks=[*ours, *callbacks], verbose=0, shuffle=False,
-                            validation_batch_size=None if hardware.backend == "tensorflow" else max(global_batch, 256))
+            train_model.fit(
+                train_data,
+                validation_data=valid_data,
+                epochs=epochs,
+                initial_epoch=state["epoch"],
+                steps_per_epoch=steps,
+                callbacks=[*ours, *callbacks],
+                verbose=0,
+                shuffle=False,
+                validation_batch_size=None if hardware.backend == "tensorflow" else max(global_batch, 256),
+            )
     return finish(run_dir, data, hardware, state, log)
 
 
@@ -409,12 +540,18 @@ def finish(run_dir: Path, data: SplitData, hardware: devices.Hardware, state: di
     history = pd.read_csv(run_dir / runs.HISTORY)
     plots.curves(history, run_dir / runs.CURVES, config["version_id"])
     metrics = {
-        "best_val_accuracy": state["best_val_accuracy"], "best_val_loss": state["best_val_loss"],
-        "best_epoch": state["best_epoch"] + 1, "epochs": state["epoch"], "stopped_early": state["stopped_early"],
+        "best_val_accuracy": state["best_val_accuracy"],
+        "best_val_loss": state["best_val_loss"],
+        "best_epoch": state["best_epoch"] + 1,
+        "epochs": state["epoch"],
+        "stopped_early": state["stopped_early"],
         "training_seconds": round(state["seconds"], 2),
         "images_per_second": round(state["images"] / max(state["train_seconds"], 1e-9), 1),
-        "device": hardware.name, "device_kind": hardware.kind, "replicas": hardware.replicas,
-        "mixed_precision": hardware.mixed_precision, "jit_compile": hardware.jit_compile,
+        "device": hardware.name,
+        "device_kind": hardware.kind,
+        "replicas": hardware.replicas,
+        "mixed_precision": hardware.mixed_precision,
+        "jit_compile": hardware.jit_compile,
         **(validation_metrics(runs.Run(run_dir, config, {}), data, run_dir) if len(data.x_valid) else {ALL_DATA: True}),
     }
     write_json(run_dir / runs.METRICS, metrics)

@@ -55,7 +55,7 @@ class Lookahead(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         step = int(self.model.optimizer.iterations.numpy())
         if step % self.EVERY == 0:
-            self.step_towards(0.95 ** 5 * min(step / self.total_steps, 1.0) ** 3)
+            self.step_towards(0.95**5 * min(step / self.total_steps, 1.0) ** 3)
         elif step >= self.total_steps:
             self.step_towards(1.0)
 
@@ -102,8 +102,9 @@ def freezes(recipe: dict[str, Any], model: keras.Model) -> list[FreezeAfter]:
     names = {layer.name for layer in model.layers}
     unknown = sorted(set(plan) - names)
     if unknown:
-        raise UsageError(f"freeze_after names no layer of {model.name}: {', '.join(unknown)}; "
-                         f"its layers: {', '.join(sorted(names))}")
+        raise UsageError(
+            f"freeze_after names no layer of {model.name}: {', '.join(unknown)}; its layers: {', '.join(sorted(names))}"
+        )
     return [FreezeAfter(model.get_layer(name), int(epochs)) for name, epochs in plan.items()]
 
 
@@ -142,7 +143,9 @@ def load_random_states(model: keras.Model, state_dir: Path, state: dict[str, Any
     with np.load(state_dir / state[RANDOM_KEY]) as saved:
         values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
     if [tuple(v.shape) for v in states] != [value.shape for value in values]:
-        raise UsageError(f"{state_dir / state[RANDOM_KEY]} holds {len(values)} random generator states that do not fit "
-                         f"this model's {len(states)}: the run was saved by other code; start it afresh")
+        raise UsageError(
+            f"{state_dir / state[RANDOM_KEY]} holds {len(values)} random generator states that do not fit "
+            f"this model's {len(states)}: the run was saved by other code; start it afresh"
+        )
     for variable, value in zip(states, values):
         variable.assign(value)

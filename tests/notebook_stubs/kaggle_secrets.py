@@ -35,8 +35,11 @@ class UserSecretsClient:
         self.headers = {"Content-type": "application/json", "X-Kaggle-Authorization": f"Bearer {token}"}
 
     def get_secret(self, label: str) -> str:
-        request = urllib.request.Request(self.url_base + self.GET_USER_SECRET_BY_LABEL_ENDPOINT, headers=self.headers,
-                                         data=json.dumps({"Label": label}).encode())
+        request = urllib.request.Request(
+            self.url_base + self.GET_USER_SECRET_BY_LABEL_ENDPOINT,
+            headers=self.headers,
+            data=json.dumps({"Label": label}).encode(),
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 answer = json.loads(response.read())

@@ -22,31 +22,31 @@ from kagglekit.exceptions import UsageError
 
 # Keys every recipe has, with the meaning and unit the CLI help repeats.
 COMMON_DEFAULTS: dict[str, Any] = {
-    "epochs": 10,              # passes over the training split
-    "batch_size": 32,          # images per step per replica (scaled by replica count)
-    "lr": 1e-3,                # peak learning rate
-    "optimizer": "adam",       # adam | adamw | sgd (Nesterov)
-    "momentum": 0.9,           # sgd's momentum
-    "weight_decay": 0.0,       # decoupled: each step shrinks every weight by lr * weight_decay
-    "schedule": "constant",    # constant | cosine | onecycle | triangle (per step; triangle = airbench's, shaped by
-                               # optional warmup_fraction and lr_end keys)
-    "warmup_epochs": 0.0,      # linear warm-up length for onecycle, in epochs
+    "epochs": 10,  # passes over the training split
+    "batch_size": 32,  # images per step per replica (scaled by replica count)
+    "lr": 1e-3,  # peak learning rate
+    "optimizer": "adam",  # adam | adamw | sgd (Nesterov)
+    "momentum": 0.9,  # sgd's momentum
+    "weight_decay": 0.0,  # decoupled: each step shrinks every weight by lr * weight_decay
+    "schedule": "constant",  # constant | cosine | onecycle | triangle (per step; triangle = airbench's, shaped by
+    # optional warmup_fraction and lr_end keys)
+    "warmup_epochs": 0.0,  # linear warm-up length for onecycle, in epochs
     "loss": "sparse_categorical_crossentropy",  # or categorical_crossentropy (one-hot labels)
-    "label_smoothing": 0.0,    # only with categorical_crossentropy
-    "from_logits": False,      # True when the model's last layer has no softmax
-    "rotation": 0.0,           # augmentation: max rotation, degrees
-    "zoom": 0.0,               # augmentation: max zoom, fraction (0.2 = 80%..120%)
-    "shift": 0.0,              # augmentation: max shift, fraction of the side
-    "flip": False,             # augmentation: random left-right mirror
-    "translate": 0,            # augmentation: max shift, whole pixels (on top of `shift`)
-    "cutout": 0,               # augmentation: side of a random square zeroed, pixels; 0 = off
-    "fill_mode": "nearest",    # how pixels moved in from outside are filled
-    "lookahead": False,        # pull the weights towards a slow average every 5 steps (airbench)
-    "tta": "none",             # test-time augmentation of evaluate/predict: none | flip | flip-translate | translate
+    "label_smoothing": 0.0,  # only with categorical_crossentropy
+    "from_logits": False,  # True when the model's last layer has no softmax
+    "rotation": 0.0,  # augmentation: max rotation, degrees
+    "zoom": 0.0,  # augmentation: max zoom, fraction (0.2 = 80%..120%)
+    "shift": 0.0,  # augmentation: max shift, fraction of the side
+    "flip": False,  # augmentation: random left-right mirror
+    "translate": 0,  # augmentation: max shift, whole pixels (on top of `shift`)
+    "cutout": 0,  # augmentation: side of a random square zeroed, pixels; 0 = off
+    "fill_mode": "nearest",  # how pixels moved in from outside are filled
+    "lookahead": False,  # pull the weights towards a slow average every 5 steps (airbench)
+    "tta": "none",  # test-time augmentation of evaluate/predict: none | flip | flip-translate | translate
     "monitor": "val_accuracy",  # what "best" means for checkpoints and early stopping
-    "early_stopping": 0,       # patience in epochs without improvement; 0 = off
-    "seed": 0,                 # fixes split order, shuffling, augmentation, initialisation
-    "limit": None,             # train on the first N training images (and at most N valid)
+    "early_stopping": 0,  # patience in epochs without improvement; 0 = off
+    "seed": 0,  # fixes split order, shuffling, augmentation, initialisation
+    "limit": None,  # train on the first N training images (and at most N valid)
 }
 # A final run on every labelled image carries this recipe key (only then, so other runs' ids do not change):
 # its own version id, so its prediction never replaces the measured run's. metrics.json repeats it.
@@ -54,12 +54,31 @@ ALL_DATA = "all_data"
 # Keys whose value may take more than one type; every other key takes its default's type.
 UNION_TYPES: dict[str, tuple[type, ...]] = {"flip": (bool, str), "limit": (int, type(None))}
 # Where a number makes no sense outside a range, the recipe says so before anything is built or created.
-AT_LEAST: dict[str, float] = {"epochs": 1, "batch_size": 1, "seed": 0, "limit": 1, "early_stopping": 0,
-                              "translate": 0, "cutout": 0, "warmup_epochs": 0, "weight_decay": 0, "label_smoothing": 0,
-                              "rotation": 0, "zoom": 0, "shift": 0}
+AT_LEAST: dict[str, float] = {
+    "epochs": 1,
+    "batch_size": 1,
+    "seed": 0,
+    "limit": 1,
+    "early_stopping": 0,
+    "translate": 0,
+    "cutout": 0,
+    "warmup_epochs": 0,
+    "weight_decay": 0,
+    "label_smoothing": 0,
+    "rotation": 0,
+    "zoom": 0,
+    "shift": 0,
+}
 ABOVE: dict[str, float] = {"lr": 0}
-TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "text", list: "a JSON list",
-              dict: "a JSON object", type(None): "null"}
+TYPE_NAMES = {
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    str: "text",
+    list: "a JSON list",
+    dict: "a JSON object",
+    type(None): "null",
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +99,9 @@ class ModelVersion:
     defaults: dict[str, Any]
     architecture: Callable[..., Any] = field(repr=False)
     prepare: Callable[..., None] | None = field(default=None, repr=False)
-    cpu_xla: bool = True  # XLA on a CPU in float32: faster for dense-heavy nets, slower than oneDNN for airbench's convolutions
+    cpu_xla: bool = (
+        True  # XLA on a CPU in float32: faster for dense-heavy nets, slower than oneDNN for airbench's convolutions
+    )
 
     def recipe(self, overrides: dict[str, Any] | None = None, all_data: bool = False) -> dict[str, Any]:
         """Defaults overridden, each override checked for its type and range (unknown keys are a usage error).
@@ -114,8 +135,12 @@ class ModelVersion:
             raise UsageError(f"unknown recipe key {key!r} for {self.name}; known keys: {known}")
 
     def build(
-        self, recipe: dict[str, Any], steps_per_epoch: int, input_shape: tuple[int, int, int] = (32, 32, 3),
-        n_classes: int = 10, jit_compile: bool | str = "auto",
+        self,
+        recipe: dict[str, Any],
+        steps_per_epoch: int,
+        input_shape: tuple[int, int, int] = (32, 32, 3),
+        n_classes: int = 10,
+        jit_compile: bool | str = "auto",
     ) -> Any:
         """The compiled model: architecture + optimizer, schedule, loss and metric of the recipe."""
         from kagglekit.training.models.compile import compile_model

@@ -78,8 +78,15 @@ def conv(x: Any, width: int, recipe: dict[str, Any], name: str) -> Any:
 
     from kagglekit.training.models.layers import DiracInitializer, l2_regularizer
 
-    return layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=DiracInitializer(),
-                         kernel_regularizer=l2_regularizer(float(recipe["l2"])), name=name)(x)
+    return layers.Conv2D(
+        width,
+        3,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=DiracInitializer(),
+        kernel_regularizer=l2_regularizer(float(recipe["l2"])),
+        name=name,
+    )(x)
 
 
 def norm(x: Any, recipe: dict[str, Any], name: str) -> Any:
@@ -87,8 +94,9 @@ def norm(x: Any, recipe: dict[str, Any], name: str) -> Any:
 
     from kagglekit.training.models.layers import ScaledBias
 
-    x = layers.BatchNormalization(momentum=1.0 - float(recipe["bn_momentum"]), epsilon=1e-12,
-                                  center=False, scale=False, name=name)(x)
+    x = layers.BatchNormalization(
+        momentum=1.0 - float(recipe["bn_momentum"]), epsilon=1e-12, center=False, scale=False, name=name
+    )(x)
     return ScaledBias(float(recipe["bias_lr_scale"]) ** 0.5, float(recipe["l2"]), name=f"{name}_bias")(x)
 
 
@@ -118,17 +126,17 @@ def prepare_whitening(model: Any, x_train: np.ndarray, seed: int) -> None:
 # cores and ~2.6x on AVX2 ones: there `--epochs 10` is the hour.
 # ---------------------------------------------------------------------------
 AIRBENCH94 = {
-    "epochs": 18,                # airbench94's 10, stretched to fill a 2-core CPU hour in bfloat16
+    "epochs": 18,  # airbench94's 10, stretched to fill a 2-core CPU hour in bfloat16
     "batch_size": 1024,
     "optimizer": "sgd",
     "momentum": 0.85,
-    "lr": 1.5,                  # airbench's 11.5 per 1024 summed examples, for a mean loss
-    "l2": 1.33e-3,              # PyTorch-style weight decay (gradient += l2 * w), through momentum as in airbench
-    "schedule": "triangle",     # 0.2 -> 1 -> 0.07 of lr, peak at 23 % of the steps
+    "lr": 1.5,  # airbench's 11.5 per 1024 summed examples, for a mean loss
+    "l2": 1.33e-3,  # PyTorch-style weight decay (gradient += l2 * w), through momentum as in airbench
+    "schedule": "triangle",  # 0.2 -> 1 -> 0.07 of lr, peak at 23 % of the steps
     "loss": "categorical_crossentropy",
     "label_smoothing": 0.2,
     "from_logits": True,
-    "flip": "alternating",      # each image mirrored in every other epoch (augment.flip_mode)
+    "flip": "alternating",  # each image mirrored in every other epoch (augment.flip_mode)
     "translate": 2,
     "fill_mode": "reflect",
     "lookahead": True,
@@ -137,8 +145,8 @@ AIRBENCH94 = {
     # architecture
     "widths": [64, 256, 256],
     "residual": False,
-    "bn_momentum": 0.4,         # weight of the new batch in the running statistics (PyTorch's convention;
-                                # airbench94 writes it as 0.6, the old statistics' weight)
+    "bn_momentum": 0.4,  # weight of the new batch in the running statistics (PyTorch's convention;
+    # airbench94 writes it as 0.6, the old statistics' weight)
     "bias_lr_scale": 64.0,
     "logit_scale": 1 / 9,
 }
@@ -157,11 +165,11 @@ AIRBENCH94 = {
 # ---------------------------------------------------------------------------
 AIRBENCH96 = {
     **AIRBENCH94,
-    "epochs": 40,               # airbench96's 31 reach 0.9560 here; 40 reach 0.9607 (bench/RESULTS.md)
-    "lr": 1.17,                 # airbench96's 9.0, translated as for fast
-    "l2": 1.33e-3,              # airbench96's 0.012, translated as for fast
-    "warmup_fraction": 0.1,     # triangle: share of the steps spent rising to lr
-    "lr_end": 0.0,              # triangle: fraction of lr at the last step
+    "epochs": 40,  # airbench96's 31 reach 0.9560 here; 40 reach 0.9607 (bench/RESULTS.md)
+    "lr": 1.17,  # airbench96's 9.0, translated as for fast
+    "l2": 1.33e-3,  # airbench96's 0.012, translated as for fast
+    "warmup_fraction": 0.1,  # triangle: share of the steps spent rising to lr
+    "lr_end": 0.0,  # triangle: fraction of lr at the last step
     "translate": 4,
     "cutout": 12,
     "widths": [128, 512, 512],
@@ -169,19 +177,23 @@ AIRBENCH96 = {
     "bn_momentum": 0.1,
 }
 
-register(ModelVersion(
-    name="fast",
-    summary="airbench94 in Keras: whitened 2x2 stem, 64/256/256 VGG, SGD triangle, label smoothing, lookahead, TTA; 18 epochs",
-    defaults=AIRBENCH94,
-    architecture=airbench_architecture,
-    prepare=prepare_whitening,
-    cpu_xla=False,
-))
-register(ModelVersion(
-    name="best",
-    summary="airbench96 in Keras: residual 128/512/512 blocks, cutout 12, translate 4, 40 epochs (a GPU recipe)",
-    defaults=AIRBENCH96,
-    architecture=airbench_architecture,
-    prepare=prepare_whitening,
-    cpu_xla=False,
-))
+register(
+    ModelVersion(
+        name="fast",
+        summary="airbench94 in Keras: whitened 2x2 stem, 64/256/256 VGG, SGD triangle, label smoothing, lookahead, TTA; 18 epochs",
+        defaults=AIRBENCH94,
+        architecture=airbench_architecture,
+        prepare=prepare_whitening,
+        cpu_xla=False,
+    )
+)
+register(
+    ModelVersion(
+        name="best",
+        summary="airbench96 in Keras: residual 128/512/512 blocks, cutout 12, translate 4, 40 epochs (a GPU recipe)",
+        defaults=AIRBENCH96,
+        architecture=airbench_architecture,
+        prepare=prepare_whitening,
+        cpu_xla=False,
+    )
+)

@@ -18,7 +18,9 @@ class Triangle(keras.optimizers.schedules.LearningRateSchedule):
     ending near zero without a cosine tail is what the 10-epoch budget needs.
     """
 
-    def __init__(self, peak: float, total_steps: int, warmup: float = 0.23, start: float = 0.2, end: float = 0.07) -> None:
+    def __init__(
+        self, peak: float, total_steps: int, warmup: float = 0.23, start: float = 0.2, end: float = 0.07
+    ) -> None:
         self.peak, self.total_steps = float(peak), int(total_steps)
         self.warmup, self.start, self.end = float(warmup), float(start), float(end)
 
@@ -31,11 +33,18 @@ class Triangle(keras.optimizers.schedules.LearningRateSchedule):
         return self.peak * keras.ops.where(step < up, rising, falling)
 
     def get_config(self) -> dict[str, Any]:
-        return {"peak": self.peak, "total_steps": self.total_steps, "warmup": self.warmup,
-                "start": self.start, "end": self.end}
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "warmup": self.warmup,
+            "start": self.start,
+            "end": self.end,
+        }
 
 
-def learning_rate(recipe: dict[str, Any], steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
+def learning_rate(
+    recipe: dict[str, Any], steps_per_epoch: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """Per-step schedules, so a resumed run (optimizer.iterations restored) continues the curve."""
     lr, schedule = float(recipe["lr"]), recipe["schedule"]
     total = max(1, int(recipe["epochs"]) * steps_per_epoch)
@@ -46,11 +55,15 @@ def learning_rate(recipe: dict[str, Any], steps_per_epoch: int) -> float | keras
     if schedule == "onecycle":
         warmup = int(math.ceil(float(recipe["warmup_epochs"]) * steps_per_epoch))
         return keras.optimizers.schedules.CosineDecay(
-            lr * 0.1 if warmup else lr, decay_steps=max(1, total - warmup),
-            warmup_target=lr if warmup else None, warmup_steps=warmup,
+            lr * 0.1 if warmup else lr,
+            decay_steps=max(1, total - warmup),
+            warmup_target=lr if warmup else None,
+            warmup_steps=warmup,
         )
     if schedule == "triangle":  # Triangle's defaults (airbench94's shape) unless the recipe names its own
-        shape = {arg: float(recipe[key]) for key, arg in (("warmup_fraction", "warmup"), ("lr_end", "end")) if key in recipe}
+        shape = {
+            arg: float(recipe[key]) for key, arg in (("warmup_fraction", "warmup"), ("lr_end", "end")) if key in recipe
+        }
         return Triangle(lr, total, **shape)
     raise UsageError(f"unknown schedule {schedule!r}; known: constant, cosine, onecycle, triangle")
 
@@ -70,15 +83,23 @@ def loss_and_metric(recipe: dict[str, Any]) -> tuple[keras.losses.Loss, keras.me
     """The metric is always logged as ``accuracy`` so every version's history has the same columns."""
     logits = bool(recipe["from_logits"])
     if recipe["loss"] == "sparse_categorical_crossentropy":
-        return (keras.losses.SparseCategoricalCrossentropy(from_logits=logits),
-                keras.metrics.SparseCategoricalAccuracy(name="accuracy"))
+        return (
+            keras.losses.SparseCategoricalCrossentropy(from_logits=logits),
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+        )
     if recipe["loss"] == "categorical_crossentropy":
-        return (keras.losses.CategoricalCrossentropy(from_logits=logits, label_smoothing=float(recipe["label_smoothing"])),
-                keras.metrics.CategoricalAccuracy(name="accuracy"))
-    raise UsageError(f"unknown loss {recipe['loss']!r}; known: sparse_categorical_crossentropy, categorical_crossentropy")
+        return (
+            keras.losses.CategoricalCrossentropy(from_logits=logits, label_smoothing=float(recipe["label_smoothing"])),
+            keras.metrics.CategoricalAccuracy(name="accuracy"),
+        )
+    raise UsageError(
+        f"unknown loss {recipe['loss']!r}; known: sparse_categorical_crossentropy, categorical_crossentropy"
+    )
 
 
-def compile_model(model: keras.Model, recipe: dict[str, Any], steps_per_epoch: int, jit_compile: bool | str = "auto") -> keras.Model:
+def compile_model(
+    model: keras.Model, recipe: dict[str, Any], steps_per_epoch: int, jit_compile: bool | str = "auto"
+) -> keras.Model:
     loss, metric = loss_and_metric(recipe)
     model.compile(optimizer=optimizer(recipe, steps_per_epoch), loss=loss, metrics=[metric], jit_compile=jit_compile)
     return model

@@ -66,9 +66,15 @@ class PatchWhitening(keras.layers.Layer):
         size = self.patch * self.patch * channels
         self.mean = self.add_weight(shape=(channels,), initializer="zeros", trainable=False, name="mean")
         self.std = self.add_weight(shape=(channels,), initializer="ones", trainable=False, name="std")
-        self.kernel = self.add_weight(shape=(self.patch, self.patch, channels, 2 * size),
-                                      initializer="glorot_uniform", trainable=False, name="kernel")
-        self.bias = self.add_weight(shape=(2 * size,), initializer="zeros", name="bias", regularizer=l2_regularizer(self.l2))
+        self.kernel = self.add_weight(
+            shape=(self.patch, self.patch, channels, 2 * size),
+            initializer="glorot_uniform",
+            trainable=False,
+            name="kernel",
+        )
+        self.bias = self.add_weight(
+            shape=(2 * size,), initializer="zeros", name="bias", regularizer=l2_regularizer(self.l2)
+        )
 
     def adapt(self, images: np.ndarray) -> None:
         pixels = images.astype(np.float64) / 255.0
@@ -115,8 +121,9 @@ class ScaledBias(keras.layers.Layer):
         self.scale, self.l2 = float(scale), float(l2)
 
     def build(self, input_shape: tuple) -> None:
-        self.bias = self.add_weight(shape=(int(input_shape[-1]),), initializer="zeros", name="bias",
-                                    regularizer=l2_regularizer(self.l2))
+        self.bias = self.add_weight(
+            shape=(int(input_shape[-1]),), initializer="zeros", name="bias", regularizer=l2_regularizer(self.l2)
+        )
 
     def call(self, x: Any) -> Any:
         return x + self.scale * self.bias

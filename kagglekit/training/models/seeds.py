@@ -106,15 +106,19 @@ def cifar10_modeling_architecture(recipe: dict[str, Any], input_shape: tuple[int
     return model
 
 
-register(ModelVersion(
-    name="seed-task5",
-    summary="seed 000 'TASK 5': 3x Conv2D/BN/ReLU, Flatten, softmax; adam; rotate/zoom/shift; 50 epochs",
-    defaults=SEED_TASK5,
-    architecture=task5_architecture,
-))
-register(ModelVersion(
-    name="seed-cifar10-modeling",
-    summary="seed 002: BN, Conv2D 32, BN, ReLU, MaxPool, Dense 1024, Dropout 0.5; Adam 0.005; rotate 10/shift 0.3; early stop",
-    defaults=SEED_CIFAR10_MODELING,
-    architecture=cifar10_modeling_architecture,
-))
+register(
+    ModelVersion(
+        name="seed-task5",
+        summary="seed 000 'TASK 5': 3x Conv2D/BN/ReLU, Flatten, softmax; adam; rotate/zoom/shift; 50 epochs",
+        defaults=SEED_TASK5,
+        architecture=task5_architecture,
+    )
+)
+register(
+    ModelVersion(
+        name="seed-cifar10-modeling",
+        summary="seed 002: BN, Conv2D 32, BN, ReLU, MaxPool, Dense 1024, Dropout 0.5; Adam 0.005; rotate 10/shift 0.3; early stop",
+        defaults=SEED_CIFAR10_MODELING,
+        architecture=cifar10_modeling_architecture,
+    )
+)
