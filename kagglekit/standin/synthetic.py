@@ -54,49 +54,12 @@ import py7zr
 from PIL import Image
 
 try:  # Python 3.11+
-    import re._parser as sre_parse  # type: ignore[import-not-found]
-    from re._constants import (  # type: ignore[import-not-found]
-        ANY,
-        AT,
-        BRANCH,
-        CATEGORY,
-        CATEGORY_DIGIT,
-        CATEGORY_NOT_DIGIT,
-        CATEGORY_NOT_SPACE,
-        CATEGORY_NOT_WORD,
-        CATEGORY_SPACE,
-        CATEGORY_WORD,
-        IN,
-        LITERAL,
-        MAX_REPEAT,
-        MIN_REPEAT,
-        NEGATE,
-        NOT_LITERAL,
-        RANGE,
-        SUBPATTERN,
-    )
+    from re import _constants as sre_constants  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - Python 3.10
+    import sre_constants  # type: ignore[no-redef]
     import sre_parse  # type: ignore[no-redef]
-    from sre_constants import (  # type: ignore[no-redef]
-        ANY,
-        AT,
-        BRANCH,
-        CATEGORY,
-        CATEGORY_DIGIT,
-        CATEGORY_NOT_DIGIT,
-        CATEGORY_NOT_SPACE,
-        CATEGORY_NOT_WORD,
-        CATEGORY_SPACE,
-        CATEGORY_WORD,
-        IN,
-        LITERAL,
-        MAX_REPEAT,
-        MIN_REPEAT,
-        NEGATE,
-        NOT_LITERAL,
-        RANGE,
-        SUBPATTERN,
-    )
+
 
 from kagglekit.competitions import (
     CompetitionSpec,
@@ -107,6 +70,31 @@ from kagglekit.competitions import (
     get_spec,
 )
 from kagglekit.competitions.metrics import LABEL, PROBABILITIES, PROBABILITY
+
+# The opcodes of re's own parse tree that member_name reads (re's parser is private, but stable since 3.5).
+(
+    ANY,
+    AT,
+    BRANCH,
+    CATEGORY,
+    CATEGORY_DIGIT,
+    CATEGORY_NOT_DIGIT,
+    CATEGORY_NOT_SPACE,
+    CATEGORY_NOT_WORD,
+    CATEGORY_SPACE,
+    CATEGORY_WORD,
+    IN,
+    LITERAL,
+    MAX_REPEAT,
+    MIN_REPEAT,
+    NEGATE,
+    NOT_LITERAL,
+    RANGE,
+    SUBPATTERN,
+) = (
+    getattr(sre_constants, name)
+    for name in "ANY AT BRANCH CATEGORY CATEGORY_DIGIT CATEGORY_NOT_DIGIT CATEGORY_NOT_SPACE CATEGORY_NOT_WORD CATEGORY_SPACE CATEGORY_WORD IN LITERAL MAX_REPEAT MIN_REPEAT NEGATE NOT_LITERAL RANGE SUBPATTERN".split()
+)
 
 IMAGE_SIZE = 32
 NOISE_SIGMA = 48.0  # on 0..255: enough that one pixel does not give the class away
