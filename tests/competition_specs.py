@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# dogs-vs-cats-redux-kernels-edition as its Data page describes it: P(dog) in sample_submission.csv's label column.
+# dogs-vs-cats-redux-kernels-edition as its Data page describes it: P(dog) in sample_submission.csv's label column;
+# cat.N and dog.N share N, so a training image's id is its whole stem.
 DOGS_VS_CATS = """\
 kind = "file"
 files = ["train.zip", "test.zip", "sample_submission.csv"]
@@ -12,7 +13,7 @@ metric = "{metric}"
 classes = ["cat", "dog"]
 
 [train]
-images = {{ file = "train.zip", members = 'train/(?P<label>cat|dog)\\.(?P<id>\\d+)\\.jpg' }}
+images = {{ file = "train.zip", members = 'train/(?P<id>(?P<label>cat|dog)\\.\\d+)\\.jpg' }}
 labels = {{ group = "label" }}
 
 [test]

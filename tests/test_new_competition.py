@@ -1,9 +1,9 @@
 """Adding a competition is one spec file: a throwaway one, through every stage, against the stand-in server.
 
-The spec below is nothing kagglekit ships: a zip of JPEGs of varying sizes, labels only in the file
-names (cat.N and dog.N share N, so the id is the whole stem), the probability of one class per row,
-scored by binary log loss (lower is better). Written to ./competitions/pets.toml, where kagglekit
-looks for a user's own specs, it is all the chain needs from fetch to compare.
+The spec is nothing kagglekit ships (tests/competition_specs.py's dogs-vs-cats): a zip of JPEGs of
+varying sizes, labels only in the file names, the probability of one class per row, scored by binary
+log loss (lower is better). Written to ./competitions/pets.toml, where kagglekit looks for a user's own
+specs, it is all the chain needs from fetch to compare.
 """
 
 from __future__ import annotations
@@ -13,37 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from competition_specs import write_spec
+from competition_specs import dogs_vs_cats, write_spec
 
 from kagglekit.cli import main
 from kagglekit.competitions import get_spec
 from kagglekit.standin.synthetic import make_from_spec
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")]
-
-PETS = """\
-kind = "file"
-files = ["train.zip", "test.zip", "sample_submission.csv"]
-metric = "binary-log-loss"
-classes = ["cat", "dog"]
-
-[train]
-images = { file = "train.zip", members = 'train/(?P<id>(?P<label>cat|dog)\\.\\d+)\\.jpg' }
-labels = { group = "label" }
-
-[test]
-images = { file = "test.zip", members = 'test/(?P<id>\\d+)\\.jpg' }
-
-[images]
-size = [32, 32]
-resize = "squeeze"
-channels = 3
-
-[submission]
-sample = "sample_submission.csv"
-predict = "probability"
-positive = "dog"
-"""
 
 
 def chain(tmp_path: Path, epochs: int) -> int:
@@ -74,7 +50,7 @@ def test_a_new_spec_file_is_all_a_new_competition_needs(
     kaggle_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    write_spec(tmp_path, "pets", PETS)
+    write_spec(tmp_path, "pets", dogs_vs_cats())  # the spec tests/competition_specs.py keeps for such tests
     files = make_from_spec(get_spec("pets"), tmp_path / "competition", n_train=400, n_test=120, seed=0)
     kaggle_server.add_competition("pets", files.directory, files.solution_csv)
 
