@@ -133,14 +133,3 @@ def write_archive_understating_its_size(path: Path, members: dict[str, bytes], u
     old, new = field(total), field(total - understate_by)
     assert len(old) == len(new) and raw.count(old) == 1, "the unpack size must be unique and keep its length"
     return _patch_plain_header(path, raw, old, new)
-
-
-def id_label_solution(solution_csv: Path, target: Path) -> Path:
-    """solution.csv with its header renamed ``id,label``, for a server that reads only that header.
-
-    synthetic.py's solution.csv is headed by the sample submission's own columns (digit-recognizer:
-    ImageId,Label); the stand-in server reads that header once it scores each metric (issue 24, H).
-    """
-    lines = solution_csv.read_text().splitlines()
-    target.write_text("\n".join(["id,label", *lines[1:]]) + "\n")
-    return target

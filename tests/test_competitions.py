@@ -364,13 +364,10 @@ def digit_files(tmp_path_factory):
 @pytest.fixture
 def both_served(kaggle_server, digit_files):
     """The local server with cifar-10 (conftest's) and digit-recognizer, as Kaggle describes them."""
-    from builders import id_label_solution
-
-    solution = id_label_solution(digit_files.solution_csv, digit_files.directory.parent / "digit-solution.csv")
     kaggle_server.add_competition(
         "digit-recognizer",
         digit_files.directory,
-        solution,
+        digit_files.solution_csv,
         evaluation_metric="Categorization Accuracy",
         files=list(digit_files.files),
     )

@@ -267,13 +267,10 @@ def test_notebook_without_the_mount_says_how_to_add_it(notebook, tmp_path, capsy
 
 
 def test_another_spec_fetches_its_own_files(kaggle_server, tmp_path):
-    from builders import id_label_solution
-
     from kagglekit.standin.synthetic import make_digit_recognizer
 
     files = make_digit_recognizer(tmp_path / "digits", n_train=20, n_test=5)
-    solution = id_label_solution(files.solution_csv, tmp_path / "solution.csv")
-    kaggle_server.add_competition("digit-recognizer", files.directory, solution, files=list(files.files))
+    kaggle_server.add_competition("digit-recognizer", files.directory, files.solution_csv, files=list(files.files))
     assert fetch(tmp_path / "data", "--competition", "digit-recognizer") == 0
     raw = raw_dir(tmp_path / "data", "digit-recognizer")
     assert sorted(p.name for p in raw.iterdir() if not p.name.startswith(".")) == sorted(
