@@ -43,7 +43,7 @@ def test_grey_images_load_with_their_text_labels(tmp_path: Path) -> None:
 def test_a_cache_of_two_channels_is_refused(tmp_path: Path) -> None:
     paths = grey_competition(tmp_path / "data")
     np.save(paths.cache_images("train"), np.zeros((60, 28, 28, 2), np.uint8))
-    with pytest.raises(DataError, match=r"expected uint8 \(N,H,W,1 or 3\)"):
+    with pytest.raises(DataError, match=r"expected uint8 \(N,H,W,C\) with C 1 or 3"):
         load_cache(paths)
 
 
