@@ -20,15 +20,14 @@ labels = {{ group = "label" }}
 images = {{ file = "test.zip", members = 'test/(?P<id>\\d+)\\.jpg' }}
 
 [images]
-size = [64, 64]
-resize = "squeeze"
-channels = 3
+{images}
 
 [submission]
 sample = "sample_submission.csv"
 predict = "probability"
 positive = "dog"
 """
+SQUEEZED_64 = 'size = [64, 64]\nresize = "squeeze"\nchannels = 3'
 
 # A dog-breed-identification-like competition: one probability column per class, scored in multi-class log loss.
 BREEDS = """\
@@ -62,5 +61,6 @@ def write_spec(directory: Path, slug: str, text: str) -> Path:
     return path
 
 
-def dogs_vs_cats(metric: str = "binary-log-loss") -> str:
-    return DOGS_VS_CATS.format(metric=metric)
+def dogs_vs_cats(metric: str = "binary-log-loss", images: str = SQUEEZED_64) -> str:
+    """The spec's text; ``images`` is the body of its [images] table."""
+    return DOGS_VS_CATS.format(metric=metric, images=images)

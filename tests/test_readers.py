@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from builders import raw_competition
+from competition_specs import dogs_vs_cats
 from PIL import Image
 
 from kagglekit.competitions import get_spec
@@ -26,24 +27,6 @@ from kagglekit.data.unpack import unpack_competition
 from kagglekit.exceptions import DataError, UnsafeArchiveError
 from kagglekit.paths import CompetitionPaths
 from kagglekit.standin.synthetic import encoded, make_digit_recognizer, make_from_spec
-
-CATS = """
-kind = "file"
-files = ["train.zip", "test.zip", "sample_submission.csv"]
-metric = "binary-log-loss"
-classes = ["cat", "dog"]
-[train]
-images = {{ file = "train.zip", members = 'train/(?P<id>(?P<label>cat|dog)\\.\\d+)\\.jpg' }}
-labels = {{ group = "label" }}
-[test]
-images = {{ file = "test.zip", members = 'test/(?P<id>\\d+)\\.jpg' }}
-[images]
-{images}
-[submission]
-sample = "sample_submission.csv"
-predict = "probability"
-positive = "dog"
-"""
 
 SEEDLINGS = """
 kind = "file"
@@ -78,7 +61,7 @@ def specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def cats_spec(specs, images: str = 'size = [24, 24]\nresize = "shorter-side-centre-crop"\nchannels = 3'):
-    return specs("cats", CATS.format(images=images))
+    return specs("cats", dogs_vs_cats(images=images))
 
 
 def generated(spec, tmp_path: Path, n_train: int = 40, n_test: int = 10) -> CompetitionPaths:
@@ -159,7 +142,7 @@ def test_a_member_that_is_not_an_image_is_one_line_naming_it(specs, tmp_path: Pa
 
 
 def test_a_label_group_that_matches_nothing_is_named(specs, tmp_path: Path) -> None:
-    text = CATS.format(images='size = "native"\nchannels = 3').replace(
+    text = dogs_vs_cats(images='size = "native"\nchannels = 3').replace(
         "(?P<id>(?P<label>cat|dog)\\.\\d+)", "(?P<id>(?P<label>cat|dog)?x?\\.\\d+)"
     )
     assert "x?" in text
