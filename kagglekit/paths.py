@@ -10,6 +10,8 @@
                 text, a numpy unicode array): what training and prediction read, because
                 300,000 small files are slow to write and read; train_labels.csv (id,label)
                 when the labels are not a CSV of raw/ (read off the paths, or a pixel CSV's own)
+      <H>x<W>/  the same two arrays per split at a model version's own size (recipe key
+                image_size), when it differs from the spec's: built from raw/ when first asked for
     folders/    train/<class>/<id>.<ext>, valid/<class>/<id>.<ext> (hard links), classes.json,
                 split.csv (id,label,subset)
 
@@ -20,10 +22,12 @@ the first time ``paths.spec`` is asked for, so making a CompetitionPaths costs n
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
+
+from kagglekit.exceptions import UsageError
 
 if TYPE_CHECKING:
     from kagglekit.competitions import CompetitionSpec
@@ -35,14 +39,29 @@ DEFAULT_VALID_FRACTION = 0.1  # share of each class that `folders` holds out for
 DEFAULT_SPLIT_SEED = 0  # picks which images those are
 
 NORMALISED_LABELS = "train_labels.csv"  # cache/: id,label, written by unpack when labels are not a raw CSV
+MAX_IMAGE_SIZE = 4096  # a side of a version's image_size: far past any photograph a CPU or GPU trains on here
 
 
 @dataclass(frozen=True)
 class CompetitionPaths:
-    """The directory tree of one competition under a data directory."""
+    """The directory tree of one competition under a data directory.
+
+    ``image_size`` is the (height, width) a model version asks its images at (recipe key image_size);
+    None, or the spec's own size, reads the spec-size cache every other stage makes.
+    """
 
     data_dir: Path
     slug: str = DEFAULT_COMPETITION
+    image_size: tuple[int, int] | None = None
+
+    def at_size(self, size: Sequence[int] | None) -> CompetitionPaths:
+        """These paths with the pixel cache at ``size`` ([height, width]; None: the spec's)."""
+        return replace(self, image_size=checked_image_size(size))
+
+    @property
+    def own_size(self) -> bool:
+        """Whether the pixel cache is a version's own size, not the spec's (so it lives in cache/<H>x<W>/)."""
+        return self.image_size is not None and self.image_size != self.spec.images.size
 
     @property
     def root(self) -> Path:
@@ -107,15 +126,41 @@ class CompetitionPaths:
     def split_csv(self) -> Path:
         return self.folders / "split.csv"
 
+    @property
+    def pixel_cache(self) -> Path:
+        """Where the pixel arrays at this size lie: cache/ at the spec's size, cache/<H>x<W>/ at a version's own."""
+        if not self.own_size:
+            return self.cache
+        height, width = self.image_size
+        return self.cache / f"{height}x{width}"
+
     def cache_images(self, split: str) -> Path:
-        return self.cache / f"{split}_images.npy"
+        return self.pixel_cache / f"{split}_images.npy"
 
     def cache_ids(self, split: str) -> Path:
-        return self.cache / f"{split}_ids.npy"
+        return self.pixel_cache / f"{split}_ids.npy"
 
     def unpacked_marker(self, split: str) -> Path:
         """Written last by `unpack`: the cache of ``split`` is complete."""
-        return self.cache / f".{split}.complete"
+        return self.pixel_cache / f".{split}.complete"
+
+
+def checked_image_size(size: Sequence[int] | None) -> tuple[int, int] | None:
+    """A recipe's image_size as (height, width), or one line saying what it must be."""
+    if size is None:
+        return None
+    if (
+        not isinstance(size, (list, tuple))
+        or len(size) != 2
+        or not all(
+            isinstance(side, int) and not isinstance(side, bool) and 1 <= side <= MAX_IMAGE_SIZE for side in size
+        )
+    ):
+        raise UsageError(
+            f"recipe key image_size wants [height, width], two whole numbers from 1 to {MAX_IMAGE_SIZE}, "
+            f"or null for the competition spec's size; got {size!r}"
+        )
+    return int(size[0]), int(size[1])
 
 
 def in_kaggle_notebook() -> bool:

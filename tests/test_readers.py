@@ -281,3 +281,55 @@ def test_every_size_resizes_to_the_spec_size(resize: str, suffix: str) -> None:
     out, error = unpack.decode_images(blobs, [f"m{i}{suffix}" for i in range(len(blobs))], ((32, 32), resize, 3))
     assert error is None and out.shape == (len(sizes), 32, 32, 3)
     assert np.abs(out.astype(int) - 120).max() <= 3  # a flat image stays flat (JPEG's rounding aside)
+
+
+SHIPPED_DOGS = "dogs-vs-cats-redux-kernels-edition"
+
+
+def shipped_dogs(tmp_path: Path, n_train: int = 20, n_test: int = 10) -> CompetitionPaths:
+    """The shipped spec's competition, generated: train.zip and test.zip of JPEGs of varying sizes."""
+    return raw_competition(
+        make_from_spec(get_spec(SHIPPED_DOGS), tmp_path / "generated", n_train, n_test), tmp_path / "data"
+    )
+
+
+def test_jpegs_of_odd_sizes_land_in_the_spec_size_cache(tmp_path: Path) -> None:
+    """A 333x17 sliver and a 1x1 dot among the test photographs: squeezed to the spec's 64x64 like the rest."""
+    paths = shipped_dogs(tmp_path)
+    odd = {"test/1.jpg": (17, 333), "test/2.jpg": (1, 1)}  # (height, width)
+
+    def odd_sizes(members: dict[str, bytes]) -> None:
+        members.update({name: encoded(np.full((*shape, 3), 200, np.uint8), ".jpg") for name, shape in odd.items()})
+
+    rewrite_zip(paths.raw / "test.zip", odd_sizes)
+    unpack_competition(paths, progress=False)
+    images, ids = load_cache(paths, "test")
+    assert images.shape == (10, 64, 64, 3)
+    for name in odd:
+        row = images[ids.tolist().index(name.removeprefix("test/").removesuffix(".jpg"))]
+        assert np.abs(row.astype(int) - 200).max() <= 3  # flat stays flat, whatever the aspect
+
+
+def test_a_test_member_that_is_not_an_image_stops_unpack_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Garbage bytes named test/7.jpg: one line naming member and archive, exit 1, no test cache that looks done,
+    on a first unpack and on one over a cache that was complete."""
+    from kagglekit.cli import main
+
+    paths = shipped_dogs(tmp_path)
+    command = ["unpack", "--competition", SHIPPED_DOGS, "--data-dir", str(paths.data_dir), "--force"]
+    good = (paths.raw / "test.zip").read_bytes()
+    for first in (True, False):
+        if not first:
+            (paths.raw / "test.zip").write_bytes(good)
+            assert main(command) == 0 and paths.unpacked_marker("test").is_file()
+        rewrite_zip(paths.raw / "test.zip", lambda members: members.update({"test/7.jpg": b"\x00garbage, not a JPEG"}))
+        capsys.readouterr()
+        assert main(command) == 1
+        err = capsys.readouterr().err.strip().splitlines()  # above the last line: unpack's progress bars
+        assert err[-1].startswith("kagglekit unpack: error: ") and sum("error" in line for line in err) == 1
+        assert f"{paths.raw / 'test.zip'}: test/7.jpg is not a readable image (no image format Pillow knows)" in err[-1]
+        assert not paths.unpacked_marker("test").exists()
+        assert not list(paths.cache.glob("*partial*"))
+        assert paths.unpacked_marker("train").is_file()  # train was fine, and stays done

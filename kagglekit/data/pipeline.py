@@ -66,10 +66,14 @@ def read_split(paths: CompetitionPaths) -> pd.DataFrame:
 
 
 def load_cache(paths: CompetitionPaths, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """The cached images of ``split`` (memory-mapped) and their ids, checked for shape and agreement."""
+    """The cached images of ``split`` (memory-mapped) and their ids, checked for shape and agreement; at a
+    version's own image size, built from raw/ first if need be."""
+    from kagglekit.data.unpack import unpack_at_size
+
+    unpack_at_size(paths, split)
     images_path, ids_path = paths.cache_images(split), paths.cache_ids(split)
     if not images_path.exists() or not ids_path.exists():
-        raise StageNotReadyError(f"no image cache in {paths.cache}; run `python -m kagglekit unpack` first")
+        raise StageNotReadyError(f"no image cache in {paths.pixel_cache}; run `python -m kagglekit unpack` first")
     try:
         images = np.load(images_path, mmap_mode="r")
     except (OSError, ValueError) as error:
@@ -88,7 +92,7 @@ def load_cache(paths: CompetitionPaths, split: str = "train") -> tuple[np.ndarra
 def load_images(paths: CompetitionPaths, classes: list[str]) -> tuple[np.ndarray, np.ndarray, str]:
     """The cache when the unpack stage left one; else the class folders (slow: one PNG each)."""
     cache_present = paths.cache_images("train").exists() or paths.cache_ids("train").exists()
-    if cache_present or not (paths.folders / "train").is_dir():
+    if cache_present or paths.own_size or not (paths.folders / "train").is_dir():
         images, ids = load_cache(paths)
         return images, ids, str(paths.cache_images("train"))
     arrays, ids = [], []

@@ -49,9 +49,9 @@ import zipfile
 import zlib
 from collections import deque
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Container, Iterable, Iterator, NamedTuple, Union
+from typing import BinaryIO, Callable, Container, Iterable, Iterator, NamedTuple, Union
 
 import numpy as np
 import py7zr
@@ -109,6 +109,40 @@ def unpack_competition(
     ]
 
 
+def unpack_stamp(paths: CompetitionPaths, split: str, write_files: bool) -> str:
+    """What a split's cache was made from: the archive and its id CSV (sizes, times), the spec's say on them."""
+    spec = paths.spec
+    source = split_source(spec, split)
+    id_csv, _ = id_source(paths, split)
+    return fingerprint([paths.raw_file(source.file)] + ([id_csv] if id_csv else []), split=split,
+                       write_files=write_files, source=repr(source),
+                       labels=repr(spec.train_labels) if split == "train" else None, images=repr(image_policy(paths)))
+
+
+def unpack_at_size(paths: CompetitionPaths, split: str, log: Callable[[str], None] = print) -> None:
+    """A model version's own image size: its cache, built from raw/ the first time it is asked for (and again
+    when raw/ changed), so train and predict read what the version wants and no other stage needs to know.
+
+    Only the pixels and ids: the training files and labels are the spec-size unpack's, whatever the size.
+    """
+    if not paths.own_size:
+        return
+    if is_complete(paths.pixel_cache, unpack_stamp(paths, split, False), paths.unpacked_marker(split).name):
+        return
+    height, width = paths.image_size
+    log(f"unpack: the {split} images at this version's {height}x{width} into {paths.pixel_cache}")
+    unpack_split(paths, split, write_files=False, progress=False)
+
+
+def image_policy(paths: CompetitionPaths) -> ImagePolicy:
+    """The spec's image policy at the paths' size: a version's own size keeps the spec's resize and channels
+    (a native spec's images, all one size already, are squeezed)."""
+    policy = paths.spec.images
+    if not paths.own_size:
+        return policy
+    return replace(policy, size=paths.image_size, resize=policy.resize or "squeeze")
+
+
 def split_source(spec: CompetitionSpec, split: str) -> ImageSource:
     return spec.train_images if split == "train" else spec.test_images
 
@@ -152,26 +186,22 @@ def unpack_split(
 ) -> SplitSummary:
     """Decode one split's images into the cache, checking their ids against the CSV that lists them."""
     spec = paths.spec
-    source = split_source(spec, split)
-    data = paths.raw_file(source.file)
+    data = paths.raw_file(split_source(spec, split).file)
     if not data.exists():
         raise StageNotReadyError(f"{data} is missing; run `python -m kagglekit fetch` first.")
     id_csv, id_column = id_source(paths, split)
-    marker = paths.unpacked_marker(split).name
-    stamp = fingerprint([data] + ([id_csv] if id_csv else []), split=split, write_files=write_files,
-                        source=repr(source), labels=repr(spec.train_labels) if split == "train" else None,
-                        images=repr(spec.images))
-    if not force and is_complete(paths.cache, stamp, marker):
+    marker, stamp = paths.unpacked_marker(split).name, unpack_stamp(paths, split, write_files)
+    if not force and is_complete(paths.pixel_cache, stamp, marker):
         return SplitSummary(split, len(np.load(paths.cache_ids(split), mmap_mode="r")), 0.0, skipped=True)
 
     started = time.perf_counter()
-    paths.cache.mkdir(parents=True, exist_ok=True)
-    clear_complete(paths.cache, marker)
+    paths.pixel_cache.mkdir(parents=True, exist_ok=True)
+    clear_complete(paths.pixel_cache, marker)
     expected_ids = read_ids(id_csv, id_column) if id_csv else None
     files_dir = paths.images / split if write_files else None
     max_bytes = int(max_unpacked_gib * 2**30)
     ids = _decode_archive(data, split, expected_ids, id_csv, paths, files_dir, max_bytes, workers, progress)
-    mark_complete(paths.cache, stamp, marker, images=len(ids), archive=str(data))
+    mark_complete(paths.pixel_cache, stamp, marker, images=len(ids), archive=str(data))
     return SplitSummary(split, len(ids), time.perf_counter() - started, skipped=False)
 
 
@@ -190,7 +220,7 @@ def _decode_archive(
     """Decode into ``.partial`` outputs, then move them into place; on any failure remove them."""
     spec = paths.spec
     source = split_source(spec, split)
-    labels_out = paths.normalised_labels if writes_labels(spec, split) else None
+    labels_out = paths.normalised_labels if writes_labels(spec, split) and not paths.own_size else None
     images_partial = partial_path(paths.cache_images(split))
     ids_partial = partial_path(paths.cache_ids(split))
     files_partial = partial_path(files_dir) if files_dir else None
@@ -209,7 +239,7 @@ def _decode_archive(
             declared = sum(m.size for m in members)
             with _decoder_pool(workers, len(ids), declared) as pool:
                 decoded = _decode_members(reader, chosen, images_partial, files_partial, pool, archive,
-                                          spec.images, progress)
+                                          image_policy(paths), progress)
             if decoded != len(ids):
                 raise DataError(f"{archive} ended after {decoded} of {len(ids)} images; it is truncated, fetch it again.")
         with open(ids_partial, "wb") as handle:  # np.save(path) would append ".npy" to the name
@@ -851,7 +881,9 @@ def decode_images(blobs: list[Payload], names: list[str],
                     image.draft(mode, _draft_size(image.size, size, resize))  # decode at 1/2, 1/4, 1/8 where that suffices
                 image = image.convert(mode) if image.mode != mode else _loaded(image)
             except DECODE_ERRORS as error:
-                why = first_line(error) or type(error).__name__
+                # Pillow names the BytesIO it was handed ("cannot identify image file <_io.BytesIO ...>"): say what it means
+                unknown = isinstance(error, UnidentifiedImageError)
+                why = "no image format Pillow knows" if unknown else first_line(error) or type(error).__name__
                 return None, f"{name} is not a readable image ({why}); if the file is damaged, fetch it again"
             pixels = _pixels(image, size, resize)
         if out is None:

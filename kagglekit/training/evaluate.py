@@ -44,6 +44,7 @@ def validation_split(run: runs.Run, fallback: CompetitionPaths) -> tuple[Competi
     paths = CompetitionPaths(Path(data_info["root"]).parent, data_info["competition"])
     if not paths.split_csv.exists():
         paths = fallback
+    paths = paths.at_size(run.image_size)
     return paths, load_split(paths, run.config["recipe"].get("limit"))
 
 

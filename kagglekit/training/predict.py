@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from kagglekit.data.pipeline import load_cache
+from kagglekit.data.unpack import unpack_at_size
 from kagglekit.exceptions import DataError, StageNotReadyError
 from kagglekit.jsonfiles import read_json_if_present
 from kagglekit.paths import CompetitionPaths
@@ -58,7 +59,9 @@ class PredictionSummary:
 
 
 def test_pixels(paths: CompetitionPaths) -> tuple[np.ndarray, np.ndarray]:
-    """The memory-mapped test cache and its ids; says which stage to run if absent."""
+    """The memory-mapped test cache and its ids (at a version's own size, built from raw/ first if need be);
+    says which stage to run if absent."""
+    unpack_at_size(paths, "test")
     if not paths.unpacked_marker("test").is_file():
         raise StageNotReadyError(
             f"the test images are not unpacked; run `python -m kagglekit unpack --data-dir {paths.data_dir}` first."
@@ -121,7 +124,7 @@ def predict_submission(
     if existing and not force:
         return existing
     spec = competition_spec(paths)
-    pixels, cache_ids = test_pixels(paths)
+    pixels, cache_ids = test_pixels(paths.at_size(run.image_size))
     sample_ids = read_sample(sample_submission_path(paths)).ids
     targets = rows_in_sample_order(cache_ids, sample_ids)
 

@@ -136,7 +136,7 @@ def run_of_choice(choice: RecipeChoice, paths: CompetitionPaths, runs_dir: Path)
     from kagglekit.data.pipeline import data_fingerprint
 
     vid = choice.version_id
-    data = data_fingerprint(paths)
+    data = data_fingerprint(paths.at_size(choice.recipe["image_size"]))
     found = find_run(runs_dir, vid, data["fingerprint"], complete=True)
     if found is not None:
         return found
@@ -201,6 +201,11 @@ class Run:
     @property
     def classes(self) -> list[str]:
         return list(self.config["classes"])
+
+    @property
+    def image_size(self) -> list[int] | None:
+        """The recipe's image_size: the version's own [height, width], or None for the spec's (older runs too)."""
+        return self.config["recipe"].get("image_size")
 
     @property
     def trained_policy(self) -> str:

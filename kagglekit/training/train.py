@@ -378,7 +378,7 @@ def train(
     """
     version = get_version(model)
     recipe = RecipeChoice(model, dict(overrides or {}), all_data).recipe
-    paths = paths or CompetitionPaths(Path("data"))
+    paths = (paths or CompetitionPaths(Path("data"))).at_size(recipe["image_size"])
     vid = version_id(recipe)
     hardware = devices.detect(
         precision, cpu_xla=version.cpu_xla
@@ -413,6 +413,7 @@ def describe_data(paths: CompetitionPaths, data: SplitData, all_data: bool) -> d
         "source": data.source,
         "n_train": len(data.x_train) + (len(data.x_valid) if all_data else 0),
         "n_valid": 0 if all_data else len(data.x_valid),
+        "image_size": list(data.x_train.shape[1:3]),  # [height, width]: the spec's, or the recipe's image_size
         "held_out": "nothing: trained on every labelled image (--all-data)"
         if all_data
         else "the folders stage's validation split",

@@ -47,12 +47,20 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "early_stopping": 0,  # patience in epochs without improvement; 0 = off
     "seed": 0,  # fixes split order, shuffling, augmentation, initialisation
     "limit": None,  # train on the first N training images (and at most N valid)
+    "image_size": None,  # [height, width] the version sees its images at (unpack builds that cache from raw/);
+    # null: the competition spec's [images] size
 }
 # A final run on every labelled image carries this recipe key (only then, so other runs' ids do not change):
 # its own version id, so its prediction never replaces the measured run's. metrics.json repeats it.
 ALL_DATA = "all_data"
 # Keys whose value may take more than one type; every other key takes its default's type.
-UNION_TYPES: dict[str, tuple[type, ...]] = {"flip": (bool, str), "limit": (int, type(None))}
+UNION_TYPES: dict[str, tuple[type, ...]] = {
+    "flip": (bool, str),
+    "limit": (int, type(None)),
+    "image_size": (list, type(None)),
+}
+# Keys left out of the recipe's hash while null, so that adding them kept every earlier version id.
+HASHED_ONLY_WHEN_SET = ("image_size",)
 # Where a number makes no sense outside a range, the recipe says so before anything is built or created.
 AT_LEAST: dict[str, float] = {
     "epochs": 1,
@@ -111,7 +119,7 @@ class ModelVersion:
         """
         recipe = {**COMMON_DEFAULTS, **self.defaults, "model": self.name}
         for key, value in (overrides or {}).items():
-            if value is None and key != "limit":
+            if value is None and type(None) not in UNION_TYPES.get(key, ()):
                 continue
             self._check_known(key, recipe)
             recipe[key] = checked_value(key, value, wanted_types(key, recipe[key]))
@@ -202,6 +210,7 @@ def get_version(name: str) -> ModelVersion:
 
 def recipe_hash(recipe: dict[str, Any]) -> str:
     """8 hex digits of the canonical JSON of the recipe."""
+    recipe = {k: v for k, v in recipe.items() if not (k in HASHED_ONLY_WHEN_SET and v is None)}
     canonical = json.dumps(recipe, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:8]
 
