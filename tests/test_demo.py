@@ -86,3 +86,28 @@ def test_demo_of_another_competition_runs_in_its_format(demo_dir: Path) -> None:
     assert sorted(
         p.name for p in (demo_dir / "data" / "digit-recognizer" / "raw").iterdir() if not p.name.startswith(".")
     ) == ["sample_submission.csv", "test.csv", "train.csv"]
+
+
+def test_demo_of_dogs_vs_cats_photographs_of_every_size_scored_by_log_loss(
+    demo_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """dogs-vs-cats-redux: zips of JPEGs of varying sizes in, id,label probabilities of a dog out, log loss."""
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    slug = "dogs-vs-cats-redux-kernels-edition"
+    argv = ["demo", "--competition", slug, "--dir", str(demo_dir), "--train-images", "200", "--test-images", "50"]
+    assert main([*argv, "--epochs", "1"]) == 0
+    for archive in ("train.zip", "test.zip"):
+        with zipfile.ZipFile(demo_dir / "data" / slug / "raw" / archive) as photos:
+            sizes = {Image.open(io.BytesIO(photos.read(name))).size for name in photos.namelist()}
+        assert len(sizes) > 10  # photographs, not one size
+    [version] = [p for p in (demo_dir / "submissions").iterdir() if p.is_dir()]
+    rows = (version / "submission.csv").read_text().splitlines()
+    assert rows[0] == "id,label" and len(rows) == 51 and all(0 <= float(r.split(",")[1]) <= 1 for r in rows[1:])
+    [upload] = json.loads((version / "submission.json").read_text())["submissions"]
+    assert upload["status"] == "complete" and upload["public_score"] < 0.69  # a coin's log loss is ln 2
+    compare = capsys.readouterr().out.split("== kagglekit compare")[1]
+    assert "val log loss" in compare and version.name in compare
