@@ -6,8 +6,9 @@
 bench/serve_dogs.py builds it: 12,000 photographs of 200x200 and 12,500 of 120..500 px). Both are timed
 in this one process, one after the other, on the same archives:
 
-  product  kagglekit's unpack, what `make unpack` runs (unpack_split of train, with its files, then of
-           test), into WORK/data's cache at the spec's size with the spec's resize
+  product  kagglekit's unpack (unpack_split of train, then of test) into WORK/data's cache at the spec's
+           size with the spec's resize; once more for train as `make unpack` runs it, writing the
+           training files to images/train/ as well
   plain    the same members read by the same zip reader and handed to as many worker processes as the
            product used, each decoded in full by Pillow (open, convert to RGB) then resized to the spec's
            size with the same filter: what a first version of a decoder would do
@@ -25,6 +26,7 @@ import io
 import os
 import platform
 import re
+import resource
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -57,6 +59,12 @@ def cpu_description() -> str:
     return f"{model}, {os.cpu_count()} cores, flags: {' '.join(flags) or 'none of avx512*/amx*'}"
 
 
+def cpu_seconds() -> float:
+    """User + system time of this process and of its finished children (the decoding workers, once reaped)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -71,12 +79,12 @@ def prepared(standin: Path, work: Path) -> CompetitionPaths:
     return paths
 
 
-def product(paths: CompetitionPaths) -> dict[str, float]:
-    """Seconds per split of kagglekit's own unpack (train writes images/train/ as `make unpack` does)."""
-    return {
-        split: unpack_split(paths, split, write_files=split == "train", force=True, progress=False).seconds
-        for split in ("train", "test")
-    }
+def product(paths: CompetitionPaths, split: str, write_files: bool = False) -> tuple[float, float]:
+    """Wall and CPU seconds of kagglekit's own unpack of a split into the cache (``write_files``: and the
+    training images to images/train/, as `make unpack` does, which the plain decoder does not)."""
+    cpu = cpu_seconds()
+    seconds = unpack_split(paths, split, write_files=write_files, force=True, progress=False).seconds
+    return seconds, cpu_seconds() - cpu
 
 
 def plain_decode(blobs: list[bytes], size: tuple[int, int]) -> np.ndarray:
@@ -136,21 +144,27 @@ def main() -> None:
     print(f"# {SLUG} photographs -> {height}x{width} cache ({paths.spec.images.resize})  {platform.node()}")
     print(f"# CPU: {cpu_description()}")
     print(f"# load average before: {load()}")
-    seconds = product(paths)
+    with_files = product(paths, "train", write_files=True)
+    measured = {split: product(paths, split) for split in ("train", "test")}
     rows, differences = [], {}
     for split in ("train", "test"):
+        cpu = cpu_seconds()
         plain_seconds, images, ids = plain(paths, split)
+        rows.append((split, len(ids), *measured[split], plain_seconds, cpu_seconds() - cpu))
         differences[split] = difference(paths, split, images, ids, args.sample)
-        rows.append((split, len(ids), seconds[split], plain_seconds))
-    rows.append(("both", sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows)))
+    rows.append(("both", *(sum(row[k] for row in rows) for k in range(1, 6))))
     print(f"# load average after: {load()}\n")
-    print("| archive | images | product s | product images/s | plain s | plain images/s | plain / product |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for split, count, ours, theirs in rows:
+    print(
+        "| archive | images | product s | product CPU s | product images/s | plain s | plain CPU s | plain images/s "
+        "| plain / product (wall) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for split, count, ours, our_cpu, theirs, their_cpu in rows:
         print(
-            f"| {split} | {count:,} | {ours:.1f} | {count / ours:,.0f} | {theirs:.1f} | {count / theirs:,.0f} | "
-            f"{theirs / ours:.2f} |"
+            f"| {split} | {count:,} | {ours:.1f} | {our_cpu:.1f} | {count / ours:,.0f} | {theirs:.1f} | {their_cpu:.1f} "
+            f"| {count / theirs:,.0f} | {theirs / ours:.2f} |"
         )
+    print(f"\nmake unpack's train, writing images/train/ too: {with_files[0]:.1f} s, {with_files[1]:.1f} CPU s")
     shown = ", ".join(f"{split} {value:.2f}" for split, value in differences.items())
     print(f"\nmean |product - plain| per pixel channel (0..255, {args.sample} images a split): {shown}")
 
