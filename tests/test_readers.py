@@ -333,3 +333,23 @@ def test_a_test_member_that_is_not_an_image_stops_unpack_in_one_line(
         assert not paths.unpacked_marker("test").exists()
         assert not list(paths.cache.glob("*partial*"))
         assert paths.unpacked_marker("train").is_file()  # train was fine, and stays done
+
+
+def test_reduced_scale_jpeg_decoding_keeps_what_the_model_sees() -> None:
+    """draft() decodes a 500x375 photograph at 1/4 scale for a 64x64 cache: close to a full decode then resize."""
+    rows, columns = np.mgrid[0:375, 0:500]
+    photograph = np.stack([rows * 255 // 374, columns * 255 // 499, (rows + columns) % 256], axis=-1).astype(np.uint8)
+    photograph[100:250, 150:350] = (200, 40, 90)  # an edge for the resampling to get right
+    blob = encoded(photograph, ".jpg")
+    for resize in ("squeeze", "shorter-side-centre-crop"):
+        out, error = unpack.decode_images([blob], ["p.jpg"], ((64, 64), resize, 3))
+        full = unpack._pixels(Image.open(io.BytesIO(blob)).convert("RGB"), (64, 64), resize)
+        # 0.57 here; decoding at 1/8 (63x47, below the target) would be 2.4
+        assert error is None and np.abs(out[0].astype(int) - full.astype(int)).mean() < 1.5  # of 255
+
+
+def test_photographs_decode_in_workers_by_their_bytes_as_well_as_their_count() -> None:
+    """12,000 photographs (97 MB) are worth worker processes; 12,000 tiny PNGs (30 MB) are not."""
+    assert unpack.decoder_workers(12_000, 97 * 2**20) >= 1
+    assert unpack.decoder_workers(12_000, 30 * 2**20) == 0
+    assert unpack.decoder_workers(300_000, 600 * 2**20) >= 1

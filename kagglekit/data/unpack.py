@@ -28,6 +28,10 @@ made of hard links to them. Training labels that are not a CSV in raw/ (read off
 the member paths, or a pixel CSV's own column) go to ``cache/train_labels.csv``
 (``id,label``, in cache order), which `folders` reads.
 
+A model version that asks for its own image size (recipe key ``image_size``) reads
+``cache/<H>x<W>/``: :func:`unpack_at_size` builds it from raw/ the first time train or
+predict asks for it, pixels and ids only, with the spec's resize and channels.
+
 Nothing in ``cache/`` counts until its ``.<split>.complete`` marker is written,
 after every check has passed; outputs are built under ``.partial`` names and
 renamed into place, so a crash leaves nothing that looks finished.
