@@ -101,6 +101,7 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from kagglekit.competitions.metrics import METRICS, Metric
+from kagglekit.standin.dataset_server import DatasetService
 from kagglekit.standin.kernel_server import KernelService
 from kagglekit.standin.responses import ApiError, json_response, sdk_response
 from kagglekit.standin.scoring import KAGGLE_METRIC_NAMES, Scoring, SubmissionRefused, better, make_scoring
@@ -230,6 +231,7 @@ class KaggleServer:
         self._workdir = tempfile.TemporaryDirectory(prefix="kagglekit-server-")
         self._http = None
         self._thread: threading.Thread | None = None
+        self.datasets = DatasetService(self, Path(self._workdir.name))
         self.kernels = KernelService(self, Path(self._workdir.name))
 
     # -- lifecycle ------------------------------------------------------------
@@ -460,6 +462,8 @@ class KaggleServer:
             return self._receive_upload(request)
         if request.method in ("GET", "HEAD") and self.kernels.serves(path):
             return self.kernels.send_output(request)
+        if request.method in ("GET", "HEAD") and self.datasets.serves(path):
+            return self.datasets.send_file(request)
         if request.method == "POST" and path == SECRETS_PATH:
             return self._get_secret(request)
         if request.method == "POST" and path == ATTACH_PATH:
@@ -482,6 +486,7 @@ class KaggleServer:
             (api, "GetSubmissionLimits"): self._get_submission_limits,
             ("security.OAuthService", "IntrospectToken"): self._introspect_token,
             **self.kernels.handlers(),
+            **self.datasets.handlers(),
         }
 
     # -- auth -----------------------------------------------------------------
@@ -615,13 +620,24 @@ class KaggleServer:
         self._submitter(request)
         body = ApiStartSubmissionUploadRequest.from_dict(request.get_json(force=True))
         self._competition(body.competition_name or "", need_rules=True)
+        response = ApiStartSubmissionUploadResponse()
+        response.token, response.create_url = self.open_upload(body.file_name)
+        return sdk_response(response)
+
+    def open_upload(self, file_name: str) -> tuple[str, str]:
+        """A token and the URL the client PUTs the bytes to, as a submission's or a blob's upload answers."""
         token = uuid.uuid4().hex
         with self._lock:
-            self._uploads[token] = (body.file_name, None)
-        response = ApiStartSubmissionUploadResponse()
-        response.token = token
-        response.create_url = f"{PUBLIC_HOST}/upload/{token}"
-        return sdk_response(response)
+            self._uploads[token] = (file_name, None)
+        return token, f"{PUBLIC_HOST}/upload/{token}"
+
+    def take_upload(self, token: str) -> tuple[str, bytes]:
+        """The file name and bytes uploaded under ``token``, used up: a token counts once, as on Kaggle."""
+        with self._lock:
+            file_name, data = self._uploads.pop(token, ("", None))
+        if data is None:
+            raise ApiError(400, "no uploaded file for this blob token")
+        return file_name, data
 
     def _receive_upload(self, request: Request) -> Response:
         token = request.path.rsplit("/", 1)[-1]
@@ -636,9 +652,7 @@ class KaggleServer:
         body = ApiCreateSubmissionRequest.from_dict(request.get_json(force=True))
         competition = self._competition(body.competition_name, need_rules=True)
         with self._lock:
-            file_name, data = self._uploads.pop(body.blob_file_tokens, ("", None))
-            if data is None:
-                raise ApiError(400, "no uploaded file for this blob token")
+            file_name, data = self.take_upload(body.blob_file_tokens)
             if self._limits(competition, user).num_allowed_now <= 0:
                 raise ApiError(400, f"daily submission limit ({competition.daily_limit}) reached")
             public, private, error = _score(data, competition)
