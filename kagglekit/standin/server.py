@@ -72,6 +72,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from kagglesdk.competitions.types.competition_api_service import (
     ApiCompetition,
+    ApiCreateCodeSubmissionRequest,
+    ApiCreateCodeSubmissionResponse,
     ApiCreateSubmissionRequest,
     ApiCreateSubmissionResponse,
     ApiDataFile,
@@ -124,6 +126,10 @@ ATTACH_PATH = "/kaggle-jwt-handler/AttachDatasourceUsingJwtRequest"
 DEFAULT_SAMPLE = "sampleSubmission.csv"
 # Files Kaggle hands out inside a .zip even when asked for one file.
 ZIP_WRAPPED_SUFFIXES = (".csv",)
+CODE_ONLY = (
+    "only accepts submissions from notebooks: submit a notebook version's output with "
+    "`kaggle competitions submit COMPETITION -k OWNER/KERNEL -v VERSION -f submission.csv -m MESSAGE`"
+)
 
 
 @dataclasses.dataclass
@@ -152,6 +158,7 @@ class Submission:
     private_score: float | None
     error: str | None
     polls_left: int
+    kernel: str | None = None  # OWNER/SLUG/VERSION of a code submission's notebook
 
     @property
     def status(self) -> SubmissionStatus:
@@ -294,7 +301,7 @@ class KaggleServer:
         score_sample_submission: bool = True,
         deadline: datetime | None = None,
         evaluation_metric: str | None = None,
-        kernels_only: bool = False,
+        kernels_only: bool | None = None,
         spec: CompetitionSpec | str | None = None,
         metric: str | None = None,
         sample: str | None = None,
@@ -307,7 +314,8 @@ class KaggleServer:
         ``deadline`` is when entry closed (default: 30 days from now); later
         submissions are scored but, as on Kaggle, never join the leaderboard.
         ``evaluation_metric`` and ``kernels_only`` are what GetCompetition reports
-        (Kaggle's metric name, by default the one for the metric scored; a code competition).
+        (Kaggle's metric name, by default the one for the metric scored; a code competition, by default
+        what the spec's ``kind`` says): a code competition refuses file submissions as Kaggle does.
 
         Scoring: ``spec`` (a CompetitionSpec, or the slug of one; default: kagglekit's
         spec of ``slug``, if it has one) gives the metric, the sample submission's
@@ -342,7 +350,7 @@ class KaggleServer:
             daily_limit,
             pending_polls,
             evaluation_metric=evaluation_metric or KAGGLE_METRIC_NAMES[scored.name],
-            kernels_only=kernels_only,
+            kernels_only=bool(spec and spec.code_competition) if kernels_only is None else kernels_only,
         )
         if deadline is not None:
             competition.deadline = deadline
@@ -480,6 +488,7 @@ class KaggleServer:
             (api, "DownloadDataFiles"): self._download_data_files,
             (api, "StartSubmissionUpload"): self._start_submission_upload,
             (api, "CreateSubmission"): self._create_submission,
+            (api, "CreateCodeSubmission"): self._create_code_submission,
             (api, "ListSubmissions"): self._list_submissions,
             (api, "GetSubmission"): self._get_submission,
             (api, "GetLeaderboard"): self._get_leaderboard,
@@ -651,8 +660,48 @@ class KaggleServer:
         user = self._submitter(request)
         body = ApiCreateSubmissionRequest.from_dict(request.get_json(force=True))
         competition = self._competition(body.competition_name, need_rules=True)
+        if competition.kernels_only:
+            # kaggle.com answers 400 after the upload (kaggle-cli issue #400: a CSV sent to the code competition
+            # jigsaw-toxic-severity-rating got "400 - Bad Request"); the words are ours, saying what to run instead.
+            raise ApiError(400, f"Submission not allowed: {competition.slug} {CODE_ONLY}")
+        file_name, data = self.take_upload(body.blob_file_tokens)
+        submission = self._record(competition, user, file_name, body.submission_description, data)
+        response = ApiCreateSubmissionResponse()
+        response.ref = submission.ref
+        response.message = f"Successfully submitted to {competition.slug}"
+        return sdk_response(response)
+
+    def _create_code_submission(self, request: Request) -> Response:
+        """A kernel version's output file, submitted (``kaggle competitions submit -k OWNER/KERNEL -v N -f FILE``).
+
+        Kaggle reruns the notebook on the hidden test set and scores that run's
+        file. The stand-in scores the file of the version as it ran: its kernels
+        already ran on the competition's test files, so the rerun would write the
+        same file. A version that is not complete, failed, does not exist, or
+        whose output lacks the file is refused before anything is recorded.
+        """
+        user = self._submitter(request)
+        body = ApiCreateCodeSubmissionRequest.from_dict(request.get_json(force=True))
+        competition = self._competition(body.competition_name, need_rules=True)
+        if not body.file_name:
+            raise ApiError(400, "A notebook submission needs the name of the output file to submit")
+        version = self.kernels.submittable(body.kernel_owner, body.kernel_slug, body.kernel_version or None, user)
+        path = version.working / body.file_name
+        kernel = f"{version.owner}/{version.slug}/{version.number}"
+        if not path.is_file() or version.working.resolve() not in path.resolve().parents:
+            raise ApiError(400, f"Notebook {kernel}'s output has no file {body.file_name!r}")
+        submission = self._record(competition, user, body.file_name, body.submission_description, path.read_bytes())
+        submission.kernel = kernel
+        response = ApiCreateCodeSubmissionResponse()
+        response.ref = submission.ref
+        response.message = f"Successfully submitted to {competition.slug}"
+        return sdk_response(response)
+
+    def _record(
+        self, competition: Competition, user: str, file_name: str, description: str | None, data: bytes
+    ) -> Submission:
+        """A new submission, scored now and shown PENDING for ``pending_polls`` views; refused past the day's limit."""
         with self._lock:
-            file_name, data = self.take_upload(body.blob_file_tokens)
             if self._limits(competition, user).num_allowed_now <= 0:
                 raise ApiError(400, f"daily submission limit ({competition.daily_limit}) reached")
             public, private, error = _score(data, competition)
@@ -661,7 +710,7 @@ class KaggleServer:
                 competition.slug,
                 user,
                 file_name,
-                body.submission_description or "",
+                description or "",
                 datetime.now(timezone.utc),
                 public,
                 private,
@@ -669,10 +718,7 @@ class KaggleServer:
                 competition.pending_polls,
             )
             self._submissions.append(submission)
-        response = ApiCreateSubmissionResponse()
-        response.ref = submission.ref
-        response.message = f"Successfully submitted to {competition.slug}"
-        return sdk_response(response)
+        return submission
 
     def _list_submissions(self, request: Request) -> Response:
         user = self._user(request)
