@@ -320,7 +320,10 @@ class DatasetService:
 
     def send_file(self, request: Request) -> Response:
         """A signed-URL download of a version's file or bundle: no auth, ranges and validators as GCS serves them."""
-        owner, slug, number, name = request.path[len(FILE_ROUTE) :].split("/", 3)
+        parts = request.path[len(FILE_ROUTE) :].split("/", 3)
+        if len(parts) != 4:
+            raise ApiError(404, f"no dataset file at {request.path}")
+        owner, slug, number, name = parts
         dataset = self._dataset(owner, slug)
         version = dataset.version(int(number) if number.isdigit() else -1)
         folders = (version.directory, version.directory.parent / f"{version.number}.bundle")

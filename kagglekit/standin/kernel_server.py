@@ -3,11 +3,14 @@
 `remote` must be testable end to end without kaggle.com, yet a fake that
 merely claims a kernel ran would test nothing. So SaveKernel starts the pushed
 script in a subprocess, under a temporary root laid out like a notebook's
-(``kaggle/input/competitions/SLUG``, ``kaggle/working``, ``kaggle/temp``), with
-the variables a batch session sets, no Kaggle credentials, no route to any
-server, and a timeout. Status, output files and the log are what that process
-did. The device it reports is the one it ran on (this machine's CPU): a GPU
-asked for is never pretended.
+(``kaggle/input/competitions/SLUG``, the attached datasets' current versions at
+``kaggle/input/datasets/OWNER/SLUG``, ``kaggle/working``, ``kaggle/temp``), with
+the variables a batch session sets, no Kaggle credentials, no proxy to this
+server, and a timeout. A kernel pushed with ``enable_internet`` false has no
+network at all (:mod:`kagglekit.standin.offline`): what reaches out fails the
+run with Kaggle's words in its log. Status, output files and the log are what
+that process did. The device it reports is the one it ran on (this machine's
+CPU): a GPU asked for is never pretended.
 
 Faults Kaggle has shown are switchable, for tests: a status that lags behind a
 push (:meth:`KernelService.serve_stale_status`), a status name the client does
@@ -42,6 +45,7 @@ from werkzeug.wrappers import Request, Response
 
 from kagglekit.data.fetch import CACHE_MOUNT_ENV
 from kagglekit.paths import KAGGLE_TEMP_ENV, KAGGLE_WORKING_ENV
+from kagglekit.standin.offline import namespace_prefix, offline_pythonpath
 from kagglekit.standin.responses import ApiError, json_response, sdk_response
 
 if TYPE_CHECKING:
@@ -73,6 +77,19 @@ WITHHELD = (
     "https_proxy",
     "PYTHONPATH",
 )
+# Withheld too when the internet is off: no proxy of any kind, no Python started without sitecustomize, and
+# none of this machine's own package sources (a wheel folder Kaggle's image does not have would mask a missing one).
+OFFLINE_WITHHELD = (
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "PYTHONNOUSERSITE",
+    "PYTHONSAFEPATH",
+    "PIP_FIND_LINKS",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+)
 
 
 @dataclasses.dataclass
@@ -86,6 +103,9 @@ class KernelVersion:
     machine_shape: str | None
     status: str = "QUEUED"
     failure_message: str | None = None
+    internet: bool = True
+    isolation: str = "none"  # how the internet was kept off: "network namespace + sitecustomize", "sitecustomize"
+    mounts: dict[str, Path] = dataclasses.field(default_factory=dict)  # input path -> a dataset version's folder
     log: list[dict] = dataclasses.field(default_factory=list)
 
     @property
@@ -103,6 +123,7 @@ class KernelService:
         self.quota_used_hours = {"gpu": 0.0, "tpu": 0.0}
         self.run_timeout = DEFAULT_RUN_TIMEOUT
         self.broken_outputs: set[str] = set()  # output file names whose URL answers 500
+        self.legacy_dataset_paths = False  # mount datasets at /kaggle/input/SLUG, as older notebooks do
         self._stale: list[str] = []  # statuses to show before the true one, one per poll
         self._lock = threading.RLock()
         self._counter = itertools.count(1)
@@ -173,7 +194,14 @@ class KernelService:
         unknown = [s for s in body.competition_data_sources or [] if s not in self.server.competitions]
         if unknown:
             response.invalid_competition_sources = unknown
+        mounts, missing = self._dataset_mounts(body.dataset_data_sources or [])
+        if missing:
+            response.invalid_dataset_sources = missing
+        if body.model_data_sources:
+            response.invalid_model_sources = list(body.model_data_sources)  # the stand-in holds no models
         version = self._new_version(owner, slug, body)
+        version.internet = bool(body.enable_internet)
+        version.mounts = mounts
         threading.Thread(
             target=self._run, args=(version, body), name=f"kernel-{slug}-{version.number}", daemon=True
         ).start()
@@ -237,7 +265,10 @@ class KernelService:
 
     def send_output(self, request: Request) -> Response:
         """GET of an output file's URL (signed, so no auth): 500 for a file set to break."""
-        owner, slug, number, name = request.path[len(OUTPUT_ROUTE) :].split("/", 3)
+        parts = request.path[len(OUTPUT_ROUTE) :].split("/", 3)
+        if len(parts) != 4:
+            raise ApiError(404, f"no output file at {request.path}")
+        owner, slug, number, name = parts
         versions = self.versions.get((owner, slug), [])
         version = next((v for v in versions if str(v.number) == number), None)
         path = version.working / name if version else None
@@ -274,9 +305,13 @@ class KernelService:
         version.status = "RUNNING"
         timeout = min(self.run_timeout, body.session_timeout_seconds or self.run_timeout)
         started = time.monotonic()
+        command = [sys.executable, str(script)]
+        if not version.internet:
+            command = [*namespace_prefix(), *command]
+            version.isolation = "network namespace + sitecustomize" if namespace_prefix() else "sitecustomize"
         try:
             result = subprocess.run(
-                [sys.executable, str(script)],
+                command,
                 cwd=version.working,
                 env=self._environment(version),
                 capture_output=True,
@@ -310,12 +345,35 @@ class KernelService:
             mount.mkdir(parents=True)
             for served in competition.files.values():
                 (mount / served.name).symlink_to(served.source.resolve())
+        for relative, source in version.mounts.items():
+            for path in sorted(p for p in source.rglob("*") if p.is_file()):
+                link = kaggle / "input" / relative / path.relative_to(source)
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(path.resolve())
         script = kaggle / "src" / "script.py"
         script.write_text(body.text or "")
         return script
 
+    def _dataset_mounts(self, sources: list[str]) -> tuple[dict[str, Path], list[str]]:
+        """Where each attached dataset appears under /kaggle/input (its current version, pinned at push); the unknown.
+
+        Today's notebooks mount OWNER/SLUG at ``datasets/OWNER/SLUG``, as competitions
+        at ``competitions/SLUG``; older ones at ``SLUG`` (:attr:`legacy_dataset_paths`).
+        """
+        mounts, missing = {}, []
+        for source in sources:
+            owner, _, slug = source.partition("/")
+            dataset = self.server.datasets.get(owner, slug.split("/")[0])
+            if dataset is None:
+                missing.append(source)
+                continue
+            where = dataset.slug if self.legacy_dataset_paths else f"datasets/{dataset.owner}/{dataset.slug}"
+            mounts[where] = dataset.current.directory
+        return mounts, missing
+
     def _environment(self, version: KernelVersion) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in WITHHELD and not k.startswith("KAGGLEKIT_")}
+        withheld = WITHHELD if version.internet else (*WITHHELD, *OFFLINE_WITHHELD)
+        env = {k: v for k, v in os.environ.items() if k not in withheld and not k.startswith("KAGGLEKIT_")}
         kaggle = version.root / "kaggle"
         env.update(SESSION_ENVIRONMENT)
         env.update(
@@ -328,6 +386,9 @@ class KernelService:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if not version.internet:
+            env["PYTHONPATH"] = str(offline_pythonpath(version.root / "offline"))
+            env["PIP_CONFIG_FILE"] = os.devnull  # pip reads no pip.conf of this machine's either
         return env
 
     def _log(
