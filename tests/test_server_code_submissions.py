@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from builders import kernel_folder
 from requests.exceptions import HTTPError
@@ -79,3 +81,21 @@ def test_versions_that_cannot_be_submitted_are_refused_as_kaggle_does(code_compe
     submitted = [s for s in code_competition._submissions if s.slug == SLUG and s.team == OWNER]
     assert not submitted
     assert api.competition_submit_code("submission.csv", "", SLUG, f"{OWNER}/slow-run", 1, quiet=True).ref
+
+
+def test_the_server_reports_the_version_just_pushed_where_the_client_reads_it(code_competition, tmp_path):
+    api = kaggle_api.authenticate()
+    assert push(api, tmp_path, "code-sub", "print('one')") == 1
+    assert push(api, tmp_path, "code-sub", "print('two')") == 2  # SaveKernel's versionNumber
+    code_competition.kernels.wait_idle()
+
+    [listed] = api.kernels_list(mine=True)
+    assert listed.ref == f"{OWNER}/code-sub" and listed.current_version_number == 2
+    assert [k.ref for k in api.kernels_list(competition=SLUG)] == [listed.ref]
+    assert api.kernels_list(user="someone-else") == []
+
+    pulled = tmp_path / "pulled"
+    api.kernels_pull(f"{OWNER}/code-sub/1", str(pulled), metadata=True)
+    assert (pulled / "code-sub.py").read_text() == "print('one')"
+    metadata = json.loads((pulled / "kernel-metadata.json").read_text())
+    assert metadata["competition_sources"] == [SLUG] and metadata["enable_internet"] is False

@@ -17,7 +17,7 @@ NAME_RESOLUTION = "Temporary failure in name resolution"
 def run_kernel(server, api, tmp_path, code: str, internet: bool, **metadata) -> tuple[object, str]:
     """Push ``code`` as a new kernel, wait for it; (its version on the server, its log's text).
 
-    The push's answer is kept on the version, as ``pushed``, for the tests that read it.
+    The push's answer is kept on the version, as ``push_response``, for the tests that read it.
     """
     folder = kernel_folder(
         tmp_path / f"k{len(list(tmp_path.glob('k*')))}",
@@ -30,7 +30,7 @@ def run_kernel(server, api, tmp_path, code: str, internet: bool, **metadata) -> 
     assert not response.error, response.error
     server.kernels.wait_idle()
     version = server.kernels.find(OWNER, "net-check", response.version_number)
-    version.pushed = response
+    version.push_response = response
     return version, "".join(event["data"] for event in version.log)
 
 
@@ -116,5 +116,5 @@ def test_attached_datasets_appear_under_kaggle_input(kaggle_server, tmp_path):
         "datasets/kagglekit-demo/kagglekit-run/weights/best.keras",
     ]
     assert str(expected) in log
-    assert version.pushed.invalid_dataset_sources == [f"{OWNER}/not-there"]
-    assert version.pushed.invalid_model_sources == ["someone/model/keras/v1/1"]
+    assert version.push_response.invalid_dataset_sources == [f"{OWNER}/not-there"]
+    assert version.push_response.invalid_model_sources == ["someone/model/keras/v1/1"]

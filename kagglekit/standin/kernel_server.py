@@ -33,13 +33,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from kagglesdk.kernels.types.kernels_api_service import (
+    ApiGetKernelRequest,
+    ApiGetKernelResponse,
     ApiGetKernelSessionStatusRequest,
+    ApiKernelBlob,
+    ApiKernelMetadata,
     ApiKernelSessionOutputFile,
     ApiListKernelSessionOutputRequest,
     ApiListKernelSessionOutputResponse,
+    ApiListKernelsRequest,
+    ApiListKernelsResponse,
     ApiSaveKernelRequest,
     ApiSaveKernelResponse,
 )
+from kagglesdk.kernels.types.kernels_enums import KernelsListViewType
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
@@ -106,6 +113,8 @@ class KernelVersion:
     internet: bool = True
     isolation: str = "none"  # how the internet was kept off: "network namespace + sitecustomize", "sitecustomize"
     mounts: dict[str, Path] = dataclasses.field(default_factory=dict)  # input path -> a dataset version's folder
+    pushed: ApiSaveKernelRequest | None = None  # what the push sent: the metadata GetKernel and ListKernels report
+    kernel_id: int = 0
     log: list[dict] = dataclasses.field(default_factory=list)
 
     @property
@@ -134,6 +143,8 @@ class KernelService:
             (SERVICE, "GetKernelSessionStatus"): self._get_status,
             (SERVICE, "ListKernelSessionOutput"): self._list_output,
             (SERVICE, "GetAcceleratorQuotaStatistics"): self._quota,
+            (SERVICE, "ListKernels"): self._list_kernels,
+            (SERVICE, "GetKernel"): self._get_kernel,
         }
 
     # -- fault hooks -----------------------------------------------------------
@@ -202,13 +213,14 @@ class KernelService:
         version = self._new_version(owner, slug, body)
         version.internet = bool(body.enable_internet)
         version.mounts = mounts
+        version.pushed = body
         threading.Thread(
             target=self._run, args=(version, body), name=f"kernel-{slug}-{version.number}", daemon=True
         ).start()
         response.ref = f"{owner}/{slug}"
         response.url = f"https://www.kaggle.com/code/{owner}/{slug}"
         response.version_number = version.number
-        response.kernel_id = 1000 + next(self._counter)
+        response.kernel_id = version.kernel_id
         return sdk_response(response)
 
     def _refusal(self, body: ApiSaveKernelRequest, owner: str, user: str) -> str | None:
@@ -226,6 +238,7 @@ class KernelService:
             versions = self.versions.setdefault((owner, slug), [])
             root = Path(tempfile.mkdtemp(prefix=f"kernel-{slug}-", dir=self.workdir))
             version = KernelVersion(owner, slug, len(versions) + 1, root, body.machine_shape)
+            version.kernel_id = versions[0].kernel_id if versions else 1000 + next(self._counter)
             versions.append(version)
         return version
 
@@ -291,6 +304,47 @@ class KernelService:
             }
 
         return json_response({"quotaRefreshTime": refresh, "gpuQuota": quota("gpu"), "tpuQuota": quota("tpu")})
+
+    def _list_kernels(self, request: Request) -> Response:
+        """``kernels list --mine`` / ``--user U`` / ``-s TERM`` / ``--competition C`` / ``--dataset D``: latest versions."""
+        user = self.server._user(request)
+        body = ApiListKernelsRequest.from_dict(request.get_json(force=True))
+        owner = user if body.group == KernelsListViewType.PROFILE else body.user
+        with self._lock:
+            latest = [versions[-1] for versions in self.versions.values()]
+        found = [
+            v
+            for v in latest
+            if (not owner or v.owner == owner)
+            and (body.search or "").lower() in v.slug.lower()
+            and (not body.competition or body.competition in (v.pushed.competition_data_sources or []))
+            and (not body.dataset or body.dataset in (v.pushed.dataset_data_sources or []))
+        ]
+        size = body.page_size or 20
+        start = int(body.page_token) if (body.page_token or "").isdigit() else ((body.page or 1) - 1) * size
+        response = ApiListKernelsResponse()
+        response.kernels = [_metadata(v) for v in sorted(found, key=lambda v: (v.owner, v.slug))[start : start + size]]
+        if start + size < len(found):
+            response.next_page_token = str(start + size)
+        return sdk_response(response)
+
+    def _get_kernel(self, request: Request) -> Response:
+        """``kernels pull [-m] OWNER/SLUG[/VERSION]``: the source and metadata of that version (default: the latest)."""
+        self.server._user(request)
+        body = ApiGetKernelRequest.from_dict(request.get_json(force=True))
+        slug, _, number = (body.kernel_slug or "").partition("/")
+        version = self.find(body.user_name, slug, int(number) if number.isdigit() else None)
+        if version is None or (number and not number.isdigit()):
+            raise ApiError(404, f"Kernel {body.user_name}/{body.kernel_slug} not found")
+        blob = ApiKernelBlob()
+        blob.source = version.pushed.text or ""
+        blob.language = version.pushed.language or "python"
+        blob.kernel_type = version.pushed.kernel_type or "script"
+        blob.slug = version.slug
+        response = ApiGetKernelResponse()
+        response.metadata = _metadata(version)
+        response.blob = blob
+        return sdk_response(response)
 
     def _version(self, owner: str, slug: str) -> KernelVersion:
         version = self.latest(owner, slug)
@@ -401,3 +455,28 @@ class KernelService:
                 text = text.decode(errors="replace")
             for line in (text or "").splitlines():
                 version.log.append({"stream_name": stream, "time": elapsed, "data": line + "\n"})
+
+
+def _metadata(version: KernelVersion) -> ApiKernelMetadata:
+    """What Kaggle reports of a kernel: its push's settings and ``currentVersionNumber``, the version to submit."""
+    pushed = version.pushed or ApiSaveKernelRequest()
+    view = ApiKernelMetadata()
+    view.id = version.kernel_id
+    view.ref = f"{version.owner}/{version.slug}"
+    view.slug = version.slug
+    view.author = version.owner
+    view.title = pushed.new_title or version.slug
+    view.language = pushed.language
+    view.kernel_type = pushed.kernel_type
+    view.is_private = pushed.is_private
+    view.enable_gpu = pushed.enable_gpu
+    view.enable_tpu = pushed.enable_tpu
+    view.enable_internet = pushed.enable_internet
+    view.dataset_data_sources = list(pushed.dataset_data_sources or [])
+    view.competition_data_sources = list(pushed.competition_data_sources or [])
+    view.kernel_data_sources = list(pushed.kernel_data_sources or [])
+    view.model_data_sources = list(pushed.model_data_sources or [])
+    view.category_ids = list(pushed.category_ids or [])
+    view.machine_shape = pushed.machine_shape
+    view.current_version_number = version.number
+    return view
