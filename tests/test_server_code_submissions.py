@@ -59,6 +59,11 @@ def test_a_code_competition_refuses_a_csv_and_scores_a_kernel_versions_output(co
     recorded = next(s for s in code_competition._submissions if s.ref == response.ref)
     assert recorded.kernel == f"{OWNER}/code-sub/1"
 
+    code_competition.fail_next_rerun("Notebook Timeout")  # accepted now, failed when the hidden rerun ends
+    failed = api.competition_submit_code("submission.csv", "again", SLUG, f"{OWNER}/code-sub", 1, quiet=True).ref
+    [rerun] = [s for s in api.competition_submissions(SLUG) if s.ref == failed]
+    assert rerun.status.name == "ERROR" and rerun.error_description == "Notebook Timeout" and not rerun.public_score
+
 
 def test_versions_that_cannot_be_submitted_are_refused_as_kaggle_does(code_competition, tmp_path):
     api = kaggle_api.authenticate()
