@@ -25,9 +25,11 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
+import venv
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -359,7 +361,7 @@ class KernelService:
         version.status = "RUNNING"
         timeout = min(self.run_timeout, body.session_timeout_seconds or self.run_timeout)
         started = time.monotonic()
-        command = [sys.executable, str(script)]
+        command = [str(_interpreter(version.root / "python")), str(script)]
         if not version.internet:
             command = [*namespace_prefix(), *command]
             version.isolation = "network namespace + sitecustomize" if namespace_prefix() else "sitecustomize"
@@ -480,3 +482,18 @@ def _metadata(version: KernelVersion) -> ApiKernelMetadata:
     view.machine_shape = pushed.machine_shape
     view.current_version_number = version.number
     return view
+
+
+def _interpreter(directory: Path) -> Path:
+    """A Python of the kernel's own, as the image's is: it sees this one's packages, and installs into itself.
+
+    A kernel that pip-installs (kagglekit from attached wheels, say) must not
+    change the environment the server and the tests run in; its installs land
+    in ``directory`` and shadow this environment's packages for that kernel only.
+    """
+    venv.EnvBuilder(symlinks=True, with_pip=False).create(directory)
+    ours = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
+    theirs = Path(sysconfig.get_paths(vars={"base": str(directory), "platbase": str(directory)})["purelib"])
+    lines = "".join(f"import site; site.addsitedir({path!r})\n" for path in ours)
+    (theirs / "_kagglekit_standin_host.pth").write_text(lines)
+    return directory / ("Scripts" if sys.platform == "win32" else "bin") / "python"
