@@ -6,7 +6,8 @@ script in a subprocess, under a temporary root laid out like a notebook's
 (``kaggle/input/competitions/SLUG``, the attached datasets' current versions at
 ``kaggle/input/datasets/OWNER/SLUG``, ``kaggle/working``, ``kaggle/temp``), with
 the variables a batch session sets, no Kaggle credentials, no proxy to this
-server, and a timeout. A kernel pushed with ``enable_internet`` false has no
+server, a Python of its own (this environment's packages, its own installs)
+and a timeout. A kernel pushed with ``enable_internet`` false has no
 network at all (:mod:`kagglekit.standin.offline`): what reaches out fails the
 run with Kaggle's words in its log. Status, output files and the log are what
 that process did. The device it reports is the one it ran on (this machine's
@@ -116,6 +117,7 @@ class KernelVersion:
     isolation: str = "none"  # how the internet was kept off: "network namespace + sitecustomize", "sitecustomize"
     mounts: dict[str, Path] = dataclasses.field(default_factory=dict)  # input path -> a dataset version's folder
     pushed: ApiSaveKernelRequest | None = None  # what the push sent: the metadata GetKernel and ListKernels report
+    pushed_at: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc))
     kernel_id: int = 0
     log: list[dict] = dataclasses.field(default_factory=list)
 
@@ -481,6 +483,7 @@ def _metadata(version: KernelVersion) -> ApiKernelMetadata:
     view.category_ids = list(pushed.category_ids or [])
     view.machine_shape = pushed.machine_shape
     view.current_version_number = version.number
+    view.last_run_time = version.pushed_at.replace(tzinfo=None)
     return view
 
 
