@@ -159,3 +159,17 @@ def test_an_offline_kernel_installs_from_attached_wheels_into_its_own_python(kag
     assert "answer 42" in log
     with pytest.raises(ImportError):  # the kernel's install stayed in the kernel's Python
         import standin_probe  # noqa: F401
+
+
+def test_the_offline_sitecustomize_lets_the_images_own_one_run_too(tmp_path):
+    import subprocess
+    import sys
+
+    image = tmp_path / "image"
+    image.mkdir()
+    (image / "sitecustomize.py").write_text("print('the image sitecustomize ran')\n")
+    ours = offline.offline_pythonpath(tmp_path / "offline")
+    probe = "import socket\ntry:\n    socket.getaddrinfo('pypi.org', 443)\nexcept OSError as e:\n    print(e)\n"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{ours}:{image}"}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["the image sitecustomize ran", f"[Errno -3] {NAME_RESOLUTION}"], out.stderr
