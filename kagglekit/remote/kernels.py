@@ -167,9 +167,17 @@ def build_kernel_folder(folder: Path, spec: RemoteSpec, owner: str, token: str) 
         "enable_gpu": spec.machine_shape in ("NvidiaTeslaT4", "NvidiaTeslaP100"),
         "enable_tpu": spec.machine_shape == "TpuV5E8", "enable_internet": True,
         "competition_sources": [spec.competition], "dataset_sources": [], "kernel_sources": [],
-        "machine_shape": spec.machine_shape,
+        "model_sources": model_sources(spec), "machine_shape": spec.machine_shape,
     })
     return folder
+
+
+def model_sources(spec: RemoteSpec) -> list[str]:
+    """The Kaggle Models the recipe loads, attached so the kernel reads them from /kaggle/input, not the network."""
+    from kagglekit.training.models.pretrained import kaggle_model_sources
+    from kagglekit.training.recipes import RecipeChoice
+
+    return kaggle_model_sources(RecipeChoice(spec.model, spec.overrides, spec.all_data).recipe)
 
 
 def kernel_script(spec: RemoteSpec, token: str) -> str:
@@ -221,6 +229,10 @@ def push_folder(api: "KaggleApi", folder: Path, slug: str, timeout_seconds: int)
     if response.invalid_competition_sources:
         raise KaggleApiError(f"Kaggle cannot attach competition {', '.join(response.invalid_competition_sources)} "
                              f"to the kernel: accept its rules at {kaggle_api.COMPETITIONS_URL}/{slug}/rules")
+    if response.invalid_model_sources:
+        raise KaggleApiError(f"Kaggle cannot attach model {', '.join(response.invalid_model_sources)} to the kernel: "
+                             "check the recipe's preset against https://www.kaggle.com/models (OWNER/MODEL/"
+                             "FRAMEWORK/VARIATION/VERSION)")
     return response
 
 
