@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kagglekit.exceptions import UsageError
+from kagglekit.exceptions import DataError, UsageError
 from kagglekit.jsonfiles import read_json
 from kagglekit.paths import CompetitionPaths
 from kagglekit.remote import kernels as remote
@@ -92,6 +92,14 @@ def test_without_keras_hub_the_version_says_what_to_install(monkeypatch: pytest.
     with pytest.raises(UsageError) as refused:
         load_backbone(PRETRAINED["preset"])
     assert str(refused.value) == HUB_MISSING and "pip install" in HUB_MISSING
+
+
+def test_a_preset_that_is_not_there_is_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("keras_hub")
+    with pytest.raises(DataError, match=r"cannot load preset .*missing .*a directory written by save_to_preset"):
+        load_backbone(str(tmp_path / "missing"))
+    with pytest.raises(DataError, match=r"has no config.json"):
+        load_backbone(str(tmp_path))
 
 
 @pytest.mark.slow

@@ -101,7 +101,10 @@ def load_backbone(preset: str) -> Any:
         backbone = keras_hub.models.Backbone.from_preset(location, dtype=keras.config.dtype_policy())
     except (ValueError, OSError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DataError(f"cannot load preset {location}: {first}") from None
+        raise DataError(
+            f"cannot load preset {location} ({first}); recipe key preset wants a kaggle://OWNER/MODEL/FRAMEWORK/"
+            "VARIATION/VERSION handle, a keras-hub preset name or a directory written by save_to_preset"
+        ) from None
     return keras.Model(backbone.input, backbone.output, name="backbone")
 
 
