@@ -215,3 +215,4 @@ from kagglekit.training.models import seeds  # noqa: E402, F401, I001
 from kagglekit.training.models import airbench  # noqa: E402, F401
 from kagglekit.training.models import digits  # noqa: E402, F401
 from kagglekit.training.models import photos  # noqa: E402, F401
+from kagglekit.training.models import pretrained  # noqa: E402, F401
