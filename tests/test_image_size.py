@@ -68,6 +68,15 @@ def test_a_version_asking_for_48x48_trains_and_predicts_at_that_size(
     assert run_of_choice(RecipeChoice("digits", overrides), dogs, tmp_path / "runs") == run_dir
 
 
+def test_a_run_at_another_size_is_said_to_be_on_other_data() -> None:
+    from kagglekit.training.runs import what_changed
+
+    old = {"fingerprint": "a", "split_sha256": "s", "images_sha256": "x", "image_size": [64, 64]}
+    new = {"fingerprint": "b", "split_sha256": "s", "images_sha256": "y", "image_size": [224, 224]}
+    assert what_changed(old, new) == "the image size changed (64x64 then, 224x224 now)"
+    assert "training images changed" in what_changed({**old, "image_size": None}, new)  # a run from before
+
+
 def test_the_spec_size_keeps_its_cache_and_every_earlier_version_id(tmp_path: Path) -> None:
     cifar = CompetitionPaths(tmp_path)
     assert cifar.at_size(None).cache_images("train") == tmp_path / "cifar-10" / "cache" / "train_images.npy"

@@ -155,7 +155,10 @@ def what_changed(old: dict[str, Any], new: dict[str, Any]) -> str:
     changes = []
     if old.get("split_sha256") != new.get("split_sha256"):
         changes.append("the split changed (folders --valid-fraction/--seed, or new labels)")
-    if old.get("images_sha256") != new.get("images_sha256"):
+    sizes = old.get("image_size"), new.get("image_size")
+    if None not in sizes and sizes[0] != sizes[1]:  # older runs did not record theirs
+        changes.append("the image size changed ({}x{} then, {}x{} now)".format(*sizes[0], *sizes[1]))
+    elif old.get("images_sha256") != new.get("images_sha256"):
         changes.append("the training images changed (a new train archive, or unpack redone)")
     return " and ".join(changes) or "its data fingerprint differs"
 
