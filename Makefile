@@ -90,8 +90,9 @@ scores: install
 compare: install
 	$(KK) compare $(ON) --submissions-dir $(SUBS)
 
-demo: install  ## the whole chain against a local Kaggle API server: no account, no network (writes demo/, demo/SLUG/ for another COMPETITION; WHERE=kaggle: .../kaggle/)
+demo: install  ## the whole chain against a local Kaggle API server: no account, no network (writes demo/, demo/SLUG/ for another COMPETITION; WHERE=kaggle: .../kaggle/), then a generated code competition (demo/code/)
 	$(KK) demo --where $(WHERE) --competition $(COMPETITION)
+	$(KK) demo --code-competition
 
 bench: install  ## the speed benchmarks (need ../shared/cifar10); results go in bench/RESULTS.md
 	$(PY) -m pip install --quiet -e '.[bench]'

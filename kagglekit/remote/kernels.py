@@ -229,7 +229,19 @@ def push_folder(api: "KaggleApi", folder: Path, slug: str, timeout_seconds: int)
 
 def wait_for_output(api: "KaggleApi", state: dict[str, Any], folder: Path, wait: float, interval: float,
                     log: Log) -> dict[str, Any]:
-    """Poll until this very version completes; returns its device report. One line per status change."""
+    """Poll until this very version completes; returns its device report, which repeats the push's token."""
+
+    def own_report(files: dict[str, str]) -> dict[str, Any] | None:
+        report = fetch_device_report(files, folder)
+        return report if report.get("token") == state["token"] else None
+
+    return wait_for_version(api, state, folder, wait, interval, log, own_report)
+
+
+def wait_for_version(api: "KaggleApi", state: dict[str, Any], folder: Path, wait: float, interval: float,
+                     log: Log, finished: Callable[[dict[str, str]], dict[str, Any] | None]) -> dict[str, Any]:
+    """Poll until the pushed version completes and ``finished`` (given its output files) says the output is its
+    own, not an earlier version's; returns what ``finished`` returned. One line per status change."""
     ref, version = state["ref"], state["version"]
     started, deadline = time.monotonic(), time.monotonic() + wait
     shown = None
@@ -239,8 +251,8 @@ def wait_for_output(api: "KaggleApi", state: dict[str, Any], folder: Path, wait:
             log(f"remote: {ref} version {version}: {status} ({_elapsed(time.monotonic() - started)})")
             shown = status
         if status == "COMPLETE":
-            report = fetch_device_report(kaggle_api.kernel_output(api, ref)[0], folder)
-            if report.get("token") == state["token"]:
+            report = finished(kaggle_api.kernel_output(api, ref)[0])
+            if report is not None:
                 return report
             status = "COMPLETE (of an earlier version)"
         elif status == "ERROR":

@@ -546,3 +546,30 @@ def _write_pixel_csv(
 
 def _hue_to_rgb(hue: float) -> np.ndarray:
     return np.array(colorsys.hsv_to_rgb(hue, 0.9, 1.0))
+
+
+# -- a generated code competition (make demo's code-competition run) --------------------------------------
+
+CODE_DEMO_SLUG = "kagglekit-code-demo"
+
+
+def code_competition_spec_text() -> str:
+    """cifar-10's spec as a code competition: Kaggle takes a kernel version, and reruns it on the test set."""
+    from kagglekit.competitions import spec_path
+
+    text = spec_path("cifar-10").read_text(encoding="utf-8")  # type: ignore[union-attr]
+    if 'kind = "file"' not in text:
+        raise PatternError("cifar-10's spec no longer says kind = \"file\"; the code demo's spec is made from it")
+    header = f"# {CODE_DEMO_SLUG}: a generated code competition in cifar-10's layout (kagglekit's make demo).\n"
+    return header + text.replace('kind = "file"', 'kind = "code"', 1)
+
+
+def write_code_spec(spec_dir: Path) -> Path:
+    """The generated code competition's spec as ``spec_dir/<slug>.toml``: where the stages find a user's own
+    spec when ``spec_dir`` is ``competitions/`` under the directory they run in. Its files are make_from_spec's."""
+    path = Path(spec_dir) / f"{CODE_DEMO_SLUG}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = code_competition_spec_text()
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:  # a rerun leaves it, and its time, alone
+        path.write_text(text, encoding="utf-8")
+    return path

@@ -71,6 +71,7 @@ def submit_version(
     wait: float | None = None,
 ) -> dict[str, Any] | None:
     """Upload VERSION's CSV and record it; returns the record entry (None when nothing was uploaded)."""
+    refuse_code_competition(paths)
     prediction = resolve_version(submissions_dir, version)
     version_id, slug = prediction["version_id"], paths.slug
     if prediction.get("competition", slug) != slug:
@@ -110,6 +111,15 @@ def submit_version(
         print(f"submit: {describe(ScoreReport(version_id, entry))}{note}")
     _raise_if_rejected([ScoreReport(version_id, entry)])
     return entry
+
+
+def refuse_code_competition(paths: CompetitionPaths) -> None:
+    """A code competition refuses every uploaded CSV: say so before a request is made, and what submits instead."""
+    if paths.spec.code_competition:
+        raise UsageError(
+            f"{paths.slug} is a code competition: Kaggle takes a kernel's version, not an uploaded CSV; "
+            f"run `make submit WHERE=kaggle COMPETITION={paths.slug}` instead (it submits an offline inference kernel)"
+        )
 
 
 def default_message(prediction: dict[str, Any]) -> str:
