@@ -133,3 +133,22 @@ def write_archive_understating_its_size(path: Path, members: dict[str, bytes], u
     old, new = field(total), field(total - understate_by)
     assert len(old) == len(new) and raw.count(old) == 1, "the unpack size must be unique and keep its length"
     return _patch_plain_header(path, raw, old, new)
+
+
+def kernel_folder(path: Path, ref: str, code: str, **metadata: object) -> Path:
+    """A folder ``kaggle kernels push -p`` takes: a Python script and its kernel-metadata.json (``metadata`` added)."""
+    import json
+
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "script.py").write_text(code)
+    fields = {
+        "id": ref,
+        "title": f"kernel {ref.split('/')[1]}",  # Kaggle wants five characters at least
+        "code_file": "script.py",
+        "language": "python",
+        "kernel_type": "script",
+        "enable_internet": True,
+        **metadata,
+    }
+    (path / "kernel-metadata.json").write_text(json.dumps(fields))
+    return path

@@ -126,9 +126,30 @@ class KernelService:
         self.quota_used_hours[kind] = hours
 
     def latest(self, owner: str, slug: str) -> KernelVersion | None:
+        return self.find(owner, slug)
+
+    def find(self, owner: str, slug: str, number: int | None = None) -> KernelVersion | None:
+        """Version ``number`` of OWNER/SLUG (the latest when None), or None."""
         with self._lock:
-            versions = self.versions.get((owner, slug))
-            return versions[-1] if versions else None
+            versions = self.versions.get((owner, slug), [])
+            if number is None:
+                return versions[-1] if versions else None
+            return next((v for v in versions if v.number == number), None)
+
+    def submittable(self, owner: str, slug: str, number: int | None, user: str) -> KernelVersion:
+        """The version a code submission names, or Kaggle's kind of refusal: only a completed run of one's own."""
+        version = self.find(owner, slug, number) if owner == user else None
+        named = f"{owner}/{slug}" + (f" version {number}" if number else "")
+        if version is None:
+            raise ApiError(404, f"Could not find provided notebook: {named}")
+        if version.status in ("QUEUED", "RUNNING"):
+            raise ApiError(400, f"Notebook {named} has not completed ({version.status}): submit it once it has run")
+        if version.status != "COMPLETE":
+            reason = f": {version.failure_message}" if version.failure_message else ""
+            raise ApiError(
+                400, f"Notebook {named} failed ({version.status}){reason}; only a completed run is submitted"
+            )
+        return version
 
     def wait_idle(self, timeout: float = 120.0) -> None:
         """Block until no pushed script is still running (tests, server shutdown)."""
