@@ -50,7 +50,7 @@ class Chain:
             "predict": [*self.recipe, *runs, *subs, *tta],
             "remote": [*self.recipe, *runs, *subs, *tta, *self.remote],
             "submit": [*self.recipe, *subs, "--skip-if-submitted"],
-            "submit-code": [*self.recipe, *runs, *subs, *self.remote],
+            "submit-code": [*self.recipe, *runs, *subs, *tta, *self.remote],
             "scores": [*subs, *self.scores],
             "compare": [*subs],
         }

@@ -11,9 +11,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from builders import kernel_folder
 
 from kagglekit.cli import main
-from kagglekit.competitions import spec_path
+from kagglekit.exceptions import KaggleApiError
+from kagglekit.jsonfiles import read_json
+from kagglekit.kaggle import kaggle_api
+from kagglekit.paths import CompetitionPaths
+from kagglekit.remote import code_submission
+from kagglekit.standin.synthetic import write_code_spec
 
 SLUG = "cifar-10"
 MODEL = "seed-cifar10-modeling"
@@ -22,11 +28,23 @@ MODEL = "seed-cifar10-modeling"
 @pytest.fixture
 def code_competition(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """cifar-10 made a code competition by a spec of the user's own, in ./competitions/ of a fresh directory."""
-    text = spec_path(SLUG).read_text(encoding="utf-8")  # type: ignore[union-attr]
-    (tmp_path / "competitions").mkdir()
-    (tmp_path / "competitions" / f"{SLUG}.toml").write_text(text.replace('kind = "file"', 'kind = "code"', 1))
+    write_code_spec(tmp_path / "competitions", SLUG)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def code_server(kaggle_server, competition_files, code_competition: Path):
+    """The server with cifar-10 served as a code competition (kernels only): it refuses CSVs, as Kaggle does."""
+    kaggle_server.add_competition(SLUG, competition_files.directory, competition_files.solution_csv, kernels_only=True)
+    return kaggle_server
+
+
+def calls(server, *methods: str) -> int:
+    return sum(path.rsplit("/", 1)[-1] in methods for _, path in server.requests)
+
+
+UPLOADS = ("StartBlobUpload", "CreateDataset", "CreateDatasetVersion", "CreateDatasetVersionById")
 
 
 def one_error_line(capsys: pytest.CaptureFixture[str], stage: str) -> str:
@@ -71,3 +89,112 @@ def test_the_kaggle_chain_of_a_code_competition_submits_a_kernel_not_a_csv() -> 
     )
     assert stages("local", "predict", "code", SLUG)[-1] == "predict"
     assert "submit" not in stages("kaggle", "compare", "code", SLUG)
+
+
+def test_an_unchanged_dataset_is_not_uploaded_again_and_a_changed_one_is_a_new_version(
+    code_server, tmp_path: Path
+) -> None:
+    api = kaggle_api.authenticate()
+    owner = api.get_config_value("username")
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "best.keras").write_bytes(b"weights")
+    request = code_submission.CodeSubmission("v", wait=5, interval=0.05)
+    said: list[str] = []
+
+    def upload() -> dict:
+        return code_submission.upload_dataset(
+            api, owner, "kagglekit-run-test", "kagglekit run test", files, tmp_path / "records", request, said.append
+        )
+
+    first = upload()
+    assert first["ref"] == f"{owner}/kagglekit-run-test" and calls(code_server, "CreateDataset") == 1
+    uploads = calls(code_server, *UPLOADS)
+    assert upload()["sha256"] == first["sha256"]
+    assert calls(code_server, *UPLOADS) == uploads  # not a byte sent again
+    assert "not uploading it again" in said[-1]
+    assert not (files / "dataset-metadata.json").exists()  # the upload's metadata is not left in the content
+
+    (files / "best.keras").write_bytes(b"better weights")
+    assert upload()["sha256"] != first["sha256"]
+    assert calls(code_server, "CreateDataset") == 1 and calls(code_server, "CreateDatasetVersion") == 1
+
+
+def push_by_hand(api, folder: Path, code: str) -> dict:
+    """A kernel version pushed as submit-code pushes one (internet off, the competition attached): its push record."""
+    owner = api.get_config_value("username")
+    ref = f"{owner}/kagglekit-cifar-10-inference"
+    kernel_folder(folder, ref, code, competition_sources=[SLUG], enable_internet=False)
+    response = kaggle_api.push_kernel(api, folder, 600)
+    assert not response.error, response.error
+    return {"ref": ref, "version": response.version_number, "url": response.url, "machine_shape": None}
+
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        ("raise SystemExit('the model file is missing')", "failed on Kaggle"),
+        ("print('predicted, but wrote nothing')", "without submission.csv"),
+    ],
+)
+def test_a_version_that_failed_or_wrote_no_submission_csv_is_refused_before_the_call(
+    code_server, tmp_path: Path, tiny_prediction: Path, code: str, said: str
+) -> None:
+    api = kaggle_api.authenticate()
+    folder = tmp_path / "kernel"
+    state = push_by_hand(api, folder, code)
+    request = code_submission.CodeSubmission("v", wait=120, interval=0.1)
+    prediction = read_json(tiny_prediction / "prediction.json")
+    paths = CompetitionPaths(tmp_path / "data", SLUG)
+    with pytest.raises(KaggleApiError, match=said):
+        code_submission.checked_output(api, state, paths, prediction, folder, request, lambda line: None)
+    assert calls(code_server, "CreateCodeSubmission") == 0
+    assert read_json(folder / "push.json")["failed"]  # a rerun pushes a new version instead of waiting on this one
+
+
+def submit_code_cli(root: Path, *extra: str) -> int:
+    return main(
+        [
+            "submit-code",
+            "--model",
+            MODEL,
+            "--epochs",
+            "1",
+            "--data-dir",
+            str(root / "data"),
+            "--submissions-dir",
+            str(root / "subs"),
+            "--remote-dir",
+            str(root / "remote"),
+            "--accelerator",
+            "cpu",
+            "--interval",
+            "0.2",
+            *extra,
+        ]
+    )
+
+
+@pytest.mark.slow
+def test_an_interrupted_wait_is_picked_up_on_rerun_and_a_third_run_repeats_nothing(
+    code_server, code_competition: Path, tiny_prediction: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subs = code_competition / "subs"
+    shutil.copytree(tiny_prediction, subs / tiny_prediction.name)
+    code_server.kernels.serve_stale_status("RUNNING")  # however fast the kernel, the one poll sees it running
+
+    assert submit_code_cli(code_competition, "--wait", "0") == 1  # gave up waiting: the kernel keeps running
+    assert "rerun the same command later" in one_error_line(capsys, "submit-code")
+    assert calls(code_server, "SaveKernel") == 1 and calls(code_server, "CreateCodeSubmission") == 0
+    uploads = calls(code_server, *UPLOADS)
+
+    assert submit_code_cli(code_competition, "--wait", "300") == 0
+    out = capsys.readouterr().out
+    assert "picking up" in out and "not uploading it again" in out
+    assert calls(code_server, "SaveKernel") == 1 and calls(code_server, *UPLOADS) == uploads
+    [entry] = read_json(subs / tiny_prediction.name / "submission.json")["submissions"]
+    assert entry["kind"] == "code" and entry["kernel_version"] == 1 and entry["competition"] == SLUG
+
+    assert submit_code_cli(code_competition, "--wait", "300") == 0
+    assert "already submitted" in capsys.readouterr().out
+    assert calls(code_server, "SaveKernel", "CreateCodeSubmission") == 2 and calls(code_server, *UPLOADS) == uploads

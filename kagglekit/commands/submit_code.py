@@ -8,6 +8,7 @@ from pathlib import Path
 from kagglekit.arguments import non_negative_float, positive_float
 from kagglekit.cli import add_competition_arguments, add_runs_dir_argument, add_submissions_dir_argument
 from kagglekit.commands.recipe import add_recipe_arguments, recipe_choice
+from kagglekit.training.runs import TTA_MODES
 
 HELP = "code competitions: upload the run and wheels, run the offline inference kernel, submit its version"
 DESCRIPTION = """\
@@ -51,6 +52,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--interval", type=positive_float, default=30.0, metavar="SECONDS", help="seconds between polls (default: 30)"
     )
+    parser.add_argument(
+        "--tta", choices=TTA_MODES, default=None, help="test-time augmentation in the kernel (default: the version's)"
+    )
     parser.add_argument("--push-again", action="store_true", help="push a new kernel version even if one was pushed")
     add_runs_dir_argument(parser, "where runs live")
     add_submissions_dir_argument(parser, "where submission folders are")
@@ -68,5 +72,5 @@ def run(args: argparse.Namespace) -> None:
     from kagglekit.remote.code_submission import CodeSubmission, submit_code
 
     choice = recipe_choice(args)
-    request = CodeSubmission(choice.version_id, args.accelerator, args.wait, args.interval, args.push_again)
+    request = CodeSubmission(choice.version_id, args.accelerator, args.wait, args.interval, args.push_again, args.tta)
     submit_code(request, CompetitionPaths(args.data_dir, args.competition), args.submissions_dir, args.remote_dir)

@@ -56,6 +56,7 @@ class CodeSubmission:
     wait: float = 6 * 3600
     interval: float = 30.0
     push_again: bool = False
+    tta: str | None = None  # predict's test-time augmentation in the kernel (default: the version's)
     timeout_seconds: int = 9 * 3600  # Kaggle stops a session after 12 hours (9 for a code competition's rerun)
 
     @property
@@ -111,14 +112,10 @@ def wheelhouse(datasets: Path) -> Path:
 
 
 def export(run_dir: Path, target: Path) -> Path:
-    """The run's best.keras and config, exported afresh each time: its hash decides whether it is uploaded."""
+    """The run's best.keras, config and metrics, exported afresh each time: its hash decides the upload."""
     from kagglekit.remote.offline import export_run
 
-    partial = fresh_partial_dir(target / "files")
-    export_run(run_dir, partial)
-    remove(target / "files")
-    move_into_place(partial, target / "files")
-    return target / "files"
+    return export_run(run_dir, target / "files")
 
 
 def upload_dataset(
@@ -133,7 +130,7 @@ def upload_dataset(
 ) -> dict[str, Any]:
     """``owner/slug`` holding ``files``, uploaded only when its hash differs from the one recorded (or Kaggle
     no longer has it); returns its record ({ref, sha256, ...}), written once Kaggle has it ready."""
-    from kagglekit.remote.offline import dataset_hash
+    from kagglekit.markers import dataset_hash
 
     ref, digest = f"{owner}/{slug}", dataset_hash(files)
     record_path = datasets / f"{slug}.json"
@@ -231,9 +228,14 @@ def push(
 
     folder.mkdir(parents=True, exist_ok=True)
     write_inference_kernel(
-        folder, competition=paths.slug, kernel_id=ref, wheels_dataset=wheels["ref"], run_dataset=run["ref"]
+        folder,
+        competition=paths.slug,
+        kernel_id=ref,
+        wheels_dataset=wheels["ref"],
+        run_dataset=run["ref"],
+        accelerator=request.accelerator,
+        tta=request.tta,
     )
-    _set_machine(folder, request.machine_shape)
     response = push_folder(api, folder, paths.slug, request.timeout_seconds)
     state = {
         "ref": ref,
@@ -251,22 +253,10 @@ def push(
     return state
 
 
-def _set_machine(folder: Path, machine_shape: str | None) -> None:
-    """The accelerator the kernel asks for, in its kernel-metadata.json (the internet stays off)."""
-    metadata_path = folder / "kernel-metadata.json"
-    metadata = json.loads(metadata_path.read_text())
-    metadata.update(
-        enable_gpu=machine_shape in ("NvidiaTeslaT4", "NvidiaTeslaP100"),
-        enable_tpu=machine_shape == "TpuV5E8",
-        machine_shape=machine_shape,
-        enable_internet=False,
-    )
-    write_json(metadata_path, metadata)
-
-
 def _digest(competition: str, request: CodeSubmission, wheels: dict[str, Any], run: dict[str, Any]) -> str:
     """Changes when anything the kernel would run with changes: then a rerun pushes a new version."""
     fields = {"competition": competition, "version_id": request.version_id, "accelerator": request.accelerator,
+              "tta": request.tta,
               "wheels": wheels["sha256"], "run": run["sha256"]}
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 

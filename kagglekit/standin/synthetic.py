@@ -550,26 +550,26 @@ def _hue_to_rgb(hue: float) -> np.ndarray:
 
 # -- a generated code competition (make demo's code-competition run) --------------------------------------
 
-CODE_DEMO_SLUG = "kagglekit-code-demo"
+CODE_DEMO_SLUG = "cifar-10"  # its layout; the kernel's kagglekit knows cifar-10, so it needs no spec carried in
 
 
-def code_competition_spec_text() -> str:
-    """cifar-10's spec as a code competition: Kaggle takes a kernel version, and reruns it on the test set."""
+def code_competition_spec_text(slug: str = CODE_DEMO_SLUG) -> str:
+    """A shipped spec as a code competition's: Kaggle takes a kernel version, and reruns it on the test set."""
     from kagglekit.competitions import spec_path
 
-    text = spec_path("cifar-10").read_text(encoding="utf-8")  # type: ignore[union-attr]
+    text = spec_path(slug).read_text(encoding="utf-8")  # type: ignore[union-attr]
     if 'kind = "file"' not in text:
-        raise PatternError("cifar-10's spec no longer says kind = \"file\"; the code demo's spec is made from it")
-    header = f"# {CODE_DEMO_SLUG}: a generated code competition in cifar-10's layout (kagglekit's make demo).\n"
+        raise PatternError(f"{slug}'s spec no longer says kind = \"file\"; the code demo's spec is made from it")
+    header = f"# {slug} served as a code competition (kagglekit's make demo): Kaggle takes a kernel version.\n"
     return header + text.replace('kind = "file"', 'kind = "code"', 1)
 
 
-def write_code_spec(spec_dir: Path) -> Path:
-    """The generated code competition's spec as ``spec_dir/<slug>.toml``: where the stages find a user's own
-    spec when ``spec_dir`` is ``competitions/`` under the directory they run in. Its files are make_from_spec's."""
-    path = Path(spec_dir) / f"{CODE_DEMO_SLUG}.toml"
+def write_code_spec(spec_dir: Path, slug: str = CODE_DEMO_SLUG) -> Path:
+    """That spec as ``spec_dir/<slug>.toml``: where the stages find a user's own spec (found before the shipped
+    one) when ``spec_dir`` is ``competitions/`` under the directory they run in. Its files are make_from_spec's."""
+    path = Path(spec_dir) / f"{slug}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = code_competition_spec_text()
+    text = code_competition_spec_text(slug)
     if not path.is_file() or path.read_text(encoding="utf-8") != text:  # a rerun leaves it, and its time, alone
         path.write_text(text, encoding="utf-8")
     return path
