@@ -48,7 +48,7 @@ CHAIN = $(ON) $(RECIPE) --runs-dir $(RUNS) --submissions-dir $(SUBS) $(if $(TTA)
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,tensorflow,jax]'
 	touch $@
 
 install: $(VENV)/.installed  ## create .venv/ with kagglekit and its test tools
@@ -100,16 +100,14 @@ bench: install  ## the speed benchmarks (need ../shared/cifar10); results go in 
 	$(PY) bench/predict_speed.py
 	$(PY) bench/train_speed.py
 
-# For a Kaggle notebook without internet: kagglekit's wheel and the wheels its image lacks (py7zr and its
-# decoders, kaggle 2.2.4 and kagglesdk), for the notebook's Python and platform. Upload WHEELHOUSE as a dataset.
+# For a Kaggle notebook without internet (and the wheels dataset of a code competition's kernel): kagglekit's
+# wheel and the pinned wheels its image lacks (py7zr and its decoders, kaggle 2.2.4 and kagglesdk...), for the
+# notebook's Python and platform, from kagglekit.remote.offline.build_wheelhouse. Upload WHEELHOUSE as a dataset.
 WHEELHOUSE      ?= wheelhouse
 WHEEL_PYTHON    ?= 3.12
 WHEEL_PLATFORMS ?= manylinux2014_x86_64 manylinux_2_17_x86_64 manylinux_2_28_x86_64
 wheelhouse: install  ## kagglekit + py7zr + kaggle wheels in WHEELHOUSE/ for an offline notebook install
-	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
-	$(PY) -m pip wheel --quiet --no-deps -w $(WHEELHOUSE) . && rm -rf build
-	$(PY) -m pip download --quiet -d $(WHEELHOUSE) --only-binary=:all: --python-version $(WHEEL_PYTHON) \
-	  $(foreach p,$(WHEEL_PLATFORMS),--platform $(p)) -c constraints.txt py7zr kaggle kagglesdk
+	$(PY) -m kagglekit.remote.offline $(WHEELHOUSE) --python $(WHEEL_PYTHON) $(foreach p,$(WHEEL_PLATFORMS),--platform $(p))
 	@ls $(WHEELHOUSE)
 
 clean:  ## remove unpacked data and the demo (keeps downloads in $(DATA)/*/raw, runs/ and submissions/)

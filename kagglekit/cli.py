@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import NoReturn, Sequence
 
 from kagglekit.arguments import competition_slug, probability
-from kagglekit.exceptions import KagglekitError, UsageError, first_line
+from kagglekit.exceptions import KagglekitError, MissingPackageError, UsageError, first_line
 from kagglekit.paths import DEFAULT_COMPETITION, default_data_dir, default_runs_dir, default_submissions_dir
+from kagglekit.training import backend
 from kagglekit.training.tf_noise import filtered_stderr
 
 # Order is the pipeline's order; it is also the order `--help` lists them in.
@@ -45,6 +46,8 @@ COMMANDS = (
 )
 # The commands that import TensorFlow, and so print its C++ start-up chatter.
 TENSORFLOW_COMMANDS = frozenset({"train", "evaluate", "predict", "chain", "demo"})
+# The commands that run Keras themselves (chain and demo run them as stages), and so need a backend.
+KERAS_COMMANDS = frozenset({"train", "evaluate", "predict"})
 # Set to anything but "" or "0": an unexpected exception shows its traceback instead of the one-line report.
 DEBUG_ENV = "KAGGLEKIT_DEBUG"
 # OS errors that are the machine's state, not a bug: said in one line with the file and what to do.
@@ -210,6 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command in KERAS_COMMANDS:
+        problem = backend.missing()
+        if problem:
+            raise MissingPackageError(problem)
     if args.command not in TENSORFLOW_COMMANDS:
         return int(args.handler(args) or 0)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported; the user's own value wins

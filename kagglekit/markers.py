@@ -15,6 +15,14 @@ from pathlib import Path
 from typing import Any, Iterable
 
 MARKER_NAME = ".complete"
+# What the kaggle client's upload_files never uploads from a dataset folder: its metadata and cover image.
+UPLOAD_METADATA = frozenset(
+    {
+        "dataset-metadata.json",
+        "datapackage.json",
+        *(f"dataset-cover-image{ext}" for ext in (".png", ".jpg", ".jpeg", ".webp")),
+    }
+)
 
 
 def file_signature(path: Path) -> dict[str, Any]:
@@ -53,3 +61,25 @@ def mark_complete(directory: Path, fingerprint_value: str, name: str = MARKER_NA
 def clear_complete(directory: Path, name: str = MARKER_NAME) -> None:
     """Withdraw the marker before touching outputs, so an interrupted redo is not 'done'."""
     (Path(directory) / name).unlink(missing_ok=True)
+
+
+def dataset_hash(folder: Path) -> str:
+    """SHA-256 over every file's path (relative, /-separated) and bytes, in path order, minus UPLOAD_METADATA:
+    the same for the same content wherever and whenever it was built, so an unchanged dataset is not uploaded
+    again."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    files = sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix())
+    for path in files:
+        name = path.relative_to(folder).as_posix()
+        if name in UPLOAD_METADATA:
+            continue
+        digest.update(f"{name}\0{path.stat().st_size}\0".encode())
+        _digest_file(digest, path)
+    return digest.hexdigest()
+
+
+def _digest_file(digest: Any, path: Path) -> None:
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)

@@ -64,6 +64,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--batch-size", type=positive_int, default=512, metavar="N", help="images per model step (default: 512)"
     )
     parser.add_argument("--force", action="store_true", help="predict again even if this run's prediction is complete")
+    parser.add_argument(
+        "--no-validation",
+        dest="validate",
+        action="store_false",
+        help="do not score the validation split (prediction.json's val_score stays null): for a run brought "
+        "without its data, as in a code competition's offline kernel",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -89,6 +96,7 @@ def run(args: argparse.Namespace) -> None:
         force=args.force,
         precision=args.precision,
         unsure_below=args.tta_unsure_below,
+        validate=args.validate,
     )
     if summary.skipped:
         print(f"predict: {summary.csv}  already predicted by this run ({summary.rows:,} rows); --force to redo")

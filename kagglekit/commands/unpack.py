@@ -9,6 +9,8 @@ from kagglekit.cli import add_competition_arguments
 from kagglekit.exceptions import MissingPackageError
 from kagglekit.paths import CompetitionPaths
 
+SPLITS = ("train", "test")
+
 HELP = "decode the competition's training and test images into a pixel cache (and the training files)"
 DESCRIPTION = """\
 Decode the training and test images where the competition's spec says they are
@@ -27,6 +29,12 @@ refused. Already-unpacked splits are skipped unless --force."""
 def configure(parser: argparse.ArgumentParser) -> None:
     add_competition_arguments(parser)
     parser.add_argument("--force", action="store_true", help="unpack again even if complete")
+    parser.add_argument(
+        "--split",
+        choices=SPLITS,
+        action="append",
+        help="unpack only this split (repeatable; default: both): `--split test` is all predicting needs",
+    )
     parser.add_argument(
         "--write-test-files",
         action="store_true",
@@ -69,6 +77,7 @@ def run(args: argparse.Namespace) -> None:
         write_test_files=args.write_test_files,
         max_unpacked_gib=args.max_unpacked_gib,
         workers=args.workers,
+        splits=tuple(args.split or SPLITS),
     )
     print(f"unpack: {paths.cache}")
     print(summaries_table(summaries))

@@ -38,8 +38,9 @@ DEFAULT_KAGGLE_INPUT = Path("/kaggle/input")
 KAGGLEHUB_WAIT = 120.0  # seconds kagglehub may take to attach and mount a competition
 
 
-def fetch(paths: CompetitionPaths, force: bool = False, progress: bool = True) -> Path:
-    """Make ``paths.raw`` hold the competition files; returns ``paths.raw``."""
+def fetch(paths: CompetitionPaths, force: bool = False, progress: bool = True, attach: bool = True) -> Path:
+    """Make ``paths.raw`` hold the competition files; returns ``paths.raw``. ``attach=False``: in a notebook,
+    no kagglehub (which reaches out to Kaggle's data proxy), only the mounts."""
     require_spec(paths, progress)
     raw = paths.raw
     if not force and is_fetched(paths):
@@ -51,7 +52,7 @@ def fetch(paths: CompetitionPaths, force: bool = False, progress: bool = True) -
     if force:
         _remove_partials(raw)
     if in_kaggle_notebook():
-        source = link_mounted_data(paths)
+        source = link_mounted_data(paths, attach)
     else:
         source = _download_missing(paths, force, progress)
     markers.mark_complete(raw, _fingerprint(paths), source=source, files=list(paths.spec.file_names))
@@ -139,9 +140,10 @@ def kaggle_input_root() -> Path:
     return Path(os.environ.get(CACHE_MOUNT_ENV) or DEFAULT_KAGGLE_INPUT)
 
 
-def mounted_competition_dir(slug: str) -> Path | None:
-    """Where the notebook has ``slug``: kagglehub's answer, else competitions/SLUG (today), else SLUG (older)."""
-    attached = _kagglehub_mount(slug)
+def mounted_competition_dir(slug: str, attach: bool = True) -> Path | None:
+    """Where the notebook has ``slug``: kagglehub's answer (if ``attach``), else competitions/SLUG (today), else
+    SLUG (older)."""
+    attached = _kagglehub_mount(slug) if attach else None
     if attached is not None:
         return attached
     root = kaggle_input_root()
@@ -178,9 +180,9 @@ def _kagglehub_mount(slug: str) -> Path | None:
     return answer[0] if answer and answer[0].is_dir() else None
 
 
-def link_mounted_data(paths: CompetitionPaths) -> str:
+def link_mounted_data(paths: CompetitionPaths, attach: bool = True) -> str:
     """Symlink the mounted read-only files into raw/; returns the mount they point to."""
-    mounted = mounted_competition_dir(paths.slug)
+    mounted = mounted_competition_dir(paths.slug, attach)
     if mounted is None:
         root = kaggle_input_root()
         raise DataError(

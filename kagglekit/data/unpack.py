@@ -100,11 +100,14 @@ def unpack_competition(
     max_unpacked_gib: float = DEFAULT_MAX_UNPACKED_GIB,
     workers: int | None = None,
     progress: bool = True,
+    splits: tuple[str, ...] = ("train", "test"),
 ) -> list[SplitSummary]:
-    """Unpack the training images (pixels + files) and the test images (pixels; files on request)."""
+    """Unpack the training images (pixels + files) and the test images (pixels; files on request), or only
+    ``splits`` of them (an inference kernel needs only the test images)."""
     return [
         unpack_split(paths, split, write_files, force, max_unpacked_gib, workers, progress)
         for split, write_files in (("train", True), ("test", write_test_files))
+        if split in splits
     ]
 
 

@@ -47,6 +47,7 @@ MAX_CODE_BYTES = 1_000_000  # Kaggle refuses a kernel whose source is larger
 WAITING = ("QUEUED", "RUNNING", "NEW_SCRIPT")
 CANCELLED = ("CANCEL_REQUESTED", "CANCEL_ACKNOWLEDGED")
 LOG_TAIL_LINES = 3
+CODE_FILE = "kagglekit_run.py"  # the one script of every kernel kagglekit pushes
 STANDIN = "standin"  # kagglekit.standin stands in for Kaggle: a pushed kernel is on Kaggle and never needs it
 
 
@@ -158,16 +159,24 @@ def check_quota(api: "KaggleApi", spec: RemoteSpec, log: Log) -> None:
 
 def build_kernel_folder(folder: Path, spec: RemoteSpec, owner: str, token: str) -> Path:
     """kernel-metadata.json and one self-contained script (push_folder refuses one Kaggle would refuse)."""
+    return write_kernel_folder(folder, f"{owner}/{spec.kernel_slug}", kernel_script(spec, token),
+                               competition=spec.competition, machine_shape=spec.machine_shape, internet=True)
+
+
+def write_kernel_folder(folder: Path, kernel_id: str, script: str, *, competition: str, machine_shape: str | None,
+                        internet: bool, datasets: tuple[str, ...] = ()) -> Path:
+    """A private script kernel's folder, as kernels_push reads it: ``script`` and its kernel-metadata.json
+    (the title is the slug in words, so Kaggle derives the same slug from it)."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "kagglekit_run.py").write_text(kernel_script(spec, token))
-    title = spec.kernel_slug.replace("-", " ")
+    (folder / CODE_FILE).write_text(script)
+    slug = kernel_id.split("/")[1]
     write_json(folder / "kernel-metadata.json", {
-        "id": f"{owner}/{spec.kernel_slug}", "title": title, "code_file": "kagglekit_run.py",
+        "id": kernel_id, "title": slug.replace("-", " "), "code_file": CODE_FILE,
         "language": "python", "kernel_type": "script", "is_private": True,
-        "enable_gpu": spec.machine_shape in ("NvidiaTeslaT4", "NvidiaTeslaP100"),
-        "enable_tpu": spec.machine_shape == "TpuV5E8", "enable_internet": True,
-        "competition_sources": [spec.competition], "dataset_sources": [], "kernel_sources": [],
-        "machine_shape": spec.machine_shape,
+        "enable_gpu": machine_shape in ("NvidiaTeslaT4", "NvidiaTeslaP100"),
+        "enable_tpu": machine_shape == "TpuV5E8", "enable_internet": internet,
+        "competition_sources": [competition], "dataset_sources": list(datasets), "kernel_sources": [],
+        "machine_shape": machine_shape,
     })
     return folder
 
@@ -212,7 +221,7 @@ def package_base64() -> str:
 
 def push_folder(api: "KaggleApi", folder: Path, slug: str, timeout_seconds: int) -> Any:
     """kernels_push, with Kaggle's refusals (HTTP 200 with ``error``) turned into one line."""
-    code = folder / "kagglekit_run.py"
+    code = folder / CODE_FILE
     if code.is_file() and code.stat().st_size > MAX_CODE_BYTES:
         raise DataError(f"{code} is {code.stat().st_size:,} bytes, over Kaggle's 1 MB limit for a kernel's source")
     response = kaggle_api.push_kernel(api, folder, timeout_seconds)

@@ -67,6 +67,30 @@ def choose(machine: Machine | None = None) -> tuple[str, str]:
     return "jax", "TensorFlow is not installed"
 
 
+def missing(find: Callable[[str], Any] = find_spec, environ: Mapping[str, str] | None = None) -> str | None:
+    """What to install, in one line, when this process could not run Keras at all; None when it can.
+
+    kagglekit's wheel names no backend (Kaggle's images each bring their own), so a plain
+    ``pip install kagglekit`` elsewhere has none until one of the extras is asked for.
+    """
+    environ = os.environ if environ is None else environ
+    present = [name for name in SUPPORTED if find(name) is not None]
+    if not present:
+        return (
+            "no Keras backend is installed (neither TensorFlow nor JAX): pip install 'kagglekit[tensorflow]' "
+            "(CPU, GPU) or 'kagglekit[jax]' (TPU, GPU), or `make install` in a clone"
+        )
+    named = environ.get("KERAS_BACKEND")
+    if named in SUPPORTED and named not in present:
+        return (
+            f"KERAS_BACKEND={named} but {named} is not installed: pip install 'kagglekit[{named}]', "
+            f"or unset KERAS_BACKEND to use {present[0]}"
+        )
+    if find("keras") is None:
+        return "Keras is not installed: pip install 'keras>=3,<4'"
+    return None
+
+
 _reason = "KERAS_BACKEND"
 
 

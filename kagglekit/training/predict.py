@@ -45,6 +45,7 @@ from kagglekit.training.models import ALL_DATA
 from kagglekit.training.runs import DEFAULT_UNSURE_BELOW, Run, load_run
 
 DEFAULT_BATCH_SIZE = 512  # images per step: 6 MB of float32, big enough to keep BLAS busy
+NOT_SCORED = {"val_score": None, "val_accuracy_predicted": None, "val_images": None}  # no split to score
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,10 @@ def predict_submission(
     force: bool = False,
     precision: str = "auto",
     unsure_below: float | None = DEFAULT_UNSURE_BELOW,
+    validate: bool = True,
 ) -> PredictionSummary:
-    """``tta`` None = the test-time augmentation the run's recipe was measured with; ``unsure_below`` see Run.predict_proba."""
+    """``tta`` None = the test-time augmentation the run's recipe was measured with; ``unsure_below`` see Run.predict_proba;
+    ``validate=False`` leaves the validation split unscored (an offline kernel has only the test images)."""
     started = time.perf_counter()
     run = load_run(run_dir, precision)
     tta = run.tta_or_default(tta)
@@ -129,7 +132,7 @@ def predict_submission(
     probabilities[targets] = predict_probabilities(run, pixels, tta, batch_size, progress, unsure_below)
     seconds = time.perf_counter() - started
     clip = submission_clip(spec, run.classes)
-    validation = validation_record(run, paths, tta, unsure_below, clip)
+    validation = validation_record(run, paths, tta, unsure_below, clip) if validate else NOT_SCORED
     record = {
         "version": run.version,
         "version_id": run.version_id,
@@ -162,7 +165,7 @@ def validation_record(
     predict's own TTA views and unsure threshold; null for an all-data run (no split).
     """
     if run.config["recipe"].get(ALL_DATA):
-        return {"val_score": None, "val_accuracy_predicted": None, "val_images": None}
+        return NOT_SCORED
     measured = score_validation(run, competition_spec(paths), validation_split(run, paths)[1], tta, unsure_below, clip)
     return {"val_score": measured.score, "val_accuracy_predicted": measured.accuracy, "val_images": measured.images}
 
