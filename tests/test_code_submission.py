@@ -152,6 +152,17 @@ def test_a_version_that_failed_or_wrote_no_submission_csv_is_refused_before_the_
     assert read_json(folder / "push.json")["failed"]  # a rerun pushes a new version instead of waiting on this one
 
 
+def seed_wheelhouse(remote_dir: Path) -> None:
+    """The wheels dataset with kagglekit's own wheel only: the stand-in's kernels run in this environment, which
+    has kagglekit's requirements (so pip, with no index, finds them installed), and no test downloads from PyPI."""
+    from kagglekit.markers import mark_complete
+    from kagglekit.remote.offline import build_kagglekit_wheel
+
+    target = remote_dir / "datasets" / code_submission.WHEELS_SLUG
+    build_kagglekit_wheel(target / "files")
+    mark_complete(target, code_submission.wheelhouse_stamp())
+
+
 def submit_code_cli(root: Path, *extra: str) -> int:
     return main(
         [
@@ -181,6 +192,7 @@ def test_an_interrupted_wait_is_picked_up_on_rerun_and_a_third_run_repeats_nothi
 ) -> None:
     subs = code_competition / "subs"
     shutil.copytree(tiny_prediction, subs / tiny_prediction.name)
+    seed_wheelhouse(code_competition / "remote")
     code_server.kernels.serve_stale_status("RUNNING")  # however fast the kernel, the one poll sees it running
 
     assert submit_code_cli(code_competition, "--wait", "0") == 1  # gave up waiting: the kernel keeps running

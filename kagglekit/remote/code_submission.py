@@ -98,17 +98,21 @@ def submit_code(
 
 def wheelhouse(datasets: Path) -> Path:
     """kagglekit's wheel and those its image lacks, built once per kagglekit source (a .complete marker)."""
-    from kagglekit.remote.kernels import package_base64
     from kagglekit.remote.offline import build_wheelhouse
 
     target = datasets / WHEELS_SLUG
-    stamp = fingerprint([], source=hashlib.sha256(package_base64().encode()).hexdigest())
     files = target / "files"
-    if not is_complete(target, stamp):
-        remove(files)
+    if not is_complete(target, wheelhouse_stamp()):
         build_wheelhouse(files)
-        mark_complete(target, stamp)
+        mark_complete(target, wheelhouse_stamp())
     return files
+
+
+def wheelhouse_stamp() -> str:
+    """What the wheelhouse was built from: kagglekit's source (as a pushed kernel carries it)."""
+    from kagglekit.remote.kernels import package_base64
+
+    return fingerprint([], source=hashlib.sha256(package_base64().encode()).hexdigest())
 
 
 def export(run_dir: Path, target: Path) -> Path:
@@ -151,6 +155,7 @@ def upload_dataset(
     finally:
         (files / DATASET_METADATA).unlink(missing_ok=True)
     record = {"ref": ref, "sha256": digest, "uploaded": _now()}
+    record_path.parent.mkdir(parents=True, exist_ok=True)
     write_json(record_path, record)  # once Kaggle has it: a rerun then only waits for its processing
     wait_until_ready(api, ref, request, log)
     return record
