@@ -17,6 +17,7 @@ from kagglekit.cli import main
 from kagglekit.exceptions import KaggleApiError
 from kagglekit.jsonfiles import read_json
 from kagglekit.kaggle import kaggle_api
+from kagglekit.markers import dataset_hash
 from kagglekit.paths import CompetitionPaths
 from kagglekit.remote import code_submission
 from kagglekit.standin.synthetic import write_code_spec
@@ -102,21 +103,22 @@ def test_an_unchanged_dataset_is_not_uploaded_again_and_a_changed_one_is_a_new_v
     request = code_submission.CodeSubmission("v", wait=5, interval=0.05)
     said: list[str] = []
 
-    def upload() -> dict:
-        return code_submission.upload_dataset(
-            api, owner, "kagglekit-run-test", "kagglekit run test", files, tmp_path / "records", request, said.append
-        )
+    ref, records = f"{owner}/kagglekit-run-test", tmp_path / "records"
 
-    first = upload()
-    assert first["ref"] == f"{owner}/kagglekit-run-test" and calls(code_server, "CreateDataset") == 1
+    def upload() -> str:
+        return code_submission.upload_dataset(api, ref, files, dataset_hash(files), records, request, said.append)
+
+    assert upload() == ref and calls(code_server, "CreateDataset") == 1
     uploads = calls(code_server, *UPLOADS)
-    assert upload()["sha256"] == first["sha256"]
+    assert upload() == ref
     assert calls(code_server, *UPLOADS) == uploads  # not a byte sent again
     assert "not uploading it again" in said[-1]
     assert not (files / "dataset-metadata.json").exists()  # the upload's metadata is not left in the content
+    first = read_json(records / "kagglekit-run-test.json")["sha256"]
 
     (files / "best.keras").write_bytes(b"better weights")
-    assert upload()["sha256"] != first["sha256"]
+    upload()
+    assert read_json(records / "kagglekit-run-test.json")["sha256"] != first
     assert calls(code_server, "CreateDataset") == 1 and calls(code_server, "CreateDatasetVersion") == 1
 
 
@@ -210,3 +212,21 @@ def test_an_interrupted_wait_is_picked_up_on_rerun_and_a_third_run_repeats_nothi
     assert submit_code_cli(code_competition, "--wait", "300") == 0
     assert "already submitted" in capsys.readouterr().out
     assert calls(code_server, "SaveKernel", "CreateCodeSubmission") == 2 and calls(code_server, *UPLOADS) == uploads
+
+
+def test_compare_shows_a_code_submission_beside_the_others_marked_code(
+    code_competition: Path, tiny_prediction: Path
+) -> None:
+    from kagglekit.submissions.compare import build_comparison, text_table
+    from kagglekit.submissions.records import add_submission, new_entry
+
+    subs = code_competition / "subs"
+    shutil.copytree(tiny_prediction, subs / tiny_prediction.name)
+    scored = {"ref": 7, "status": "complete", "publicScore": 0.61, "privateScore": 0.6, "date": "2026-01-02T03:04:05"}
+    # the kernel's rerun wrote its own CSV: a code submission belongs to the version, whatever that CSV's hash
+    entry = {**new_entry(scored, SLUG, "kernel", "0" * 64), "kind": "code", "kernel": "me/k", "kernel_version": 3}
+    add_submission(subs, tiny_prediction.name, entry)
+
+    [row] = build_comparison(subs, SLUG).rows
+    assert row.version_id == f"{tiny_prediction.name} (code)" and row.public == 0.61
+    assert f"{tiny_prediction.name} (code)" in text_table(build_comparison(subs, SLUG))

@@ -29,17 +29,22 @@ from kagglekit.exceptions import DataError, KaggleApiError, StillPendingError, U
 from kagglekit.jsonfiles import read_json_if_present, write_json
 from kagglekit.kaggle import kaggle_api
 from kagglekit.markers import fingerprint, is_complete, mark_complete
-from kagglekit.outputs import fresh_partial_dir, move_into_place, remove
 from kagglekit.paths import CompetitionPaths
 from kagglekit.remote.accelerators import ACCELERATORS
 from kagglekit.remote.kernels import Log, ensure_sample_submission, kernel_failed, push_folder, wait_for_version
 from kagglekit.submissions.formats import CSV, require_prediction, sha256_of, validate_prediction
-from kagglekit.submissions.records import add_submission, new_entry, require_readable_record, submissions_of
+from kagglekit.submissions.records import (
+    CODE_KIND,
+    add_submission,
+    is_code_submission,
+    new_entry,
+    require_readable_record,
+    submissions_of,
+)
 
 if TYPE_CHECKING:
     from kaggle.api.kaggle_api_extended import KaggleApi
 
-CODE = "code"  # the "kind" of a code submission's entry in submission.json
 DATASETS = "datasets"  # REMOTE/datasets/: one record per uploaded dataset, and what was uploaded
 WHEELS_SLUG = "kagglekit-wheels"
 SLUG_LIMIT = 50  # Kaggle's dataset slugs and titles: 6 to 50 characters
@@ -68,29 +73,62 @@ def submit_code(
     request: CodeSubmission, paths: CompetitionPaths, submissions_dir: Path, remote_dir: Path, log: Log = print
 ) -> dict[str, Any] | None:
     """Upload what the kernel needs, run it, check its output and submit its version; the new entry, or None
-    when this very version was submitted before."""
+    when this very version was submitted before (known from the records alone, before any request)."""
+    from kagglekit.markers import dataset_hash
+
     if not paths.spec.code_competition:
         raise UsageError(
             f"{paths.slug} is a file competition: submit its CSV with `make submit COMPETITION={paths.slug}`"
         )
     prediction = require_prediction(submissions_dir, request.version_id)
-    run_dir = Path(str(prediction.get("run_dir") or ""))
-    if not (run_dir / "best.keras").is_file():
-        raise DataError(f"{request.version_id}'s run {run_dir} has no best.keras; train it again (make train)")
     require_readable_record(submissions_dir, request.version_id)  # a submission that could not be recorded is not made
+    datasets = Path(remote_dir) / DATASETS
+    wheels = wheelhouse(datasets)
+    run = export(_run_dir(prediction, request.version_id), datasets / run_slug(paths.slug))
+    hashes = {"wheels": dataset_hash(wheels), "run": dataset_hash(run)}
+    folder = Path(remote_dir) / kernel_slug(paths.slug)
+    state = read_json_if_present(folder / "push.json")
+    digest = _digest(paths.slug, request, hashes)
+    if state.get("digest") == digest and _submitted(submissions_dir, request.version_id, state):
+        log(
+            f"submit-code: {request.version_id} was already submitted as {state['ref']} version {state['version']} "
+            "with these very datasets; skipping the uploads, the kernel and the submission"
+        )
+        return None
     api = kaggle_api.authenticate()
     owner = api.get_config_value("username") or ""
     if not owner:
         raise UsageError("the kaggle client knows no username to own the datasets and kernel: set KAGGLE_USERNAME")
     ensure_sample_submission(paths, api)
-    datasets = Path(remote_dir) / DATASETS
-    wheels = upload_dataset(api, owner, WHEELS_SLUG, "kagglekit wheels", wheelhouse(datasets), datasets, request, log)
-    exported = export(run_dir, datasets / run_slug(paths.slug))
-    run = upload_dataset(api, owner, run_slug(paths.slug), f"kagglekit run {paths.slug}", exported, datasets, request, log)
-    state = kernel_version(api, request, paths, owner, wheels, run, Path(remote_dir), log)
-    folder = Path(remote_dir) / state["ref"].split("/")[1]
+    refs = {
+        "wheels": upload_dataset(api, f"{owner}/{WHEELS_SLUG}", wheels, hashes["wheels"], datasets, request, log),
+        "run": upload_dataset(api, f"{owner}/{run_slug(paths.slug)}", run, hashes["run"], datasets, request, log),
+    }
+    state = kernel_version(api, request, paths, f"{owner}/{folder.name}", refs, state, digest, folder, log)
     output = checked_output(api, state, paths, prediction, folder, request, log)
     return submit_version(api, state, output, paths, submissions_dir, request.version_id, log)
+
+
+def _run_dir(prediction: dict[str, Any], version_id: str) -> Path:
+    """The run the prediction was made with: what the kernel predicts with, on the hidden test set."""
+    run_dir = Path(str(prediction.get("run_dir") or ""))
+    if not (run_dir / "best.keras").is_file():
+        raise DataError(f"{version_id}'s run {run_dir} has no best.keras; train and predict it again (make predict)")
+    return run_dir
+
+
+def _submitted(submissions_dir: Path, version_id: str, state: dict[str, Any]) -> dict[str, Any] | None:
+    """The recorded code submission of exactly the pushed version ``state`` names, if there is one."""
+    return next(
+        (
+            e
+            for e in reversed(submissions_of(submissions_dir, version_id))
+            if is_code_submission(e)
+            and e.get("kernel") == state.get("ref")
+            and e.get("kernel_version") == state.get("version")
+        ),
+        None,
+    )
 
 
 # -- datasets ---------------------------------------------------------------------------------------------
@@ -123,27 +161,18 @@ def export(run_dir: Path, target: Path) -> Path:
 
 
 def upload_dataset(
-    api: KaggleApi,
-    owner: str,
-    slug: str,
-    title: str,
-    files: Path,
-    datasets: Path,
-    request: CodeSubmission,
-    log: Log,
-) -> dict[str, Any]:
-    """``owner/slug`` holding ``files``, uploaded only when its hash differs from the one recorded (or Kaggle
-    no longer has it); returns its record ({ref, sha256, ...}), written once Kaggle has it ready."""
-    from kagglekit.markers import dataset_hash
-
-    ref, digest = f"{owner}/{slug}", dataset_hash(files)
-    record_path = datasets / f"{slug}.json"
+    api: KaggleApi, ref: str, files: Path, digest: str, datasets: Path, request: CodeSubmission, log: Log
+) -> str:
+    """Dataset ``ref`` (OWNER/SLUG) holding ``files``, uploaded only when ``digest``, their hash, is not the one
+    recorded, or Kaggle no longer has it; the record is written once Kaggle took the upload. Returns ``ref``."""
+    record_path = datasets / f"{ref.split('/')[1]}.json"
     record = read_json_if_present(record_path)
     status = kaggle_api.dataset_status(api, ref)
     if record.get("ref") == ref and record.get("sha256") == digest and status not in (None, FAILED):
         log(f"submit-code: {ref} already holds this content (sha256 {digest[:12]}); not uploading it again")
         wait_until_ready(api, ref, request, log)
-        return record
+        return ref
+    title = ref.split("/")[1].replace("-", " ")
     write_json(files / DATASET_METADATA, {"id": ref, "title": title, "licenses": [{"name": "CC0-1.0"}]})
     try:
         if status is None:
@@ -154,11 +183,10 @@ def upload_dataset(
             kaggle_api.create_dataset_version(api, files, f"kagglekit: sha256 {digest[:12]}")
     finally:
         (files / DATASET_METADATA).unlink(missing_ok=True)
-    record = {"ref": ref, "sha256": digest, "uploaded": _now()}
     record_path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(record_path, record)  # once Kaggle has it: a rerun then only waits for its processing
+    write_json(record_path, {"ref": ref, "sha256": digest, "uploaded": _now()})  # a rerun then only waits
     wait_until_ready(api, ref, request, log)
-    return record
+    return ref
 
 
 def wait_until_ready(api: KaggleApi, ref: str, request: CodeSubmission, log: Log) -> None:
@@ -169,7 +197,9 @@ def wait_until_ready(api: KaggleApi, ref: str, request: CodeSubmission, log: Log
         if status == READY:
             return
         if status in (FAILED, None):
-            raise KaggleApiError(f"Kaggle could not process the dataset {ref} ({status or 'it is gone'}); rerun to upload it again")
+            raise KaggleApiError(
+                f"Kaggle could not process the dataset {ref} ({status or 'it is gone'}); rerun to upload it again"
+            )
         wait = next(waits, None)
         if wait is None:
             raise StillPendingError(f"the dataset {ref} is still {status} on Kaggle; rerun the same command later")
@@ -197,24 +227,23 @@ def kernel_version(
     api: KaggleApi,
     request: CodeSubmission,
     paths: CompetitionPaths,
-    owner: str,
-    wheels: dict[str, Any],
-    run: dict[str, Any],
-    remote_dir: Path,
+    ref: str,
+    datasets: dict[str, str],
+    state: dict[str, Any],
+    digest: str,
+    folder: Path,
     log: Log,
 ) -> dict[str, Any]:
-    """The push record of the inference kernel for exactly these datasets: pushed now, or picked up."""
-    slug = kernel_slug(paths.slug)
-    folder = remote_dir / slug
-    digest = _digest(paths.slug, request, wheels, run)
-    state = read_json_if_present(folder / "push.json")
+    """The push record of the inference kernel for exactly these datasets: ``state``, picked up, or a new push."""
     if state.get("digest") == digest and not state.get("failed") and not request.push_again:
-        log(f"submit-code: picking up {state['ref']} version {state['version']} pushed {state['pushed']} "
-            "(not pushing again; --push-again starts a new version)")
+        log(
+            f"submit-code: picking up {state['ref']} version {state['version']} pushed {state['pushed']} "
+            "(not pushing again; --push-again starts a new version)"
+        )
         return state
     if state.get("failed") and state.get("digest") == digest:
         log(f"submit-code: version {state['version']} of {state['ref']} failed; pushing a new one")
-    return push(api, request, paths, f"{owner}/{slug}", wheels, run, folder, digest, log)
+    return push(api, request, paths, ref, datasets, folder, digest, log)
 
 
 def push(
@@ -222,8 +251,7 @@ def push(
     request: CodeSubmission,
     paths: CompetitionPaths,
     ref: str,
-    wheels: dict[str, Any],
-    run: dict[str, Any],
+    datasets: dict[str, str],
     folder: Path,
     digest: str,
     log: Log,
@@ -236,8 +264,8 @@ def push(
         folder,
         competition=paths.slug,
         kernel_id=ref,
-        wheels_dataset=wheels["ref"],
-        run_dataset=run["ref"],
+        wheels_dataset=datasets["wheels"],
+        run_dataset=datasets["run"],
         accelerator=request.accelerator,
         tta=request.tta,
     )
@@ -249,20 +277,26 @@ def push(
         "digest": digest,
         "token": uuid.uuid4().hex,
         "machine_shape": request.machine_shape,
-        "datasets": [wheels["ref"], run["ref"]],
+        "datasets": [datasets["wheels"], datasets["run"]],
         "pushed": _now(),
     }
     write_json(folder / "push.json", state)
-    log(f"submit-code: pushed {ref} version {state['version']} (internet off, on {request.machine_shape or 'CPU'}): "
-        f"{response.url}")
+    log(
+        f"submit-code: pushed {ref} version {state['version']} (internet off, on {request.machine_shape or 'CPU'}): "
+        f"{response.url}"
+    )
     return state
 
 
-def _digest(competition: str, request: CodeSubmission, wheels: dict[str, Any], run: dict[str, Any]) -> str:
+def _digest(competition: str, request: CodeSubmission, hashes: dict[str, str]) -> str:
     """Changes when anything the kernel would run with changes: then a rerun pushes a new version."""
-    fields = {"competition": competition, "version_id": request.version_id, "accelerator": request.accelerator,
-              "tta": request.tta,
-              "wheels": wheels["sha256"], "run": run["sha256"]}
+    fields = {
+        "competition": competition,
+        "version_id": request.version_id,
+        "accelerator": request.accelerator,
+        "tta": request.tta,
+        **hashes,
+    }
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -304,18 +338,23 @@ def submit_version(
 ) -> dict[str, Any] | None:
     """CreateCodeSubmission of the kernel version, recorded at once; a version submitted before is skipped."""
     ref, version = state["ref"], int(state["version"])
-    earlier = [e for e in submissions_of(submissions_dir, version_id)
-               if e.get("kind") == CODE and e.get("kernel") == ref and e.get("kernel_version") == version]
+    earlier = _submitted(submissions_dir, version_id, state)
     if earlier:
-        log(f"submit-code: {ref} version {version} was already submitted as ref {earlier[-1]['ref']}; skipping")
+        log(f"submit-code: {ref} version {version} was already submitted as ref {earlier['ref']}; skipping")
         return None
     message = f"kagglekit {version_id} (kernel {ref} version {version})"
     submitted = kaggle_api.submit_code(api, paths.slug, ref, version, CSV, message)
-    entry = {**new_entry(submitted, paths.slug, message, sha256_of(csv)), "kind": CODE, "kernel": ref,
-             "kernel_version": version}
+    entry = {
+        **new_entry(submitted, paths.slug, message, sha256_of(csv)),
+        "kind": CODE_KIND,
+        "kernel": ref,
+        "kernel_version": version,
+    }
     add_submission(submissions_dir, version_id, entry)
-    log(f"submit-code: {ref} version {version} -> {paths.slug} as ref {entry['ref']} ({entry['status']}); "
-        "`scores` polls its score")
+    log(
+        f"submit-code: {ref} version {version} -> {paths.slug} as ref {entry['ref']} ({entry['status']}); "
+        "`scores` polls its score"
+    )
     return entry
 
 

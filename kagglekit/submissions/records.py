@@ -32,6 +32,7 @@ from kagglekit.submissions.formats import CSV, EARLIER, PREDICTION, RECORD, sha2
 
 SNAPSHOT = "leaderboard.json"
 PENDING, COMPLETE, ERROR = "pending", "complete", "error"
+CODE_KIND = "code"  # an entry's "kind": a kernel version submitted to a code competition (submit-code)
 PREDICT_HINT = "run `python -m kagglekit predict` first"
 
 
@@ -155,7 +156,7 @@ def uploads_for(
 
 def is_code_submission(entry: dict[str, Any]) -> bool:
     """A kernel version submitted to a code competition (submit-code), not an uploaded CSV."""
-    return entry.get("kind") == "code"
+    return entry.get("kind") == CODE_KIND
 
 
 def all_submissions(submissions_dir: Path, competition: str) -> Iterator[tuple[str, dict[str, Any]]]:
