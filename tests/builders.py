@@ -143,7 +143,7 @@ def kernel_folder(path: Path, ref: str, code: str, **metadata: object) -> Path:
     (path / "script.py").write_text(code)
     fields = {
         "id": ref,
-        "title": f"kernel {ref.split('/')[1]}",  # Kaggle wants five characters at least
+        "title": ref.split("/")[1].replace("-", " "),  # a title that resolves to the slug, as the client asks
         "code_file": "script.py",
         "language": "python",
         "kernel_type": "script",

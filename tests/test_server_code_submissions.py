@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from builders import kernel_folder
 from requests.exceptions import HTTPError
@@ -57,6 +59,11 @@ def test_a_code_competition_refuses_a_csv_and_scores_a_kernel_versions_output(co
     recorded = next(s for s in code_competition._submissions if s.ref == response.ref)
     assert recorded.kernel == f"{OWNER}/code-sub/1"
 
+    code_competition.fail_next_rerun("Notebook Timeout")  # accepted now, failed when the hidden rerun ends
+    failed = api.competition_submit_code("submission.csv", "again", SLUG, f"{OWNER}/code-sub", 1, quiet=True).ref
+    [rerun] = [s for s in api.competition_submissions(SLUG) if s.ref == failed]
+    assert rerun.status.name == "ERROR" and rerun.error_description == "Notebook Timeout" and not rerun.public_score
+
 
 def test_versions_that_cannot_be_submitted_are_refused_as_kaggle_does(code_competition, tmp_path):
     api = kaggle_api.authenticate()
@@ -79,3 +86,21 @@ def test_versions_that_cannot_be_submitted_are_refused_as_kaggle_does(code_compe
     submitted = [s for s in code_competition._submissions if s.slug == SLUG and s.team == OWNER]
     assert not submitted
     assert api.competition_submit_code("submission.csv", "", SLUG, f"{OWNER}/slow-run", 1, quiet=True).ref
+
+
+def test_the_server_reports_the_version_just_pushed_where_the_client_reads_it(code_competition, tmp_path):
+    api = kaggle_api.authenticate()
+    assert push(api, tmp_path, "code-sub", "print('one')") == 1
+    assert push(api, tmp_path, "code-sub", "print('two')") == 2  # SaveKernel's versionNumber
+    code_competition.kernels.wait_idle()
+
+    [listed] = api.kernels_list(mine=True)
+    assert listed.ref == f"{OWNER}/code-sub" and listed.current_version_number == 2
+    assert [k.ref for k in api.kernels_list(competition=SLUG)] == [listed.ref]
+    assert api.kernels_list(user="someone-else") == []
+
+    pulled = tmp_path / "pulled"
+    api.kernels_pull(f"{OWNER}/code-sub/1", str(pulled), metadata=True)
+    assert (pulled / "code-sub.py").read_text() == "print('one')"
+    metadata = json.loads((pulled / "kernel-metadata.json").read_text())
+    assert metadata["competition_sources"] == [SLUG] and metadata["enable_internet"] is False

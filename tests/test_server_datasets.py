@@ -77,3 +77,15 @@ def test_a_lone_archive_is_extracted_at_the_top_and_folders_skipped_without_dir_
 
     response = api.dataset_create_version(str(folder), "no folders", quiet=True)  # dir_mode skip: nothing to send
     assert response.status == "error" and "at least one file" in response.error
+
+
+def test_a_new_version_is_processed_before_it_is_ready_and_datasets_list_shows_ones_own(kaggle_server, tmp_path):
+    api = kaggle_api.authenticate()
+    kaggle_server.datasets.processing_polls = 2
+    assert api.dataset_create_new(str(dataset_folder(tmp_path / "a")), quiet=True).status == "ok"
+    assert [api.dataset_status(REF) for _ in range(3)] == ["blobs_received", "blobs_received", "ready"]
+
+    [mine] = api.dataset_list(mine=True)
+    assert mine.ref == REF and mine.current_version_number == 1 and mine.is_private
+    assert api.dataset_list(search="wheels", user=OWNER)[0].ref == REF
+    assert api.dataset_list(user="someone-else") == []

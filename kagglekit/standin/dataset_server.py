@@ -56,8 +56,10 @@ from kagglesdk.datasets.types.dataset_api_service import (
     ApiGetDatasetStatusResponse,
     ApiListDatasetFilesRequest,
     ApiListDatasetFilesResponse,
+    ApiListDatasetsRequest,
+    ApiListDatasetsResponse,
 )
-from kagglesdk.datasets.types.dataset_enums import DatabundleVersionStatus
+from kagglesdk.datasets.types.dataset_enums import DatabundleVersionStatus, DatasetSelectionGroup
 from kagglesdk.datasets.types.dataset_types import DatasetInfo, SettingsLicense
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
@@ -79,6 +81,7 @@ class DatasetVersion:
     notes: str
     created: datetime
     directory: Path  # the version's files as Kaggle holds them (archives extracted)
+    polls_left: int = 0  # status polls it still shows as being processed
 
     def files(self) -> list[Path]:
         return sorted(p for p in self.directory.rglob("*") if p.is_file())
@@ -121,6 +124,9 @@ class DatasetService:
         self.server = server
         self.root = workdir / "datasets"
         self.datasets: dict[tuple[str, str], Dataset] = {}
+        self.processing_polls = (
+            0  # status polls a new version shows BLOBS_RECEIVED before READY, as Kaggle processes it
+        )
         self._ids = itertools.count(9000001)
         self._lock = threading.RLock()
 
@@ -135,6 +141,7 @@ class DatasetService:
             (SERVICE, "ListDatasetFiles"): self._list_files,
             (SERVICE, "GetDatasetMetadata"): self._get_metadata,
             (SERVICE, "DownloadDataset"): self._download,
+            (SERVICE, "ListDatasets"): self._list_datasets,
         }
 
     def get(self, owner: str, slug: str) -> Dataset | None:
@@ -228,7 +235,7 @@ class DatasetService:
             _place(staging, name, data, alone=len(uploads) == 1)
         target = home / str(number)
         staging.rename(target)
-        return DatasetVersion(number, notes or "", datetime.now(timezone.utc), target)
+        return DatasetVersion(number, notes or "", datetime.now(timezone.utc), target, self.processing_polls)
 
     # -- reading --------------------------------------------------------------
 
@@ -241,31 +248,39 @@ class DatasetService:
     def _get_status(self, request: Request) -> Response:
         self.server._user(request)
         body = ApiGetDatasetStatusRequest.from_dict(request.get_json(force=True))
-        self._dataset(body.owner_slug, body.dataset_slug)
+        current = self._dataset(body.owner_slug, body.dataset_slug).current
         response = ApiGetDatasetStatusResponse()
-        response.status = DatabundleVersionStatus.READY
+        with self._lock:
+            processing, current.polls_left = current.polls_left > 0, max(0, current.polls_left - 1)
+        response.status = DatabundleVersionStatus.BLOBS_RECEIVED if processing else DatabundleVersionStatus.READY
         return sdk_response(response)
 
     def _get_dataset(self, request: Request) -> Response:
         self.server._user(request)
         body = ApiGetDatasetRequest.from_dict(request.get_json(force=True))
-        dataset = self._dataset(body.owner_slug, body.dataset_slug)
-        view = ApiDataset()
-        view.id = dataset.id
-        view.ref = dataset.ref
-        view.url = _url(dataset)
-        view.title = dataset.title
-        view.subtitle = dataset.subtitle
-        view.description = dataset.description
-        view.owner_ref = view.creator_name = dataset.owner
-        view.is_private = dataset.is_private
-        view.license_name = dataset.license_name
-        view.current_version_number = dataset.current.number
-        view.last_updated = dataset.current.created.replace(tzinfo=None)
-        view.total_bytes = sum(p.stat().st_size for p in dataset.current.files())
-        view.files = [_file_view(dataset, dataset.current, p) for p in dataset.current.files()]
-        view.versions = [_version_view(dataset, v) for v in reversed(dataset.versions)]
-        return sdk_response(view)
+        return sdk_response(_dataset_view(self._dataset(body.owner_slug, body.dataset_slug)))
+
+    def _list_datasets(self, request: Request) -> Response:
+        """``datasets list --mine`` / ``--user U`` / ``-s TERM``: one's own private datasets included, as on Kaggle."""
+        user = self.server._user(request)
+        body = ApiListDatasetsRequest.from_dict(request.get_json(force=True))
+        owner = user if body.group == DatasetSelectionGroup.DATASET_SELECTION_GROUP_MY else body.user
+        term = (body.search or "").lower()
+        with self._lock:
+            found = [
+                d
+                for d in sorted(self.datasets.values(), key=lambda d: d.ref)
+                if (not owner or d.owner == owner)
+                and (d.owner == user or not d.is_private)
+                and (term in d.slug.lower() or term in d.title.lower())
+            ]
+        size = body.page_size or 20
+        start = int(body.page_token) if (body.page_token or "").isdigit() else ((body.page or 1) - 1) * size
+        response = ApiListDatasetsResponse()
+        response.datasets = [_dataset_view(d) for d in found[start : start + size]]
+        if start + size < len(found):
+            response.next_page_token = str(start + size)
+        return sdk_response(response)
 
     def _list_files(self, request: Request) -> Response:
         self.server._user(request)
@@ -320,7 +335,10 @@ class DatasetService:
 
     def send_file(self, request: Request) -> Response:
         """A signed-URL download of a version's file or bundle: no auth, ranges and validators as GCS serves them."""
-        owner, slug, number, name = request.path[len(FILE_ROUTE) :].split("/", 3)
+        parts = request.path[len(FILE_ROUTE) :].split("/", 3)
+        if len(parts) != 4:
+            raise ApiError(404, f"no dataset file at {request.path}")
+        owner, slug, number, name = parts
         dataset = self._dataset(owner, slug)
         version = dataset.version(int(number) if number.isdigit() else -1)
         folders = (version.directory, version.directory.parent / f"{version.number}.bundle")
@@ -363,6 +381,26 @@ def _bundle(version: DatasetVersion, slug: str) -> Path:
                 archive.write(path, path.relative_to(version.directory).as_posix())
         partial.rename(bundle)
     return bundle
+
+
+def _dataset_view(dataset: Dataset) -> ApiDataset:
+    """What GetDataset and ListDatasets report: the current version's number, files and size, and every version."""
+    view = ApiDataset()
+    view.id = dataset.id
+    view.ref = dataset.ref
+    view.url = _url(dataset)
+    view.title = dataset.title
+    view.subtitle = dataset.subtitle
+    view.description = dataset.description
+    view.owner_ref = view.creator_name = dataset.owner
+    view.is_private = dataset.is_private
+    view.license_name = dataset.license_name
+    view.current_version_number = dataset.current.number
+    view.last_updated = dataset.current.created.replace(tzinfo=None)
+    view.total_bytes = sum(p.stat().st_size for p in dataset.current.files())
+    view.files = [_file_view(dataset, dataset.current, p) for p in dataset.current.files()]
+    view.versions = [_version_view(dataset, v) for v in reversed(dataset.versions)]
+    return view
 
 
 def _url(dataset: Dataset) -> str:

@@ -3,11 +3,14 @@
 `remote` must be testable end to end without kaggle.com, yet a fake that
 merely claims a kernel ran would test nothing. So SaveKernel starts the pushed
 script in a subprocess, under a temporary root laid out like a notebook's
-(``kaggle/input/competitions/SLUG``, ``kaggle/working``, ``kaggle/temp``), with
-the variables a batch session sets, no Kaggle credentials, no route to any
-server, and a timeout. Status, output files and the log are what that process
-did. The device it reports is the one it ran on (this machine's CPU): a GPU
-asked for is never pretended.
+(``kaggle/input/competitions/SLUG``, the attached datasets' current versions at
+``kaggle/input/datasets/OWNER/SLUG``, ``kaggle/working``, ``kaggle/temp``), with
+the variables a batch session sets, no Kaggle credentials, no proxy to this
+server, and a timeout. A kernel pushed with ``enable_internet`` false has no
+network at all (:mod:`kagglekit.standin.offline`): what reaches out fails the
+run with Kaggle's words in its log. Status, output files and the log are what
+that process did. The device it reports is the one it ran on (this machine's
+CPU): a GPU asked for is never pretended.
 
 Faults Kaggle has shown are switchable, for tests: a status that lags behind a
 push (:meth:`KernelService.serve_stale_status`), a status name the client does
@@ -30,18 +33,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from kagglesdk.kernels.types.kernels_api_service import (
+    ApiGetKernelRequest,
+    ApiGetKernelResponse,
     ApiGetKernelSessionStatusRequest,
+    ApiKernelBlob,
+    ApiKernelMetadata,
     ApiKernelSessionOutputFile,
     ApiListKernelSessionOutputRequest,
     ApiListKernelSessionOutputResponse,
+    ApiListKernelsRequest,
+    ApiListKernelsResponse,
     ApiSaveKernelRequest,
     ApiSaveKernelResponse,
 )
+from kagglesdk.kernels.types.kernels_enums import KernelsListViewType
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from kagglekit.data.fetch import CACHE_MOUNT_ENV
 from kagglekit.paths import KAGGLE_TEMP_ENV, KAGGLE_WORKING_ENV
+from kagglekit.standin.offline import namespace_prefix, offline_pythonpath
 from kagglekit.standin.responses import ApiError, json_response, sdk_response
 
 if TYPE_CHECKING:
@@ -73,6 +84,19 @@ WITHHELD = (
     "https_proxy",
     "PYTHONPATH",
 )
+# Withheld too when the internet is off: no proxy of any kind, no Python started without sitecustomize, and
+# none of this machine's own package sources (a wheel folder Kaggle's image does not have would mask a missing one).
+OFFLINE_WITHHELD = (
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "PYTHONNOUSERSITE",
+    "PYTHONSAFEPATH",
+    "PIP_FIND_LINKS",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+)
 
 
 @dataclasses.dataclass
@@ -86,6 +110,11 @@ class KernelVersion:
     machine_shape: str | None
     status: str = "QUEUED"
     failure_message: str | None = None
+    internet: bool = True
+    isolation: str = "none"  # how the internet was kept off: "network namespace + sitecustomize", "sitecustomize"
+    mounts: dict[str, Path] = dataclasses.field(default_factory=dict)  # input path -> a dataset version's folder
+    pushed: ApiSaveKernelRequest | None = None  # what the push sent: the metadata GetKernel and ListKernels report
+    kernel_id: int = 0
     log: list[dict] = dataclasses.field(default_factory=list)
 
     @property
@@ -103,6 +132,7 @@ class KernelService:
         self.quota_used_hours = {"gpu": 0.0, "tpu": 0.0}
         self.run_timeout = DEFAULT_RUN_TIMEOUT
         self.broken_outputs: set[str] = set()  # output file names whose URL answers 500
+        self.legacy_dataset_paths = False  # mount datasets at /kaggle/input/SLUG, as older notebooks do
         self._stale: list[str] = []  # statuses to show before the true one, one per poll
         self._lock = threading.RLock()
         self._counter = itertools.count(1)
@@ -113,6 +143,8 @@ class KernelService:
             (SERVICE, "GetKernelSessionStatus"): self._get_status,
             (SERVICE, "ListKernelSessionOutput"): self._list_output,
             (SERVICE, "GetAcceleratorQuotaStatistics"): self._quota,
+            (SERVICE, "ListKernels"): self._list_kernels,
+            (SERVICE, "GetKernel"): self._get_kernel,
         }
 
     # -- fault hooks -----------------------------------------------------------
@@ -173,14 +205,22 @@ class KernelService:
         unknown = [s for s in body.competition_data_sources or [] if s not in self.server.competitions]
         if unknown:
             response.invalid_competition_sources = unknown
+        mounts, missing = self._dataset_mounts(body.dataset_data_sources or [])
+        if missing:
+            response.invalid_dataset_sources = missing
+        if body.model_data_sources:
+            response.invalid_model_sources = list(body.model_data_sources)  # the stand-in holds no models
         version = self._new_version(owner, slug, body)
+        version.internet = bool(body.enable_internet)
+        version.mounts = mounts
+        version.pushed = body
         threading.Thread(
             target=self._run, args=(version, body), name=f"kernel-{slug}-{version.number}", daemon=True
         ).start()
         response.ref = f"{owner}/{slug}"
         response.url = f"https://www.kaggle.com/code/{owner}/{slug}"
         response.version_number = version.number
-        response.kernel_id = 1000 + next(self._counter)
+        response.kernel_id = version.kernel_id
         return sdk_response(response)
 
     def _refusal(self, body: ApiSaveKernelRequest, owner: str, user: str) -> str | None:
@@ -198,6 +238,7 @@ class KernelService:
             versions = self.versions.setdefault((owner, slug), [])
             root = Path(tempfile.mkdtemp(prefix=f"kernel-{slug}-", dir=self.workdir))
             version = KernelVersion(owner, slug, len(versions) + 1, root, body.machine_shape)
+            version.kernel_id = versions[0].kernel_id if versions else 1000 + next(self._counter)
             versions.append(version)
         return version
 
@@ -237,7 +278,10 @@ class KernelService:
 
     def send_output(self, request: Request) -> Response:
         """GET of an output file's URL (signed, so no auth): 500 for a file set to break."""
-        owner, slug, number, name = request.path[len(OUTPUT_ROUTE) :].split("/", 3)
+        parts = request.path[len(OUTPUT_ROUTE) :].split("/", 3)
+        if len(parts) != 4:
+            raise ApiError(404, f"no output file at {request.path}")
+        owner, slug, number, name = parts
         versions = self.versions.get((owner, slug), [])
         version = next((v for v in versions if str(v.number) == number), None)
         path = version.working / name if version else None
@@ -261,6 +305,47 @@ class KernelService:
 
         return json_response({"quotaRefreshTime": refresh, "gpuQuota": quota("gpu"), "tpuQuota": quota("tpu")})
 
+    def _list_kernels(self, request: Request) -> Response:
+        """``kernels list --mine`` / ``--user U`` / ``-s TERM`` / ``--competition C`` / ``--dataset D``: latest versions."""
+        user = self.server._user(request)
+        body = ApiListKernelsRequest.from_dict(request.get_json(force=True))
+        owner = user if body.group == KernelsListViewType.PROFILE else body.user
+        with self._lock:
+            latest = [versions[-1] for versions in self.versions.values()]
+        found = [
+            v
+            for v in latest
+            if (not owner or v.owner == owner)
+            and (body.search or "").lower() in v.slug.lower()
+            and (not body.competition or body.competition in (v.pushed.competition_data_sources or []))
+            and (not body.dataset or body.dataset in (v.pushed.dataset_data_sources or []))
+        ]
+        size = body.page_size or 20
+        start = int(body.page_token) if (body.page_token or "").isdigit() else ((body.page or 1) - 1) * size
+        response = ApiListKernelsResponse()
+        response.kernels = [_metadata(v) for v in sorted(found, key=lambda v: (v.owner, v.slug))[start : start + size]]
+        if start + size < len(found):
+            response.next_page_token = str(start + size)
+        return sdk_response(response)
+
+    def _get_kernel(self, request: Request) -> Response:
+        """``kernels pull [-m] OWNER/SLUG[/VERSION]``: the source and metadata of that version (default: the latest)."""
+        self.server._user(request)
+        body = ApiGetKernelRequest.from_dict(request.get_json(force=True))
+        slug, _, number = (body.kernel_slug or "").partition("/")
+        version = self.find(body.user_name, slug, int(number) if number.isdigit() else None)
+        if version is None or (number and not number.isdigit()):
+            raise ApiError(404, f"Kernel {body.user_name}/{body.kernel_slug} not found")
+        blob = ApiKernelBlob()
+        blob.source = version.pushed.text or ""
+        blob.language = version.pushed.language or "python"
+        blob.kernel_type = version.pushed.kernel_type or "script"
+        blob.slug = version.slug
+        response = ApiGetKernelResponse()
+        response.metadata = _metadata(version)
+        response.blob = blob
+        return sdk_response(response)
+
     def _version(self, owner: str, slug: str) -> KernelVersion:
         version = self.latest(owner, slug)
         if version is None:
@@ -274,9 +359,13 @@ class KernelService:
         version.status = "RUNNING"
         timeout = min(self.run_timeout, body.session_timeout_seconds or self.run_timeout)
         started = time.monotonic()
+        command = [sys.executable, str(script)]
+        if not version.internet:
+            command = [*namespace_prefix(), *command]
+            version.isolation = "network namespace + sitecustomize" if namespace_prefix() else "sitecustomize"
         try:
             result = subprocess.run(
-                [sys.executable, str(script)],
+                command,
                 cwd=version.working,
                 env=self._environment(version),
                 capture_output=True,
@@ -310,12 +399,35 @@ class KernelService:
             mount.mkdir(parents=True)
             for served in competition.files.values():
                 (mount / served.name).symlink_to(served.source.resolve())
+        for relative, source in version.mounts.items():
+            for path in sorted(p for p in source.rglob("*") if p.is_file()):
+                link = kaggle / "input" / relative / path.relative_to(source)
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(path.resolve())
         script = kaggle / "src" / "script.py"
         script.write_text(body.text or "")
         return script
 
+    def _dataset_mounts(self, sources: list[str]) -> tuple[dict[str, Path], list[str]]:
+        """Where each attached dataset appears under /kaggle/input (its current version, pinned at push); the unknown.
+
+        Today's notebooks mount OWNER/SLUG at ``datasets/OWNER/SLUG``, as competitions
+        at ``competitions/SLUG``; older ones at ``SLUG`` (:attr:`legacy_dataset_paths`).
+        """
+        mounts, missing = {}, []
+        for source in sources:
+            owner, _, slug = source.partition("/")
+            dataset = self.server.datasets.get(owner, slug.split("/")[0])
+            if dataset is None:
+                missing.append(source)
+                continue
+            where = dataset.slug if self.legacy_dataset_paths else f"datasets/{dataset.owner}/{dataset.slug}"
+            mounts[where] = dataset.current.directory
+        return mounts, missing
+
     def _environment(self, version: KernelVersion) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in WITHHELD and not k.startswith("KAGGLEKIT_")}
+        withheld = WITHHELD if version.internet else (*WITHHELD, *OFFLINE_WITHHELD)
+        env = {k: v for k, v in os.environ.items() if k not in withheld and not k.startswith("KAGGLEKIT_")}
         kaggle = version.root / "kaggle"
         env.update(SESSION_ENVIRONMENT)
         env.update(
@@ -328,6 +440,9 @@ class KernelService:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if not version.internet:
+            env["PYTHONPATH"] = str(offline_pythonpath(version.root / "offline"))
+            env["PIP_CONFIG_FILE"] = os.devnull  # pip reads no pip.conf of this machine's either
         return env
 
     def _log(
@@ -340,3 +455,28 @@ class KernelService:
                 text = text.decode(errors="replace")
             for line in (text or "").splitlines():
                 version.log.append({"stream_name": stream, "time": elapsed, "data": line + "\n"})
+
+
+def _metadata(version: KernelVersion) -> ApiKernelMetadata:
+    """What Kaggle reports of a kernel: its push's settings and ``currentVersionNumber``, the version to submit."""
+    pushed = version.pushed or ApiSaveKernelRequest()
+    view = ApiKernelMetadata()
+    view.id = version.kernel_id
+    view.ref = f"{version.owner}/{version.slug}"
+    view.slug = version.slug
+    view.author = version.owner
+    view.title = pushed.new_title or version.slug
+    view.language = pushed.language
+    view.kernel_type = pushed.kernel_type
+    view.is_private = pushed.is_private
+    view.enable_gpu = pushed.enable_gpu
+    view.enable_tpu = pushed.enable_tpu
+    view.enable_internet = pushed.enable_internet
+    view.dataset_data_sources = list(pushed.dataset_data_sources or [])
+    view.competition_data_sources = list(pushed.competition_data_sources or [])
+    view.kernel_data_sources = list(pushed.kernel_data_sources or [])
+    view.model_data_sources = list(pushed.model_data_sources or [])
+    view.category_ids = list(pushed.category_ids or [])
+    view.machine_shape = pushed.machine_shape
+    view.current_version_number = version.number
+    return view

@@ -234,6 +234,7 @@ class KaggleServer:
         self._cuts: dict[str, int] = {}  # served file name -> bytes to send before cutting
         self._uploads: dict[str, tuple[str, bytes | None]] = {}  # token -> (file name, body)
         self._submissions: list[Submission] = []
+        self._rerun_failures: deque[str] = deque()  # what the next code submissions' reruns fail with
         self._refs = itertools.count(1000001)
         self._workdir = tempfile.TemporaryDirectory(prefix="kagglekit-server-")
         self._http = None
@@ -428,6 +429,15 @@ class KaggleServer:
     def misreport_size(self, slug: str, name: str, listed_size: int) -> None:
         """List ``name`` with a size it does not have, as a truncated upload on Kaggle's side would."""
         self.competitions[slug].files[name].listed_size = listed_size
+
+    def fail_next_rerun(self, description: str = "Notebook Threw Exception") -> None:
+        """The next code submission's rerun on the hidden test set fails: it ends in ERROR with ``description``.
+
+        Kaggle shows such errors only once the rerun ends, hours after a submit that was
+        accepted ("Notebook Threw Exception", "Notebook Timeout", "Submission Scoring Error").
+        """
+        with self._lock:
+            self._rerun_failures.append(description)
 
     def set_pending_polls(self, slug: str, polls: int) -> None:
         """New submissions to ``slug`` stay PENDING for ``polls`` views before showing scores."""
@@ -692,6 +702,10 @@ class KaggleServer:
             raise ApiError(400, f"Notebook {kernel}'s output has no file {body.file_name!r}")
         submission = self._record(competition, user, body.file_name, body.submission_description, path.read_bytes())
         submission.kernel = kernel
+        with self._lock:
+            if self._rerun_failures:
+                submission.public_score = submission.private_score = None
+                submission.error = self._rerun_failures.popleft()
         response = ApiCreateCodeSubmissionResponse()
         response.ref = submission.ref
         response.message = f"Successfully submitted to {competition.slug}"
