@@ -113,10 +113,10 @@ CODE_DIR = DEFAULT_DIR / "code"
 
 
 def code_demo_config(directory: Path = CODE_DIR) -> DemoConfig:
-    """Tiny, as the kernel trains nothing: one epoch here, then the offline kernel predicts on the server."""
+    """Small: two epochs on 1,000 images here (far above chance), then the offline kernel predicts on the server."""
     from kagglekit.standin.synthetic import CODE_DEMO_SLUG
 
-    return DemoConfig(Path(directory), CODE_DEMO_SLUG, epochs=1, train_images=300, test_images=100, where="kaggle")
+    return DemoConfig(Path(directory), CODE_DEMO_SLUG, epochs=2, train_images=1000, test_images=200, where="kaggle")
 
 
 def run_code_demo(config: DemoConfig, run_stage: Callable[[list[str]], int]) -> int:

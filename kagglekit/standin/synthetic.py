@@ -555,9 +555,9 @@ CODE_DEMO_SLUG = "cifar-10"  # its layout; the kernel's kagglekit knows cifar-10
 
 def code_competition_spec_text(slug: str = CODE_DEMO_SLUG) -> str:
     """A shipped spec as a code competition's: Kaggle takes a kernel version, and reruns it on the test set."""
-    from kagglekit.competitions import spec_path
+    from kagglekit.competitions import SHIPPED_DIR
 
-    text = spec_path(slug).read_text(encoding="utf-8")  # type: ignore[union-attr]
+    text = (SHIPPED_DIR / f"{slug}.toml").read_text(encoding="utf-8")  # kagglekit's own, not an override of it
     if 'kind = "file"' not in text:
         raise PatternError(f"{slug}'s spec no longer says kind = \"file\"; the code demo's spec is made from it")
     header = f"# {slug} served as a code competition (kagglekit's make demo): Kaggle takes a kernel version.\n"
