@@ -230,3 +230,28 @@ def test_compare_shows_a_code_submission_beside_the_others_marked_code(
     [row] = build_comparison(subs, SLUG).rows
     assert row.version_id == f"{tiny_prediction.name} (code)" and row.public == 0.61
     assert f"{tiny_prediction.name} (code)" in text_table(build_comparison(subs, SLUG))
+
+
+@pytest.mark.slow
+def test_the_code_competition_demo_submits_a_kernel_version_and_a_rerun_skips_every_step(
+    tmp_path: Path, no_kaggle_credentials: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    demo = tmp_path / "code"
+    seed_wheelhouse(demo / "remote")
+    argv = ["demo", "--code-competition", "--dir", str(demo), "--train-images", "300", "--test-images", "60"]
+    assert main([*argv, "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "pushed" in out and "(code)" in out.split("== kagglekit compare")[1]
+    [version] = [p for p in (demo / "submissions").iterdir() if p.is_dir()]
+    [entry] = json.loads((version / "submission.json").read_text())["submissions"]
+    assert entry["kind"] == "code" and entry["status"] == "complete" and entry["public_score"] is not None
+
+    assert main([*argv, "--epochs", "1"]) == 0
+    again = capsys.readouterr().out
+    assert "reusing finished run" in again and "already predicted" in again
+    assert "skipping the uploads, the kernel and the submission" in again and "pushed" not in again
+    assert len(json.loads((version / "submission.json").read_text())["submissions"]) == 1
