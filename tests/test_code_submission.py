@@ -117,9 +117,16 @@ def test_an_unchanged_dataset_is_not_uploaded_again_and_a_changed_one_is_a_new_v
     first = read_json(records / "kagglekit-run-test.json")["sha256"]
 
     (files / "best.keras").write_bytes(b"better weights")
+    code_server.datasets.processing_polls = 2  # Kaggle processes a new version before a kernel can mount it
+    statuses = calls(code_server, "GetDatasetStatus")
     upload()
+    assert calls(code_server, "GetDatasetStatus") - statuses >= 4  # before the upload, then until it was ready
     assert read_json(records / "kagglekit-run-test.json")["sha256"] != first
     assert calls(code_server, "CreateDataset") == 1 and calls(code_server, "CreateDatasetVersion") == 1
+
+    code_server.datasets.datasets.clear()  # deleted on kaggle.com: the record alone does not skip the upload
+    upload()
+    assert calls(code_server, "CreateDataset") == 2
 
 
 def push_by_hand(api, folder: Path, code: str) -> dict:

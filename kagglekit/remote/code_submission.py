@@ -314,7 +314,9 @@ def checked_output(
     A version that failed, or completed without submission.csv, is refused here, before CreateCodeSubmission:
     Kaggle would only refuse it (or, worse, accept it and fail its rerun hours later).
     """
-    files = wait_for_version(api, state, folder, request.wait, request.interval, log, lambda files: files)
+    files = wait_for_version(
+        api, state, folder, request.wait, request.interval, log, lambda files: files, "submit-code"
+    )
     if CSV not in files:
         write_json(folder / "push.json", {**state, "failed": True})
         raise kernel_failed(api, state, folder, f"it completed without {CSV}, so it cannot be submitted")

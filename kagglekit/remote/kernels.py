@@ -248,7 +248,8 @@ def wait_for_output(api: "KaggleApi", state: dict[str, Any], folder: Path, wait:
 
 
 def wait_for_version(api: "KaggleApi", state: dict[str, Any], folder: Path, wait: float, interval: float,
-                     log: Log, finished: Callable[[dict[str, str]], dict[str, Any] | None]) -> dict[str, Any]:
+                     log: Log, finished: Callable[[dict[str, str]], dict[str, Any] | None],
+                     stage: str = "remote") -> dict[str, Any]:
     """Poll until the pushed version completes and ``finished`` (given its output files) says the output is its
     own, not an earlier version's; returns what ``finished`` returned. One line per status change."""
     ref, version = state["ref"], state["version"]
@@ -257,7 +258,7 @@ def wait_for_version(api: "KaggleApi", state: dict[str, Any], folder: Path, wait
     while True:
         status, failure = kaggle_api.kernel_status(api, ref)
         if status != shown:
-            log(f"remote: {ref} version {version}: {status} ({_elapsed(time.monotonic() - started)})")
+            log(f"{stage}: {ref} version {version}: {status} ({_elapsed(time.monotonic() - started)})")
             shown = status
         if status == "COMPLETE":
             report = finished(kaggle_api.kernel_output(api, ref)[0])
