@@ -118,3 +118,58 @@ def test_attached_datasets_appear_under_kaggle_input(kaggle_server, tmp_path):
     assert str(expected) in log
     assert version.push_response.invalid_dataset_sources == [f"{OWNER}/not-there"]
     assert version.push_response.invalid_model_sources == ["someone/model/keras/v1/1"]
+
+
+def write_wheel(folder, name: str = "standin_probe", version: str = "1.0"):
+    """The smallest wheel pip installs: one module, its METADATA, WHEEL and RECORD."""
+    import zipfile
+
+    info = f"{name}-{version}.dist-info"
+    members = {
+        f"{name}.py": "ANSWER = 42\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    members[f"{info}/RECORD"] = "".join(f"{m},,\n" for m in members) + f"{info}/RECORD,,\n"
+    path = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, text in members.items():
+            archive.writestr(member, text)
+    return path
+
+
+def test_an_offline_kernel_installs_from_attached_wheels_into_its_own_python(kaggle_server, tmp_path):
+    api = kaggle_api.authenticate()
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    write_wheel(folder)
+    metadata = {"title": "probe wheels", "id": f"{OWNER}/probe-wheels", "licenses": [{"name": "CC0-1.0"}]}
+    (folder / "dataset-metadata.json").write_text(json.dumps(metadata))
+    assert api.dataset_create_new(str(folder), quiet=True).status == "ok"
+
+    code = (
+        "import os, subprocess, sys\n"
+        "wheels = os.path.join(os.environ['KAGGLE_CACHE_MOUNT_FOLDER'], 'datasets/kagglekit-demo/probe-wheels')\n"
+        "subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-index', '--find-links', wheels,"
+        " 'standin-probe'], check=True)\n"
+        "import standin_probe; print('answer', standin_probe.ANSWER)\n"
+    )
+    version, log = run_kernel(kaggle_server, api, tmp_path, code, internet=False, dataset_sources=[metadata["id"]])
+    assert version.status == "COMPLETE", log
+    assert "answer 42" in log
+    with pytest.raises(ImportError):  # the kernel's install stayed in the kernel's Python
+        import standin_probe  # noqa: F401
+
+
+def test_the_offline_sitecustomize_lets_the_images_own_one_run_too(tmp_path):
+    import subprocess
+    import sys
+
+    image = tmp_path / "image"
+    image.mkdir()
+    (image / "sitecustomize.py").write_text("print('the image sitecustomize ran')\n")
+    ours = offline.offline_pythonpath(tmp_path / "offline")
+    probe = "import socket\ntry:\n    socket.getaddrinfo('pypi.org', 443)\nexcept OSError as e:\n    print(e)\n"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{ours}:{image}"}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["the image sitecustomize ran", f"[Errno -3] {NAME_RESOLUTION}"], out.stderr

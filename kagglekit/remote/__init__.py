@@ -1,2 +1,3 @@
 """Training in a Kaggle kernel from anywhere: push, wait, pull and record (``kernels``), and what the pushed
-kernel itself runs (``kernel_entry``). It stands above training, which the kernel runs."""
+kernel itself runs (``kernel_entry``); a code competition's offline inference kernel, its wheels and its run
+(``offline``, ``offline_install``). It stands above training, which the kernels run."""

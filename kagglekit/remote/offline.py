@@ -44,6 +44,7 @@ IMAGE_SHIPS = frozenset({"numpy", "pandas", "pillow", "matplotlib"})
 WHEEL_PYTHON = "3.12"  # Kaggle's notebook image
 WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
 FIXED_WHEEL_TIME = "315532800"  # 1980-01-01, the earliest a zip can record: the same bytes at every build
+INSTALL_STEP = "offline_install.py"  # beside the wheels; pip's --find-links passes over it
 RUN_FILES = (CONFIG, METRICS, BEST_MODEL)  # what `predict RUN` reads of a run: recipe and classes, metrics, model
 
 
@@ -51,13 +52,19 @@ RUN_FILES = (CONFIG, METRICS, BEST_MODEL)  # what `predict RUN` reads of a run: 
 
 
 def build_wheelhouse(
-    dest: Path, *, python_version: str = WHEEL_PYTHON, platforms: tuple[str, ...] = WHEEL_PLATFORMS
+    dest: Path,
+    *,
+    python_version: str = WHEEL_PYTHON,
+    platforms: tuple[str, ...] = WHEEL_PLATFORMS,
+    find_links: Path | None = None,
 ) -> Path:
     """kagglekit's wheel and the pinned wheels of what it needs that a Kaggle image may lack, for that image's
-    Python and platform; built beside ``dest`` and swapped in whole. Returns ``dest``."""
+    Python and platform (from PyPI, or only from the wheels in ``find_links``: a mirror, no network), and the
+    install step as a file (a notebook cell runs it: README); built beside ``dest`` and swapped in whole."""
     partial = fresh_partial_dir(dest)
     wheel = build_kagglekit_wheel(partial)
-    download_dependencies(wheel, partial, python_version, platforms)
+    download_dependencies(wheel, partial, python_version, platforms, find_links)
+    shutil.copyfile(offline_install.__file__, partial / INSTALL_STEP)
     move_into_place(partial, dest)
     return dest
 
@@ -93,7 +100,9 @@ def build_kagglekit_wheel(dest: Path) -> Path:
         return Path(shutil.move(wheel, dest / wheel.name))
 
 
-def download_dependencies(wheel: Path, dest: Path, python_version: str, platforms: tuple[str, ...]) -> None:
+def download_dependencies(
+    wheel: Path, dest: Path, python_version: str, platforms: tuple[str, ...], find_links: Path | None = None
+) -> None:
     """Binary wheels, with their own dependencies, of what ``wheel`` requires but IMAGE_SHIPS, at
     constraints.txt's pins (which name every one of them, so the set does not drift as PyPI moves on)."""
     requirements = wheelhouse_requirements(wheel, python_version)
@@ -107,6 +116,7 @@ def download_dependencies(wheel: Path, dest: Path, python_version: str, platform
         str(SOURCE_ROOT / "constraints.txt"),
         "--dest",
         str(dest),
+        *(["--no-index", "--find-links", str(find_links)] if find_links else []),
         *requirements,
     )
 
@@ -267,11 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--platform", action="append", help=f"wheel platform tags (default: {' '.join(WHEEL_PLATFORMS)})"
     )
+    parser.add_argument("--find-links", type=Path, help="take the wheels from this folder only, not from PyPI")
     args = parser.parse_args(argv)
     try:
-        dest = build_wheelhouse(
-            args.dest, python_version=args.python, platforms=tuple(args.platform or WHEEL_PLATFORMS)
-        )
+        platforms = tuple(args.platform or WHEEL_PLATFORMS)
+        dest = build_wheelhouse(args.dest, python_version=args.python, platforms=platforms, find_links=args.find_links)
     except KagglekitError as error:
         print(f"wheelhouse: error: {error}", file=sys.stderr)
         return error.exit_code

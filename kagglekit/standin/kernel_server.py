@@ -6,7 +6,8 @@ script in a subprocess, under a temporary root laid out like a notebook's
 (``kaggle/input/competitions/SLUG``, the attached datasets' current versions at
 ``kaggle/input/datasets/OWNER/SLUG``, ``kaggle/working``, ``kaggle/temp``), with
 the variables a batch session sets, no Kaggle credentials, no proxy to this
-server, and a timeout. A kernel pushed with ``enable_internet`` false has no
+server, a Python of its own (this environment's packages, its own installs)
+and a timeout. A kernel pushed with ``enable_internet`` false has no
 network at all (:mod:`kagglekit.standin.offline`): what reaches out fails the
 run with Kaggle's words in its log. Status, output files and the log are what
 that process did. The device it reports is the one it ran on (this machine's
@@ -25,9 +26,11 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
+import venv
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -114,6 +117,7 @@ class KernelVersion:
     isolation: str = "none"  # how the internet was kept off: "network namespace + sitecustomize", "sitecustomize"
     mounts: dict[str, Path] = dataclasses.field(default_factory=dict)  # input path -> a dataset version's folder
     pushed: ApiSaveKernelRequest | None = None  # what the push sent: the metadata GetKernel and ListKernels report
+    pushed_at: datetime = dataclasses.field(default_factory=lambda: datetime.now(timezone.utc))
     kernel_id: int = 0
     log: list[dict] = dataclasses.field(default_factory=list)
 
@@ -359,7 +363,7 @@ class KernelService:
         version.status = "RUNNING"
         timeout = min(self.run_timeout, body.session_timeout_seconds or self.run_timeout)
         started = time.monotonic()
-        command = [sys.executable, str(script)]
+        command = [str(_interpreter(version.root / "python")), str(script)]
         if not version.internet:
             command = [*namespace_prefix(), *command]
             version.isolation = "network namespace + sitecustomize" if namespace_prefix() else "sitecustomize"
@@ -479,4 +483,20 @@ def _metadata(version: KernelVersion) -> ApiKernelMetadata:
     view.category_ids = list(pushed.category_ids or [])
     view.machine_shape = pushed.machine_shape
     view.current_version_number = version.number
+    view.last_run_time = version.pushed_at.replace(tzinfo=None)
     return view
+
+
+def _interpreter(directory: Path) -> Path:
+    """A Python of the kernel's own, as the image's is: it sees this one's packages, and installs into itself.
+
+    A kernel that pip-installs (kagglekit from attached wheels, say) must not
+    change the environment the server and the tests run in; its installs land
+    in ``directory`` and shadow this environment's packages for that kernel only.
+    """
+    venv.EnvBuilder(symlinks=True, with_pip=False).create(directory)
+    ours = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
+    theirs = Path(sysconfig.get_paths(vars={"base": str(directory), "platbase": str(directory)})["purelib"])
+    lines = "".join(f"import site; site.addsitedir({path!r})\n" for path in ours)
+    (theirs / "_kagglekit_standin_host.pth").write_text(lines)
+    return directory / ("Scripts" if sys.platform == "win32" else "bin") / "python"

@@ -33,6 +33,7 @@ from pathlib import Path
 SITECUSTOMIZE = '''"""The local Kaggle stand-in's offline kernel: no host resolves, no address is reachable."""
 import errno as _errno
 import importlib.machinery as _machinery
+import importlib.util as _util
 import os as _os
 import socket as _socket
 import sys as _sys
@@ -77,7 +78,7 @@ _spec = _machinery.PathFinder.find_spec(
     "sitecustomize", [p for p in _sys.path if _os.path.abspath(p or ".") != _here]
 )
 if _spec is not None and _spec.loader is not None:
-    _spec.loader.exec_module(type(_sys)("_image_sitecustomize"))
+    _spec.loader.exec_module(_util.module_from_spec(_spec))
 '''
 
 

@@ -22,6 +22,11 @@ answer: ``kaggle_secrets``' GetUserSecretByLabelRequest (on ``$KAGGLE_URL_BASE``
 and kagglehub's AttachDatasourceUsingJwtRequest (on ``$KAGGLE_DATA_PROXY_URL``),
 whose ``mountSlug`` is ``competitions/SLUG``, the mount path notebooks use today.
 
+Datasets (:mod:`kagglekit.standin.dataset_server`) and kernels
+(:mod:`kagglekit.standin.kernel_server`) are served beside the competitions. A
+code competition (``kernels_only``, by default its spec's ``kind = "code"``)
+refuses uploaded files and takes a kernel version's output (CreateCodeSubmission).
+
 Submissions are scored as Kaggle scores them (:mod:`kagglekit.standin.scoring`):
 in the competition's metric (its kagglekit spec's, or the one
 :meth:`KaggleServer.add_competition` is given), on the submission format that

@@ -67,13 +67,14 @@ def choose(machine: Machine | None = None) -> tuple[str, str]:
     return "jax", "TensorFlow is not installed"
 
 
-def missing(find: Callable[[str], Any] = find_spec, environ: Mapping[str, str] | None = None) -> str | None:
+def missing(find: Callable[[str], Any] | None = None, environ: Mapping[str, str] | None = None) -> str | None:
     """What to install, in one line, when this process could not run Keras at all; None when it can.
 
     kagglekit's wheel names no backend (Kaggle's images each bring their own), so a plain
     ``pip install kagglekit`` elsewhere has none until one of the extras is asked for.
     """
     environ = os.environ if environ is None else environ
+    find = find or find_spec
     present = [name for name in SUPPORTED if find(name) is not None]
     if not present:
         return (
