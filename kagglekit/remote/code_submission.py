@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ def submit_code(
     require_readable_record(submissions_dir, request.version_id)  # a submission that could not be recorded is not made
     datasets = Path(remote_dir) / DATASETS
     wheels = wheelhouse(datasets)
-    run = export(_run_dir(prediction, request.version_id), datasets / run_slug(paths.slug))
+    run = export(_run_dir(prediction, request.version_id), datasets / run_slug(paths.slug), paths)
     hashes = {"wheels": dataset_hash(wheels), "run": dataset_hash(run)}
     folder = Path(remote_dir) / kernel_slug(paths.slug)
     state = read_json_if_present(folder / "push.json")
@@ -153,11 +154,17 @@ def wheelhouse_stamp() -> str:
     return fingerprint([], source=hashlib.sha256(package_base64().encode()).hexdigest())
 
 
-def export(run_dir: Path, target: Path) -> Path:
-    """The run's best.keras, config and metrics, exported afresh each time: its hash decides the upload."""
+def export(run_dir: Path, target: Path, paths: CompetitionPaths) -> Path:
+    """The run's best.keras, config and metrics, and the competition's spec (``<slug>.toml``: the kernel's
+    kagglekit ships only its own specs), exported afresh each time: their hash decides the upload."""
+    from kagglekit.competitions import spec_path
     from kagglekit.remote.offline import export_run
 
-    return export_run(run_dir, target / "files")
+    files = export_run(run_dir, target / "files")
+    spec = spec_path(paths.slug)
+    if spec is not None:
+        shutil.copyfile(spec, files / f"{paths.slug}.toml")
+    return files
 
 
 def upload_dataset(
