@@ -71,23 +71,18 @@ def _code_stages(where: str, to: str, slug: str) -> tuple[str, ...]:
     """A code competition's chain; only WHERE=kaggle gets past predict, since only a kernel can submit."""
     chain = (*CODE, *AFTER_CODE)
     if where == "local" and to not in HERE:
-        raise UsageError(
-            f"{slug} is a code competition: Kaggle takes a kernel's version, not a CSV; "
-            f"run `make submit WHERE=kaggle COMPETITION={slug}` (it trains here, then submits an offline kernel)"
-        )
+        raise UsageError(code_competition_refusal(slug))
     if to not in chain:
         raise UsageError(f"the chain of code competition {slug} has no stage {to!r}; its stages: {', '.join(chain)}")
     return chain[: chain.index(to) + 1]
 
 
-def competition_kind(slug: str) -> str:
-    """The spec's kind (code or file); file without a spec, so that fetch can say what a spec needs."""
-    from kagglekit.competitions import get_spec
-
-    try:
-        return get_spec(slug).kind
-    except UsageError:
-        return "file"
+def code_competition_refusal(slug: str) -> str:
+    """What submit and the chain say for a code competition: why no CSV goes, and the one command that submits."""
+    return (
+        f"{slug} is a code competition: Kaggle takes a kernel's version, not an uploaded CSV; run "
+        f"`make submit WHERE=kaggle COMPETITION={slug}` instead (it trains here, then submits an offline kernel)"
+    )
 
 
 def needs_recipe(names: tuple[str, ...]) -> bool:

@@ -66,7 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kagglekit.chain import Chain, competition_kind, needs_recipe, run_chain, stages
+    from kagglekit.chain import Chain, needs_recipe, run_chain, stages
     from kagglekit.cli import main
 
     names = stages(args.where, args.to, competition_kind(args.competition), args.competition)
@@ -83,6 +83,17 @@ def run(args: argparse.Namespace) -> int:
         shlex.split(args.scores_flags),
     )
     return run_chain(chain, names, main)
+
+
+def competition_kind(slug: str) -> str:
+    """The spec's kind (code or file); file without a spec, so that fetch can say what a spec needs."""
+    from kagglekit.competitions import get_spec
+    from kagglekit.exceptions import UsageError
+
+    try:
+        return get_spec(slug).kind
+    except UsageError:
+        return "file"
 
 
 def default_model(slug: str) -> str:

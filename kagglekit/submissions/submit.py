@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kagglekit.chain import code_competition_refusal
 from kagglekit.competitions.metrics import METRICS
 from kagglekit.exceptions import (
     AlreadySubmittedError,
@@ -116,10 +117,7 @@ def submit_version(
 def refuse_code_competition(paths: CompetitionPaths) -> None:
     """A code competition refuses every uploaded CSV: say so before a request is made, and what submits instead."""
     if paths.spec.code_competition:
-        raise UsageError(
-            f"{paths.slug} is a code competition: Kaggle takes a kernel's version, not an uploaded CSV; "
-            f"run `make submit WHERE=kaggle COMPETITION={paths.slug}` instead (it submits an offline inference kernel)"
-        )
+        raise UsageError(code_competition_refusal(paths.slug))
 
 
 def default_message(prediction: dict[str, Any]) -> str:
