@@ -127,12 +127,14 @@ def test_an_unchanged_dataset_is_not_uploaded_again_and_a_changed_one_is_a_new_v
 
 def push_by_hand(api, folder: Path, code: str) -> dict:
     """A kernel version pushed as submit-code pushes one (internet off, the competition attached): its push record."""
-    owner = api.get_config_value("username")
+    owner, token = api.get_config_value("username"), "0123456789abcdef"
     ref = f"{owner}/kagglekit-cifar-10-inference"
-    kernel_folder(folder, ref, code, competition_sources=[SLUG], enable_internet=False)
+    kernel_folder(
+        folder, ref, f"print({token!r}, flush=True)\n{code}", competition_sources=[SLUG], enable_internet=False
+    )
     response = kaggle_api.push_kernel(api, folder, 600)
     assert not response.error, response.error
-    return {"ref": ref, "version": response.version_number, "url": response.url, "machine_shape": None}
+    return {"ref": ref, "version": response.version_number, "url": response.url, "machine_shape": None, "token": token}
 
 
 @pytest.mark.parametrize(
@@ -198,10 +200,12 @@ def test_an_interrupted_wait_is_picked_up_on_rerun_and_a_third_run_repeats_nothi
     subs = code_competition / "subs"
     shutil.copytree(tiny_prediction, subs / tiny_prediction.name)
     seed_wheelhouse(code_competition / "remote")
-    code_server.kernels.serve_stale_status("RUNNING")  # however fast the kernel, the one poll sees it running
+    # what Kaggle can show right after a push: COMPLETE, of no output of this version (the token is not in its log)
+    code_server.kernels.serve_stale_status("COMPLETE")
 
     assert submit_code_cli(code_competition, "--wait", "0") == 1  # gave up waiting: the kernel keeps running
-    assert "rerun the same command later" in one_error_line(capsys, "submit-code")
+    line = one_error_line(capsys, "submit-code")
+    assert "still COMPLETE (of an earlier version)" in line and "rerun the same command later" in line
     assert calls(code_server, "SaveKernel") == 1 and calls(code_server, "CreateCodeSubmission") == 0
     uploads = calls(code_server, *UPLOADS)
 

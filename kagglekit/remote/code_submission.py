@@ -267,6 +267,7 @@ def push(
     from kagglekit.remote.offline import write_inference_kernel
 
     folder.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex  # the script prints it: its log tells this version's output from an earlier one's
     write_inference_kernel(
         folder,
         competition=paths.slug,
@@ -275,6 +276,7 @@ def push(
         run_dataset=datasets["run"],
         accelerator=request.accelerator,
         tta=request.tta,
+        token=token,
     )
     response = push_folder(api, folder, paths.slug, request.timeout_seconds)
     state = {
@@ -282,7 +284,7 @@ def push(
         "version": response.version_number,
         "url": response.url,
         "digest": digest,
-        "token": uuid.uuid4().hex,
+        "token": token,
         "machine_shape": request.machine_shape,
         "datasets": [datasets["wheels"], datasets["run"]],
         "pushed": _now(),
@@ -321,9 +323,11 @@ def checked_output(
     A version that failed, or completed without submission.csv, is refused here, before CreateCodeSubmission:
     Kaggle would only refuse it (or, worse, accept it and fail its rerun hours later).
     """
-    files = wait_for_version(
-        api, state, folder, request.wait, request.interval, log, lambda files: files, "submit-code"
-    )
+
+    def own(files: dict[str, str], log_text: str) -> dict[str, str] | None:
+        return files if state.get("token", "") in log_text else None  # the script prints the push's token
+
+    files = wait_for_version(api, state, folder, request.wait, request.interval, log, own, "submit-code")
     if CSV not in files:
         write_json(folder / "push.json", {**state, "failed": True})
         raise kernel_failed(api, state, folder, f"it completed without {CSV}, so it cannot be submitted")

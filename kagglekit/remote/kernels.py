@@ -240,7 +240,7 @@ def wait_for_output(api: "KaggleApi", state: dict[str, Any], folder: Path, wait:
                     log: Log) -> dict[str, Any]:
     """Poll until this very version completes; returns its device report, which repeats the push's token."""
 
-    def own_report(files: dict[str, str]) -> dict[str, Any] | None:
+    def own_report(files: dict[str, str], log_text: str) -> dict[str, Any] | None:
         report = fetch_device_report(files, folder)
         return report if report.get("token") == state["token"] else None
 
@@ -248,10 +248,10 @@ def wait_for_output(api: "KaggleApi", state: dict[str, Any], folder: Path, wait:
 
 
 def wait_for_version(api: "KaggleApi", state: dict[str, Any], folder: Path, wait: float, interval: float,
-                     log: Log, finished: Callable[[dict[str, str]], dict[str, Any] | None],
+                     log: Log, finished: Callable[[dict[str, str], str], dict[str, Any] | None],
                      stage: str = "remote") -> dict[str, Any]:
-    """Poll until the pushed version completes and ``finished`` (given its output files) says the output is its
-    own, not an earlier version's; returns what ``finished`` returned. One line per status change."""
+    """Poll until the pushed version completes and ``finished`` (given its output files and its log) says the
+    output is its own, not an earlier version's; returns what ``finished`` returned. One line per status change."""
     ref, version = state["ref"], state["version"]
     started, deadline = time.monotonic(), time.monotonic() + wait
     shown = None
@@ -261,7 +261,7 @@ def wait_for_version(api: "KaggleApi", state: dict[str, Any], folder: Path, wait
             log(f"{stage}: {ref} version {version}: {status} ({_elapsed(time.monotonic() - started)})")
             shown = status
         if status == "COMPLETE":
-            report = finished(kaggle_api.kernel_output(api, ref)[0])
+            report = finished(*kaggle_api.kernel_output(api, ref))
             if report is not None:
                 return report
             status = "COMPLETE (of an earlier version)"

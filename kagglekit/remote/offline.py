@@ -176,12 +176,13 @@ def write_inference_kernel(
     run_dataset: str,
     accelerator: str = "cpu",
     tta: str | None = None,
+    token: str = "",
 ) -> Path:
     """A script kernel with the internet off, the two datasets (OWNER/SLUG) and the competition attached,
     whose script installs kagglekit from the wheels and writes /kaggle/working/submission.csv."""
     if accelerator not in ACCELERATORS:
         raise UsageError(f"unknown accelerator {accelerator!r}; known: {', '.join(sorted(ACCELERATORS))}")
-    spec = {"competition": competition, "wheels": wheels_dataset, "run": run_dataset, "tta": tta}
+    spec = {"competition": competition, "wheels": wheels_dataset, "run": run_dataset, "tta": tta, "token": token}
     return write_kernel_folder(
         folder,
         kernel_id,
@@ -265,6 +266,8 @@ def infer(spec: dict[str, Any], run_stage: Callable[[list[str]], int]) -> int:
         )
         return 1
     print(f"kagglekit: wrote {csv}")
+    if spec.get("token"):  # last: the log then tells this version's finished output from an earlier version's
+        print(f"kagglekit: inference run {spec['token']} finished", flush=True)
     return 0
 
 
