@@ -32,7 +32,14 @@ from kagglekit.kaggle import kaggle_api
 from kagglekit.markers import fingerprint, is_complete, mark_complete
 from kagglekit.paths import CompetitionPaths
 from kagglekit.remote.accelerators import ACCELERATORS
-from kagglekit.remote.kernels import Log, ensure_sample_submission, kernel_failed, push_folder, wait_for_version
+from kagglekit.remote.kernels import (
+    Log,
+    check_quota,
+    ensure_sample_submission,
+    kernel_failed,
+    push_folder,
+    wait_for_version,
+)
 from kagglekit.submissions.formats import CSV, require_prediction, sha256_of, validate_prediction
 from kagglekit.submissions.records import (
     CODE_KIND,
@@ -267,6 +274,7 @@ def push(
     from kagglekit.remote.offline import write_inference_kernel
 
     folder.mkdir(parents=True, exist_ok=True)
+    check_quota(api, request, log)  # the version runs now, on the accelerator asked for, and at each rerun
     token = uuid.uuid4().hex  # the script prints it: its log tells this version's output from an earlier one's
     write_inference_kernel(
         folder,

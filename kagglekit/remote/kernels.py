@@ -28,7 +28,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from kagglekit.kaggle import kaggle_api
 from kagglekit.remote.accelerators import ACCELERATORS, QUOTA_KIND
@@ -136,7 +136,17 @@ def push(api: "KaggleApi", spec: RemoteSpec, owner: str, folder: Path, log: Log)
     return state
 
 
-def check_quota(api: "KaggleApi", spec: RemoteSpec, log: Log) -> None:
+class OnAccelerator(Protocol):
+    """What a quota check reads of a run: a RemoteSpec, or submit-code's CodeSubmission."""
+
+    @property
+    def machine_shape(self) -> str | None: ...
+
+    @property
+    def timeout_seconds(self) -> int: ...
+
+
+def check_quota(api: "KaggleApi", spec: OnAccelerator, log: Log) -> None:
     """Say what the run may use of the weekly quota, and refuse when none is left."""
     kind = QUOTA_KIND.get(spec.machine_shape or "")
     if kind is None:
