@@ -49,7 +49,7 @@ CHAIN = $(ON) $(RECIPE) --runs-dir $(RUNS) --submissions-dir $(SUBS) $(if $(TTA)
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,tensorflow,jax]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,tensorflow,jax,hub]'
 	touch $@
 
 install: $(VENV)/.installed  ## create .venv/ with kagglekit and its test tools

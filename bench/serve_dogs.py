@@ -41,7 +41,9 @@ def photographs_not_in_train(mirror: Path, train_names: set[str]) -> dict[str, l
     """The mirror's train/ photographs by class, less those ../shared's train.zip holds."""
     listing = subprocess.run(
         ["git", "--git-dir", str(mirror), "ls-tree", "--name-only", "HEAD", "train/"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     unseen = [name for name in listing if name.endswith(".jpg") and name not in train_names]
     return {label: sorted(n for n in unseen if Path(n).name.startswith(label + ".")) for label in ("cat", "dog")}
@@ -50,8 +52,9 @@ def photographs_not_in_train(mirror: Path, train_names: set[str]) -> dict[str, l
 def read_blobs(mirror: Path, names: list[str]) -> list[bytes]:
     """The files' bytes at HEAD, through one ``git cat-file --batch``."""
     request = "".join(f"HEAD:{name}\n" for name in names).encode()
-    out = subprocess.run(["git", "--git-dir", str(mirror), "cat-file", "--batch"], input=request,
-                         check=True, capture_output=True).stdout
+    out = subprocess.run(
+        ["git", "--git-dir", str(mirror), "cat-file", "--batch"], input=request, check=True, capture_output=True
+    ).stdout
     blobs, at = [], 0
     for _ in names:
         header_end = out.index(b"\n", at)

@@ -46,6 +46,24 @@ def test_whitening_decorrelates_two_by_two_patches() -> None:
     assert keras.ops.convert_to_numpy(layer(smooth[:1].astype(np.float32))).shape == (1, 31, 31, 24)
 
 
+def test_whitening_at_stride_two_tiles_the_image_and_loses_nothing() -> None:
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (16, 8, 8, 3)).astype(np.uint8)
+    layer = PatchWhitening(stride=2)
+    layer.build((None, 8, 8, 3))
+    layer.adapt(images)
+    features = keras.ops.convert_to_numpy(layer(images.astype(np.float32)))
+    assert features.shape == (16, 4, 4, 24) and layer.compute_output_shape((None, 8, 8, 3)) == (None, 4, 4, 24)
+    # Each output pixel is one 2x2 patch's 12 values through an invertible map: the patch comes back.
+    kernel = keras.ops.convert_to_numpy(layer.kernel).reshape(12, 24)[:, :12]
+    bias = keras.ops.convert_to_numpy(layer.bias)[:12]
+    mean, std = (keras.ops.convert_to_numpy(w) for w in (layer.mean, layer.std))
+    patch = ((images[0, 2:4, 4:6].astype(np.float64) / 255 - mean) / std).reshape(12)
+    recovered = np.linalg.solve(kernel.T.astype(np.float64), features[0, 1, 2, :12] - bias)
+    assert np.allclose(recovered, patch, atol=1e-3)
+    assert PatchWhitening.from_config(layer.get_config()).stride == 2
+
+
 def test_dirac_initializer_starts_a_convolution_as_the_identity() -> None:
     conv = keras.layers.Conv2D(8, 3, padding="same", use_bias=False, kernel_initializer=DiracInitializer(seed=1))
     x = np.random.default_rng(1).normal(size=(2, 6, 6, 3)).astype(np.float32)

@@ -251,10 +251,10 @@ def test_shipped_specs_load_and_say_what_the_issue_lists():
 
 def test_an_unknown_slug_names_the_known_ones_and_how_to_draft_one():
     with pytest.raises(UsageError) as raised:
-        get_spec("dogs-vs-cats-redux-kernels-edition")
+        get_spec("dog-breed-identification")
     message = str(raised.value)
-    assert "\n" not in message and "cifar-10, digit-recognizer" in message
-    assert "python -m kagglekit competitions draft dogs-vs-cats-redux-kernels-edition --out competitions/" in message
+    assert "\n" not in message and "cifar-10, digit-recognizer, dogs-vs-cats-redux-kernels-edition" in message
+    assert "python -m kagglekit competitions draft dog-breed-identification --out competitions/" in message
     with pytest.raises(UsageError, match="no spec for competition '../cifar-10'"):
         get_spec("../cifar-10")
 

@@ -65,6 +65,9 @@ def test_a_new_spec_file_is_all_a_new_competition_needs(
     record = json.loads((folder / "prediction.json").read_text())
     assert record["metric"] == "binary-log-loss" and record["higher_is_better"] is False
     assert record["val_score"] is not None and record["val_score"] < 0.69  # better than a coin's ln 2
+    [metrics_json] = (tmp_path / "runs").glob("*/metrics.json")
+    metrics = json.loads(metrics_json.read_text())  # train scores the validation split as the submission is scored
+    assert metrics["metric"] == "binary-log-loss" and 0 < metrics["val_score"] < 0.69
     [upload] = json.loads((folder / "submission.json").read_text())["submissions"]
     assert upload["status"] == "complete" and upload["public_score"] < 0.69
 

@@ -170,11 +170,12 @@ def check_quota(api: "KaggleApi", spec: OnAccelerator, log: Log) -> None:
 def build_kernel_folder(folder: Path, spec: RemoteSpec, owner: str, token: str) -> Path:
     """kernel-metadata.json and one self-contained script (push_folder refuses one Kaggle would refuse)."""
     return write_kernel_folder(folder, f"{owner}/{spec.kernel_slug}", kernel_script(spec, token),
-                               competition=spec.competition, machine_shape=spec.machine_shape, internet=True)
+                               competition=spec.competition, machine_shape=spec.machine_shape, internet=True,
+                               models=tuple(model_sources(spec)))
 
 
 def write_kernel_folder(folder: Path, kernel_id: str, script: str, *, competition: str, machine_shape: str | None,
-                        internet: bool, datasets: tuple[str, ...] = ()) -> Path:
+                        internet: bool, datasets: tuple[str, ...] = (), models: tuple[str, ...] = ()) -> Path:
     """A private script kernel's folder, as kernels_push reads it: ``script`` and its kernel-metadata.json
     (the title is the slug in words, so Kaggle derives the same slug from it)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -186,9 +187,17 @@ def write_kernel_folder(folder: Path, kernel_id: str, script: str, *, competitio
         "enable_gpu": machine_shape in ("NvidiaTeslaT4", "NvidiaTeslaP100"),
         "enable_tpu": machine_shape == "TpuV5E8", "enable_internet": internet,
         "competition_sources": [competition], "dataset_sources": list(datasets), "kernel_sources": [],
-        "machine_shape": machine_shape,
+        "model_sources": list(models), "machine_shape": machine_shape,
     })
     return folder
+
+
+def model_sources(spec: RemoteSpec) -> list[str]:
+    """The Kaggle Models the recipe loads, attached so the kernel reads them from /kaggle/input, not the network."""
+    from kagglekit.training.models.pretrained import kaggle_model_sources
+    from kagglekit.training.recipes import RecipeChoice
+
+    return kaggle_model_sources(RecipeChoice(spec.model, spec.overrides, spec.all_data).recipe)
 
 
 def kernel_script(spec: RemoteSpec, token: str) -> str:
@@ -240,6 +249,10 @@ def push_folder(api: "KaggleApi", folder: Path, slug: str, timeout_seconds: int)
     if response.invalid_competition_sources:
         raise KaggleApiError(f"Kaggle cannot attach competition {', '.join(response.invalid_competition_sources)} "
                              f"to the kernel: accept its rules at {kaggle_api.COMPETITIONS_URL}/{slug}/rules")
+    if response.invalid_model_sources:
+        raise KaggleApiError(f"Kaggle cannot attach model {', '.join(response.invalid_model_sources)} to the kernel: "
+                             "check the recipe's preset against https://www.kaggle.com/models (OWNER/MODEL/"
+                             "FRAMEWORK/VARIATION/VERSION)")
     return response
 
 

@@ -24,6 +24,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from kagglekit.competitions import get_spec
 from kagglekit.data.pipeline import (
     CPU_PIPELINE_THREADS,
     SplitData,
@@ -37,8 +38,10 @@ from kagglekit.exceptions import DataError
 from kagglekit.jsonfiles import read_json, write_json
 from kagglekit.outputs import remove
 from kagglekit.paths import CompetitionPaths
+from kagglekit.submissions.formats import score_predictions
 from kagglekit.training import augment, backend, devices, plots, runs
 from kagglekit.training.device_data import DeviceImages, index_batches, mirrored_first, validation_rows
+from kagglekit.training.evaluate import submission_clip
 from kagglekit.training.models import ALL_DATA, get_version, recipe_hash, version_id
 from kagglekit.training.recipes import RecipeChoice
 from kagglekit.training.step_weights import InStepModel
@@ -558,6 +561,9 @@ def finish(run_dir: Path, data: SplitData, hardware: devices.Hardware, state: di
     if len(data.x_valid):
         with_tta = f" | with {metrics['tta']} TTA {metrics['val_accuracy_tta']:.4f}" if "tta" in metrics else ""
         scored = f"best val accuracy {metrics['best_val_accuracy']:.4f} (epoch {metrics['best_epoch']}/{metrics['epochs']}){with_tta}"
+        if "metric" in metrics:
+            score = metrics.get("val_score_tta", metrics["val_score"])
+            scored += f" | val {metrics['metric']} {score:.4f}{' with TTA' if 'val_score_tta' in metrics else ''}"
     else:
         scored = f"trained on all {len(data.x_train):,} images, nothing held out: no validation accuracy"
     log(f"{scored} | {metrics['training_seconds']:.1f} s | {metrics['images_per_second']:.0f} img/s | {hardware.name}")
@@ -566,19 +572,26 @@ def finish(run_dir: Path, data: SplitData, hardware: devices.Hardware, state: di
 
 
 def validation_metrics(best: runs.Run, data: SplitData, run_dir: Path) -> dict[str, Any]:
-    """The best model's validation accuracy, plain and with its TTA (the figure predict will reproduce), and confusion.png."""
-    matrix = evaluate_confusion(best, data)
-    plots.confusion(matrix, data.classes, run_dir / runs.CONFUSION, best.version_id)
-    metrics = {"recomputed_val_accuracy": float(np.trace(matrix) / matrix.sum())}
-    if best.tta != "none":
-        tta_matrix = evaluate_confusion(best, data, best.tta)
-        metrics |= {"tta": best.tta, "val_accuracy_tta": float(np.trace(tta_matrix) / tta_matrix.sum())}
+    """The best model's validation accuracy, plain and with its TTA (the figure predict will reproduce), and confusion.png.
+
+    Where the competition is scored otherwise (dogs-vs-cats: log loss), its own metric sits beside the
+    accuracy, computed as the submission will be (same format, same clip): accuracy alone hides calibration.
+    """
+    spec = get_spec(best.config["data"]["competition"])
+    metrics: dict[str, Any] = {}
+    for tta, suffix in [("none", "")] + ([(best.tta, "_tta")] if best.tta != "none" else []):
+        probabilities = best.predict_proba(data.x_valid, tta=tta)
+        matrix = plots.confusion_matrix(data.y_valid.astype(np.int64), probabilities.argmax(axis=1), data.n_classes)
+        if tta == "none":
+            plots.confusion(matrix, data.classes, run_dir / runs.CONFUSION, best.version_id)
+            metrics["recomputed_val_accuracy"] = float(np.trace(matrix) / matrix.sum())
+        else:
+            metrics |= {"tta": tta, "val_accuracy_tta": float(np.trace(matrix) / matrix.sum())}
+        if spec.metric.name != "accuracy":
+            clip = submission_clip(spec, list(data.classes))
+            score = score_predictions(spec.metric, spec.submission, data.classes, data.y_valid, probabilities, clip)
+            metrics |= {"metric": spec.metric.name, f"val_score{suffix}": float(score)}
     return metrics
-
-
-def evaluate_confusion(run: runs.Run, data: SplitData, tta: str = "none") -> np.ndarray:
-    probabilities = run.predict_proba(data.x_valid, tta=tta)
-    return plots.confusion_matrix(data.y_valid.astype(np.int64), probabilities.argmax(axis=1), data.n_classes)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -214,3 +214,5 @@ def version_id(recipe: dict[str, Any]) -> str:
 from kagglekit.training.models import seeds  # noqa: E402, F401, I001
 from kagglekit.training.models import airbench  # noqa: E402, F401
 from kagglekit.training.models import digits  # noqa: E402, F401
+from kagglekit.training.models import photos  # noqa: E402, F401
+from kagglekit.training.models import pretrained  # noqa: E402, F401

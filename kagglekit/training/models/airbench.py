@@ -48,7 +48,8 @@ def airbench_architecture(recipe: dict[str, Any], input_shape: tuple[int, int, i
     from kagglekit.training.models.layers import PatchWhitening, l2_regularizer
 
     inputs = Input(shape=input_shape, dtype="float32")
-    x = PatchWhitening(l2=float(recipe["l2"]), name="whiten")(inputs)
+    stride = int(recipe.get("whiten_stride", 1))  # a key of photos' recipe only, so fast's and best's ids stay
+    x = PatchWhitening(l2=float(recipe["l2"]), stride=stride, name="whiten")(inputs)
     x = layers.Activation("gelu")(x)
     for number, width in enumerate(recipe["widths"], start=1):
         x = conv_group(x, int(width), recipe, f"block{number}")
