@@ -10,6 +10,7 @@
 # the one before it trained: never "the newest run of that name".
 # TTA: test-time augmentation in predict, none | flip | flip-translate; empty means what the version was measured with.
 # WHERE: local (train and predict here) | kaggle (in a kernel on Kaggle's ACCELERATOR: t4x2 | p100 | tpu | cpu).
+#   A code competition (spec kind = "code") trains and predicts here, and WHERE=kaggle submits its offline kernel.
 # REMOTE: kernel folders and push records.  REMOTE_FLAGS: more `kagglekit remote` flags, e.g. '--wait 3600 --interval 60'.
 PYTHON      ?= python3
 VENV        ?= .venv
@@ -90,8 +91,9 @@ scores: install
 compare: install
 	$(KK) compare $(ON) --submissions-dir $(SUBS)
 
-demo: install  ## the whole chain against a local Kaggle API server: no account, no network (writes demo/, demo/SLUG/ for another COMPETITION; WHERE=kaggle: .../kaggle/)
+demo: install  ## the whole chain against a local Kaggle API server: no account, no network (writes demo/, demo/SLUG/ for another COMPETITION; WHERE=kaggle: .../kaggle/), then a generated code competition (demo/code/)
 	$(KK) demo --where $(WHERE) --competition $(COMPETITION)
+	$(KK) demo --code-competition
 
 bench: install  ## the speed benchmarks (need ../shared/cifar10); results go in bench/RESULTS.md
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -19,7 +19,12 @@ HERE = ("fetch", "unpack", "folders", "train", "predict")
 ON_KAGGLE = ("remote",)
 AFTER = ("submit", "scores", "compare")
 WHERE = {"local": HERE, "kaggle": ON_KAGGLE}
-RECIPE_STAGES = frozenset({"train", "predict", "remote", "submit"})
+# A code competition takes no CSV: a kernel version is submitted, so its chain always ends on Kaggle. It trains
+# and predicts here (the local prediction checks the run and the format before a kernel is spent on it), then
+# `submit-code` uploads the run and kagglekit's wheels, runs the offline inference kernel and submits its version.
+CODE = (*HERE, "submit-code")
+AFTER_CODE = ("scores", "compare")
+RECIPE_STAGES = frozenset({"train", "predict", "remote", "submit", "submit-code"})
 
 
 @dataclass(frozen=True)
@@ -45,18 +50,39 @@ class Chain:
             "predict": [*self.recipe, *runs, *subs, *tta],
             "remote": [*self.recipe, *runs, *subs, *tta, *self.remote],
             "submit": [*self.recipe, *subs, "--skip-if-submitted"],
+            "submit-code": [*self.recipe, *runs, *subs, *tta, *self.remote],
             "scores": [*subs, *self.scores],
             "compare": [*subs],
         }
         return [stage, *self.competition, *own[stage]]
 
 
-def stages(where: str, to: str) -> tuple[str, ...]:
-    """The stages up to and including ``to``, training ``where`` (local or kaggle)."""
+def stages(where: str, to: str, kind: str = "file", slug: str = "") -> tuple[str, ...]:
+    """The stages up to and including ``to``, training ``where`` (local or kaggle), for a ``kind`` competition."""
+    if kind == "code":
+        return _code_stages(where, to, slug)
     chain = (*WHERE[where], *AFTER)
     if to not in chain:
         raise UsageError(f"a chain training {where} has no stage {to!r}; its stages: {', '.join(chain)}")
     return chain[: chain.index(to) + 1]
+
+
+def _code_stages(where: str, to: str, slug: str) -> tuple[str, ...]:
+    """A code competition's chain; only WHERE=kaggle gets past predict, since only a kernel can submit."""
+    chain = (*CODE, *AFTER_CODE)
+    if where == "local" and to not in HERE:
+        raise UsageError(code_competition_refusal(slug))
+    if to not in chain:
+        raise UsageError(f"the chain of code competition {slug} has no stage {to!r}; its stages: {', '.join(chain)}")
+    return chain[: chain.index(to) + 1]
+
+
+def code_competition_refusal(slug: str) -> str:
+    """What submit and the chain say for a code competition: why no CSV goes, and the one command that submits."""
+    return (
+        f"{slug} is a code competition: Kaggle takes a kernel's version, not an uploaded CSV; run "
+        f"`make submit WHERE=kaggle COMPETITION={slug}` instead (it trains here, then submits an offline kernel)"
+    )
 
 
 def needs_recipe(names: tuple[str, ...]) -> bool:

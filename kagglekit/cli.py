@@ -37,6 +37,7 @@ COMMANDS = (
     "ensemble",
     "remote",
     "submit",
+    "submit-code",
     "scores",
     "compare",
     "chain",
@@ -149,7 +150,7 @@ def _shown(directory: Path) -> str:
 
 
 def _command_modules() -> dict[str, object]:
-    return {name: importlib.import_module(f"kagglekit.commands.{name}") for name in COMMANDS}
+    return {name: importlib.import_module(f"kagglekit.commands.{name.replace('-', '_')}") for name in COMMANDS}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,10 @@ Run the stage chain up to --to, each stage with its own flags, skipping what is
 already complete:
   --where local:  fetch -> unpack -> folders -> train -> predict -> submit -> scores -> compare
   --where kaggle: remote -> submit -> scores -> compare
+A code competition (its spec's kind = "code") takes a kernel's version, not a CSV:
+  --where kaggle: fetch -> unpack -> folders -> train -> predict -> submit-code -> scores -> compare
+  (submit-code uploads the run and kagglekit's wheels as private datasets, runs the
+  offline inference kernel and submits its version); --where local stops at predict.
 Every recipe-taking stage gets the same recipe flags (--model, --epochs, --seed,
 --set, --all-data), so predict takes the very run train trained or reused and
 submit submits that version. train reuses a finished run of the same version on
@@ -23,16 +27,18 @@ the same data. Without --model, the version the competition's spec names
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from kagglekit.chain import AFTER, HERE, ON_KAGGLE, WHERE
+    from kagglekit.chain import AFTER, CODE, HERE, ON_KAGGLE, WHERE
+
+    every = (*HERE, *ON_KAGGLE, *AFTER, *CODE[len(HERE) :])
 
     add_competition_arguments(parser)
     add_recipe_arguments(parser, required=False, training=False)
     parser.add_argument(
         "--to",
         required=True,
-        choices=(*HERE, *ON_KAGGLE, *AFTER),
+        choices=every,
         metavar="STAGE",
-        help=f"the last stage to run: one of {', '.join((*HERE, *ON_KAGGLE, *AFTER))}",
+        help=f"the last stage to run: one of {', '.join(every)}",
     )
     parser.add_argument(
         "--where",
@@ -63,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from kagglekit.chain import Chain, needs_recipe, run_chain, stages
     from kagglekit.cli import main
 
-    names = stages(args.where, args.to)
+    names = stages(args.where, args.to, competition_kind(args.competition), args.competition)
     recipe = []
     if needs_recipe(names):
         recipe = recipe_choice(args, args.model or default_model(args.competition)).flags()
@@ -77,6 +83,17 @@ def run(args: argparse.Namespace) -> int:
         shlex.split(args.scores_flags),
     )
     return run_chain(chain, names, main)
+
+
+def competition_kind(slug: str) -> str:
+    """The spec's kind (code or file); file without a spec, so that fetch can say what a spec needs."""
+    from kagglekit.competitions import get_spec
+    from kagglekit.exceptions import UsageError
+
+    try:
+        return get_spec(slug).kind
+    except UsageError:
+        return "file"
 
 
 def default_model(slug: str) -> str:

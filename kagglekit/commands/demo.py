@@ -24,7 +24,12 @@ as `make submit WHERE=kaggle` does.
 Everything is written under DIR (default: demo/, or demo/SLUG/ for another
 competition): the competition, data/,
 runs/ and submissions/ (with leaderboard.md and compare.png). Rerunning skips
-the stages already complete."""
+the stages already complete.
+With --code-competition, a generated code competition (cifar-10's layout, kind
+= "code") instead, as `make submit WHERE=kaggle` submits one: train and predict
+here, upload kagglekit's wheels and the run as private datasets, push the
+offline inference kernel (the server runs it with no network), submit its
+version, scores, compare (under demo/code/, or DIR)."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +73,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "`make submit WHERE=kaggle` pushes one to Kaggle (default: local)",
     )
     parser.add_argument(
+        "--code-competition",
+        action="store_true",
+        help="a generated code competition instead, through submit-code (writes demo/code/)",
+    )
+    parser.add_argument(
         "--test-images",
         type=positive_int,
         default=defaults.test_images,
@@ -78,6 +88,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kagglekit.cli import main
+
+    if args.code_competition:
+        return run_code(args)
     from kagglekit.standin.demo import run_demo
     from kagglekit.training.models import get_version
 
@@ -91,3 +104,22 @@ def run(args: argparse.Namespace) -> int:
         directory, args.competition, args.model, args.epochs, args.train_images, args.test_images, where=args.where
     )
     return run_demo(config, main)
+
+
+def run_code(args: argparse.Namespace) -> int:
+    """The code-competition demo: its own tiny defaults, changed only by the flags given."""
+    from dataclasses import replace
+
+    from kagglekit.cli import main
+    from kagglekit.standin.demo import CODE_DIR, code_demo_config, run_code_demo
+
+    config = code_demo_config(args.dir or CODE_DIR)
+    given = {
+        "model": args.model,
+        "epochs": args.epochs,
+        "train_images": args.train_images,
+        "test_images": args.test_images,
+    }
+    defaults = DemoConfig()
+    changed = {key: value for key, value in given.items() if value != getattr(defaults, key)}
+    return run_code_demo(replace(config, **changed), main)

@@ -61,14 +61,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from kagglekit.paths import CompetitionPaths
-    from kagglekit.submissions.submit import submit_version
+    from kagglekit.submissions.submit import refuse_code_competition, submit_version
 
+    paths = CompetitionPaths(args.data_dir, args.competition)
+    refuse_code_competition(paths)  # before a version is looked for: no version of it could be uploaded
     choice = recipe_choice(args)
     if choice is not None and args.version is not None:
         raise UsageError("give VERSION or --model with its recipe flags, not both")
     version = choice.version_id if choice is not None else chosen_by_name(args.submissions_dir, args.version)
     submit_version(
-        CompetitionPaths(args.data_dir, args.competition),
+        paths,
         args.submissions_dir,
         version,
         args.message,

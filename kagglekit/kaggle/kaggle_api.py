@@ -825,3 +825,63 @@ class _RangeReader(io.RawIOBase):
         self._position += len(data)
         self._fetched += len(data)
         return len(data)
+
+
+# -- datasets and code submissions (code competitions) ------------------------------------
+
+
+def dataset_call(ref: str, request: Callable[[], T]) -> T:
+    """A Datasets API call: as :func:`_call`, plus the client's own ValueErrors (its checks of the metadata)."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # the client narrates its uploads
+            return _call(ref, request)
+    except ValueError as error:
+        raise KaggleApiError(f"Kaggle dataset {ref}: {_one_line(str(error))}") from None
+
+
+def dataset_status(api: KaggleApi, ref: str) -> str | None:
+    """The status of dataset ``ref`` ("ready", "failed", ...: DatabundleVersionStatus in lower case); None if absent."""
+
+    def request() -> str | None:
+        try:
+            return str(api.dataset_status(ref))
+        except requests.HTTPError as error:
+            if getattr(error.response, "status_code", None) == 404:
+                return None
+            raise
+
+    return dataset_call(ref, request)
+
+
+def create_dataset(api: KaggleApi, folder: Path) -> str:
+    """A new private dataset of ``folder``'s files (its dataset-metadata.json names it); returns its ref."""
+    response = dataset_call(str(folder), lambda: api.dataset_create_new(str(folder), public=False, quiet=True))
+    return _dataset_answer(response, folder)
+
+
+def create_dataset_version(api: KaggleApi, folder: Path, notes: str) -> str:
+    """A new version of the dataset ``folder``'s dataset-metadata.json names, holding ``folder``'s files."""
+    response = dataset_call(str(folder), lambda: api.dataset_create_version(str(folder), notes, quiet=True))
+    return _dataset_answer(response, folder)
+
+
+def _dataset_answer(response: Any, folder: Path) -> str:
+    """Kaggle refuses an upload with HTTP 200 and ``error``, as it does a kernel push."""
+    if getattr(response, "error", None):
+        raise KaggleApiError(f"Kaggle refused the dataset upload of {folder}: {_one_line(str(response.error))}")
+    return str(response.ref or "")
+
+
+def submit_code(api: KaggleApi, slug: str, kernel: str, version: int, file_name: str, message: str) -> dict[str, Any]:
+    """Submit version ``version`` of ``kernel`` (owner/slug), its output ``file_name`` (CreateCodeSubmission)."""
+    response = _call(
+        slug,
+        lambda: api.competition_submit_code(
+            file_name, message, slug, kernel=kernel, kernel_version=version, quiet=True
+        ),
+    )
+    if not response.ref:
+        raise KaggleApiError(
+            f"Kaggle did not accept {kernel} version {version} for {slug}: {_one_line(response.message or 'no reason given')}"
+        )
+    return get_submission(slug, response.ref, api)

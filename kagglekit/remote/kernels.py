@@ -28,7 +28,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from kagglekit.kaggle import kaggle_api
 from kagglekit.remote.accelerators import ACCELERATORS, QUOTA_KIND
@@ -136,7 +136,17 @@ def push(api: "KaggleApi", spec: RemoteSpec, owner: str, folder: Path, log: Log)
     return state
 
 
-def check_quota(api: "KaggleApi", spec: RemoteSpec, log: Log) -> None:
+class OnAccelerator(Protocol):
+    """What a quota check reads of a run: a RemoteSpec, or submit-code's CodeSubmission."""
+
+    @property
+    def machine_shape(self) -> str | None: ...
+
+    @property
+    def timeout_seconds(self) -> int: ...
+
+
+def check_quota(api: "KaggleApi", spec: OnAccelerator, log: Log) -> None:
     """Say what the run may use of the weekly quota, and refuse when none is left."""
     kind = QUOTA_KIND.get(spec.machine_shape or "")
     if kind is None:
@@ -251,18 +261,31 @@ def push_folder(api: "KaggleApi", folder: Path, slug: str, timeout_seconds: int)
 
 def wait_for_output(api: "KaggleApi", state: dict[str, Any], folder: Path, wait: float, interval: float,
                     log: Log) -> dict[str, Any]:
-    """Poll until this very version completes; returns its device report. One line per status change."""
+    """Poll until this very version completes; returns its device report, which repeats the push's token."""
+
+    def own_report(files: dict[str, str], log_text: str) -> dict[str, Any] | None:
+        report = fetch_device_report(files, folder)
+        return report if report.get("token") == state["token"] else None
+
+    return wait_for_version(api, state, folder, wait, interval, log, own_report)
+
+
+def wait_for_version(api: "KaggleApi", state: dict[str, Any], folder: Path, wait: float, interval: float,
+                     log: Log, finished: Callable[[dict[str, str], str], dict[str, Any] | None],
+                     stage: str = "remote") -> dict[str, Any]:
+    """Poll until the pushed version completes and ``finished`` (given its output files and its log) says the
+    output is its own, not an earlier version's; returns what ``finished`` returned. One line per status change."""
     ref, version = state["ref"], state["version"]
     started, deadline = time.monotonic(), time.monotonic() + wait
     shown = None
     while True:
         status, failure = kaggle_api.kernel_status(api, ref)
         if status != shown:
-            log(f"remote: {ref} version {version}: {status} ({_elapsed(time.monotonic() - started)})")
+            log(f"{stage}: {ref} version {version}: {status} ({_elapsed(time.monotonic() - started)})")
             shown = status
         if status == "COMPLETE":
-            report = fetch_device_report(kaggle_api.kernel_output(api, ref)[0], folder)
-            if report.get("token") == state["token"]:
+            report = finished(*kaggle_api.kernel_output(api, ref))
+            if report is not None:
                 return report
             status = "COMPLETE (of an earlier version)"
         elif status == "ERROR":

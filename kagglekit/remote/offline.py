@@ -176,12 +176,13 @@ def write_inference_kernel(
     run_dataset: str,
     accelerator: str = "cpu",
     tta: str | None = None,
+    token: str = "",
 ) -> Path:
     """A script kernel with the internet off, the two datasets (OWNER/SLUG) and the competition attached,
     whose script installs kagglekit from the wheels and writes /kaggle/working/submission.csv."""
     if accelerator not in ACCELERATORS:
         raise UsageError(f"unknown accelerator {accelerator!r}; known: {', '.join(sorted(ACCELERATORS))}")
-    spec = {"competition": competition, "wheels": wheels_dataset, "run": run_dataset, "tta": tta}
+    spec = {"competition": competition, "wheels": wheels_dataset, "run": run_dataset, "tta": tta, "token": token}
     return write_kernel_folder(
         folder,
         kernel_id,
@@ -250,6 +251,7 @@ def infer(spec: dict[str, Any], run_stage: Callable[[list[str]], int]) -> int:
     """In the kernel, once kagglekit is installed: each of ``inference_steps`` as ``run_stage(argv)`` (the CLI's
     ``main``); 0 when /kaggle/working/submission.csv is written."""
     run = offline_install.mounted_dataset(spec["run"])
+    use_carried_spec(spec["competition"], run, kaggle_temp())
     for argv in inference_steps(spec["competition"], run, kaggle_temp(), spec.get("tta")):
         print(f"\n== kagglekit {' '.join(argv)}", flush=True)
         code = run_stage(argv)
@@ -264,7 +266,21 @@ def infer(spec: dict[str, Any], run_stage: Callable[[list[str]], int]) -> int:
         )
         return 1
     print(f"kagglekit: wrote {csv}")
+    if spec.get("token"):  # last: the log then tells this version's finished output from an earlier version's
+        print(f"kagglekit: inference run {spec['token']} finished", flush=True)
     return 0
+
+
+def use_carried_spec(competition: str, run: Path, temp: Path) -> None:
+    """The spec the run dataset carries (``<slug>.toml``, a user's own: no shipped spec is a code competition's),
+    put where the stages look first, ./competitions/, under ``temp`` made the working directory, so that
+    /kaggle/working still gets submission.csv alone. Without one, kagglekit's shipped specs serve."""
+    carried = run / f"{competition}.toml"
+    if not carried.is_file():
+        return
+    (temp / "competitions").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(carried, temp / "competitions" / carried.name)
+    os.chdir(temp)
 
 
 def main(argv: list[str] | None = None) -> int:

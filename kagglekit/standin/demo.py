@@ -8,10 +8,12 @@ client that a real `make submit` uses. Only the server is ours.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from kagglekit.chain import Chain, run_chain, stages
 from kagglekit.markers import fingerprint, is_complete, mark_complete
@@ -103,3 +105,54 @@ def default_directory(competition: str, where: str) -> Path:
     """demo/ for cifar-10, demo/<slug>/ for another competition; kaggle/ below it for a kernel's run."""
     base = DEFAULT_DIR if competition == DemoConfig.competition else DEFAULT_DIR / competition
     return base / "kaggle" if where == "kaggle" else base
+
+
+# -- the generated code competition ----------------------------------------------------------------------
+
+CODE_DIR = DEFAULT_DIR / "code"
+
+
+def code_demo_config(directory: Path = CODE_DIR) -> DemoConfig:
+    """Small: two epochs on 1,000 images here (far above chance), then the offline kernel predicts on the server."""
+    from kagglekit.standin.synthetic import CODE_DEMO_SLUG
+
+    return DemoConfig(Path(directory), CODE_DEMO_SLUG, epochs=2, train_images=1000, test_images=200, where="kaggle")
+
+
+def run_code_demo(config: DemoConfig, run_stage: Callable[[list[str]], int]) -> int:
+    """`make submit WHERE=kaggle` on a generated code competition: train and predict here, upload the wheels and
+    the run as datasets, run the offline kernel on the server, submit its version, score, compare."""
+    from kagglekit.competitions import get_spec
+    from kagglekit.standin.server import KaggleServer, kaggle_env
+    from kagglekit.standin.synthetic import write_code_spec
+
+    config = replace(config, directory=config.directory.resolve())
+    with working_directory(config.directory):  # its spec is in ./competitions/, where a user's own would be
+        write_code_spec(Path("competitions"))
+        competition = make_demo_competition(config)
+        with KaggleServer(accept_any_credentials=True) as server, kaggle_env(server):
+            spec = get_spec(config.competition)
+            server.add_competition(
+                config.competition,
+                competition,
+                competition / "solution.csv",
+                pending_polls=1,
+                kernels_only=True,
+                spec=spec,
+            )
+            print(f"demo: a generated code competition {config.competition} served at {server.proxy_url}")
+            code = run_chain(demo_chain(config), stages("kaggle", "compare", spec.kind, config.competition), run_stage)
+    if not code:
+        print(f"\ndemo: the code competition is done; everything it made is under {config.directory}/")
+    return code
+
+
+@contextlib.contextmanager
+def working_directory(directory: Path) -> Iterator[None]:
+    directory.mkdir(parents=True, exist_ok=True)
+    before = Path.cwd()
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(before)

@@ -546,3 +546,31 @@ def _write_pixel_csv(
 
 def _hue_to_rgb(hue: float) -> np.ndarray:
     return np.array(colorsys.hsv_to_rgb(hue, 0.9, 1.0))
+
+
+# -- a generated code competition (make demo's code-competition run) --------------------------------------
+
+CODE_DEMO_SLUG = "code-cifar"  # no shipped spec: the run dataset carries it into the kernel, as a user's own
+CODE_DEMO_LAYOUT = "cifar-10"  # whose files it has
+
+
+def code_competition_spec_text(layout: str = CODE_DEMO_LAYOUT) -> str:
+    """A shipped spec as a code competition's: Kaggle takes a kernel version, and reruns it on the test set."""
+    from kagglekit.competitions import SHIPPED_DIR
+
+    text = (SHIPPED_DIR / f"{layout}.toml").read_text(encoding="utf-8")  # kagglekit's own, not an override of it
+    if 'kind = "file"' not in text:
+        raise PatternError(f"{layout}'s spec no longer says kind = \"file\"; the code demo's spec is made from it")
+    header = f"# A code competition in {layout}'s layout (kagglekit's make demo): Kaggle takes a kernel version.\n"
+    return header + text.replace('kind = "file"', 'kind = "code"', 1)
+
+
+def write_code_spec(spec_dir: Path, slug: str = CODE_DEMO_SLUG, layout: str = CODE_DEMO_LAYOUT) -> Path:
+    """That spec as ``spec_dir/<slug>.toml``: where the stages find a user's own spec (found before a shipped
+    one) when ``spec_dir`` is ``competitions/`` under the directory they run in. Its files are make_from_spec's."""
+    path = Path(spec_dir) / f"{slug}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = code_competition_spec_text(layout)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:  # a rerun leaves it, and its time, alone
+        path.write_text(text, encoding="utf-8")
+    return path

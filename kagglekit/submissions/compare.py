@@ -35,6 +35,7 @@ from kagglekit.submissions.records import (
     PREDICT_HINT,
     current_csv_sha256,
     earlier_predictions,
+    is_code_submission,
     load_leaderboard,
     predictions,
     readable_submissions,
@@ -153,7 +154,9 @@ def _rows(
     if entries is None:
         return [_row(version_id, record, None, snapshot, metric)]
     current = current_csv_sha256(submissions_dir, record)
-    rows = [_row(version_id, record, uploads_for(entries, competition, current), snapshot, metric)]
+    uploads = uploads_for(entries, competition, current, code=True)
+    label = f"{version_id} (code)" if uploads and is_code_submission(uploads[-1]) else version_id
+    rows = [_row(label, record, uploads, snapshot, metric)]
     for earlier in earlier_predictions(submissions_dir, version_id):
         sha256 = earlier.get("csv_sha256")
         uploads = uploads_for(entries, competition, sha256)

@@ -32,6 +32,7 @@ from kagglekit.submissions.formats import CSV, EARLIER, PREDICTION, RECORD, sha2
 
 SNAPSHOT = "leaderboard.json"
 PENDING, COMPLETE, ERROR = "pending", "complete", "error"
+CODE_KIND = "code"  # an entry's "kind": a kernel version submitted to a code competition (submit-code)
 PREDICT_HINT = "run `python -m kagglekit predict` first"
 
 
@@ -140,11 +141,22 @@ def update_submission(submissions_dir: Path, version_id: str, entry: dict[str, A
     save_submissions(submissions_dir, version_id, entries)
 
 
-def uploads_for(entries: list[dict[str, Any]], competition: str, csv_sha256: str | None) -> list[dict[str, Any]]:
-    """The uploads that belong to the CSV with hash ``csv_sha256``, oldest first."""
+def uploads_for(
+    entries: list[dict[str, Any]], competition: str, csv_sha256: str | None, *, code: bool = False
+) -> list[dict[str, Any]]:
+    """The uploads that belong to the CSV with hash ``csv_sha256``, oldest first; with ``code``, the version's
+    code submissions too: Kaggle scores a kernel's rerun on its hidden test set, so those belong to the run."""
     return [
-        e for e in entries if e.get("competition") == competition and csv_sha256 and e.get("csv_sha256") == csv_sha256
+        e
+        for e in entries
+        if e.get("competition") == competition
+        and ((csv_sha256 and e.get("csv_sha256") == csv_sha256) or (code and is_code_submission(e)))
     ]
+
+
+def is_code_submission(entry: dict[str, Any]) -> bool:
+    """A kernel version submitted to a code competition (submit-code), not an uploaded CSV."""
+    return entry.get("kind") == CODE_KIND
 
 
 def all_submissions(submissions_dir: Path, competition: str) -> Iterator[tuple[str, dict[str, Any]]]:

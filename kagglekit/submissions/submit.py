@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kagglekit.chain import code_competition_refusal
 from kagglekit.competitions.metrics import METRICS
 from kagglekit.exceptions import (
     AlreadySubmittedError,
@@ -71,6 +72,7 @@ def submit_version(
     wait: float | None = None,
 ) -> dict[str, Any] | None:
     """Upload VERSION's CSV and record it; returns the record entry (None when nothing was uploaded)."""
+    refuse_code_competition(paths)
     prediction = resolve_version(submissions_dir, version)
     version_id, slug = prediction["version_id"], paths.slug
     if prediction.get("competition", slug) != slug:
@@ -110,6 +112,12 @@ def submit_version(
         print(f"submit: {describe(ScoreReport(version_id, entry))}{note}")
     _raise_if_rejected([ScoreReport(version_id, entry)])
     return entry
+
+
+def refuse_code_competition(paths: CompetitionPaths) -> None:
+    """A code competition refuses every uploaded CSV: say so before a request is made, and what submits instead."""
+    if paths.spec.code_competition:
+        raise UsageError(code_competition_refusal(paths.slug))
 
 
 def default_message(prediction: dict[str, Any]) -> str:
