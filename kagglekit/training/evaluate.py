@@ -110,7 +110,7 @@ def evaluate_run(
     spec = get_spec(paths.slug)
     if data.classes != run.classes:
         log(f"warning: {paths.classes_json} lists other classes than the run was trained on")
-    measured = score_validation(run, spec, data, tta, 0.0 if tta == "none" else budget)
+    measured = score_validation(run, spec, data, tta, budget)
     shown = "" if tta == "none" else f" with {tta} TTA"
     matrix = plots.confusion_matrix(measured.truth, measured.predicted, len(run.classes))
     plots.confusion(matrix, list(run.classes), run.dir / runs.CONFUSION, run.version_id + shown)

@@ -47,7 +47,7 @@ from kagglekit.submissions.formats import (
 )
 from kagglekit.training.evaluate import score_validation, submission_clip, validation_split
 from kagglekit.training.models import ALL_DATA
-from kagglekit.training.runs import DEFAULT_TTA_BUDGET, Run, TtaSpend, load_run, planned_views
+from kagglekit.training.runs import DEFAULT_TTA_BUDGET, Run, TtaSpend, budget_for, load_run, planned_views
 
 DEFAULT_BATCH_SIZE = 512  # images per step: 6 MB of float32, big enough to keep BLAS busy
 NOT_SCORED = {"val_score": None, "val_accuracy_predicted": None, "val_images": None, "val_tta_images": None}
@@ -134,7 +134,7 @@ def predict_submission(
     started = time.perf_counter()
     run = load_run(run_dir, precision)
     tta = run.tta_or_default(tta)
-    budget = spent_budget(tta, budget)
+    budget = budget_for(tta, budget)
     existing = _existing_prediction(version_dir(submissions_dir, run.version_id), run, tta, budget, paths)
     if existing and not force:
         return existing
@@ -169,11 +169,6 @@ def predict_submission(
     target = version_dir(submissions_dir, run.version_id)
     csv = write_submission(target, probabilities, run.classes, record, paths, clip=clip)
     return PredictionSummary(run.version_id, csv, len(sample_ids), seconds, len(sample_ids) / seconds, spend)
-
-
-def spent_budget(tta: str, budget: float) -> float:
-    """The budget as recorded: 0 where the TTA mode has no views beyond the first to spend it on."""
-    return 0.0 if tta == "none" else float(budget)
 
 
 def spend_record(spend: TtaSpend) -> dict[str, float | int | None]:

@@ -80,6 +80,11 @@ def budgeted_images(images: int, budget: float) -> int:
     return min(images, math.floor(budget * images + 0.5))
 
 
+def budget_for(tta: str, budget: float) -> float:
+    """The budget a TTA mode can spend: 0 for one with no view beyond the first, whatever was asked."""
+    return float(budget) if len(TTA_VIEWS[check_tta(tta)]) > 1 else 0.0
+
+
 def planned_views(images: int, tta: str, budget: float) -> int:
     """Every view a prediction will run, known before its first: a progress bar's total, which never grows."""
     return images + budgeted_images(images, budget) * (len(TTA_VIEWS[check_tta(tta)]) - 1)
@@ -346,11 +351,11 @@ class Run:
         test set. 0 = the first view alone, 1 = every view on every image.
         ``on_view(n)`` is told each view's image count before it runs.
         """
-        views = TTA_VIEWS[check_tta(tta)]
+        views, budget = TTA_VIEWS[check_tta(tta)], budget_for(tta, budget)
         first = self._view(images, batch_size, views[0], callbacks, on_view)
-        chosen = budgeted_images(len(images), budget) if len(views) > 1 else 0
+        chosen = budgeted_images(len(images), budget)
         if chosen == 0:
-            return self._probabilities(first), TtaSpend(budget, 0, len(images), None)
+            return self._probabilities(first), TtaSpend(budget, 0, len(images), None)  # = planned_views
         confidence = self._probabilities(first).max(axis=1)
         order = np.argsort(confidence, kind="stable")[:chosen]
         unsure = np.sort(order)  # image order: a memory map is read forwards
@@ -359,7 +364,7 @@ class Run:
         outputs[unsure] = views[0][0] * first[unsure] + sum(
             view[0] * self._view(subset, batch_size, view, callbacks, on_view) for view in views[1:]
         )
-        spend = TtaSpend(budget, chosen, len(images) + chosen * (len(views) - 1), float(confidence[order[-1]]))
+        spend = TtaSpend(budget, chosen, planned_views(len(images), tta, budget), float(confidence[order[-1]]))
         return self._probabilities(outputs), spend
 
     def _view(
