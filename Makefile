@@ -9,6 +9,7 @@
 # train, predict, remote and submit all get the same recipe flags (RECIPE), so each stage takes the very run
 # the one before it trained: never "the newest run of that name".
 # TTA: test-time augmentation in predict, none | flip | flip-translate; empty means what the version was measured with.
+#   Its views after the first go to a fixed share of the images, the least confident first (predict --tta-budget).
 # WHERE: local (train and predict here) | kaggle (in a kernel on Kaggle's ACCELERATOR: t4x2 | p100 | tpu | cpu).
 #   A code competition (spec kind = "code") trains and predicts here, and WHERE=kaggle submits its offline kernel.
 # REMOTE: kernel folders and push records.  REMOTE_FLAGS: more `kagglekit remote` flags, e.g. '--wait 3600 --interval 60'.

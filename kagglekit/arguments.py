@@ -73,11 +73,16 @@ def non_negative_float(text: str) -> float:
     return value
 
 
-def probability(text: str) -> float:
-    """A threshold on a probability: from 0 to 1."""
-    value = float(_number(text, float))
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be from 0 to 1")
+def tta_budget(text: str) -> float:
+    """A share of the images, from 0 to 1, or ``all`` (= 1): the images that get TTA's extra views."""
+    if text.strip().lower() == "all":
+        return 1.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share of the images (0 to 1) or 'all'") from None
+    if not math.isfinite(value) or not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a share of the images from 0 to 1, or 'all'")
     return value
 
 

@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 from typing import NoReturn, Sequence
 
-from kagglekit.arguments import competition_slug, probability
+from kagglekit.arguments import competition_slug, tta_budget
 from kagglekit.exceptions import KagglekitError, MissingPackageError, UsageError, first_line
 from kagglekit.paths import DEFAULT_COMPETITION, default_data_dir, default_runs_dir, default_submissions_dir
 from kagglekit.training import backend
@@ -120,17 +120,19 @@ def add_precision_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_unsure_argument(parser: argparse.ArgumentParser) -> None:
-    """--tta-unsure-below: TTA's extra views only where the first view is unsure (predict's default, measured)."""
-    from kagglekit.training.runs import DEFAULT_UNSURE_BELOW
+def add_tta_budget_argument(parser: argparse.ArgumentParser) -> None:
+    """--tta-budget: the share of the images that get TTA's extra views, so that the cost is known beforehand."""
+    from kagglekit.training.runs import DEFAULT_TTA_BUDGET
 
     parser.add_argument(
-        "--tta-unsure-below",
-        type=probability,
-        default=DEFAULT_UNSURE_BELOW,
-        metavar="P",
-        help="spend the TTA views after the first only on images whose first-view top probability is "
-        f"below P (0-1); 1 = every view on every image (default: {DEFAULT_UNSURE_BELOW})",
+        "--tta-budget",
+        type=tta_budget,
+        default=DEFAULT_TTA_BUDGET,
+        metavar="SHARE",
+        help="the share of the images (0-1, or 'all') that get the TTA views after the first, the least "
+        "confident first: 0 = the plain view alone, all = every view on every image; fixed before "
+        f"prediction starts, whatever the images hold (default: {DEFAULT_TTA_BUDGET}, what the 0.6 "
+        "confidence threshold measured on fast's validation split spent; issue 21 will measure its own curve)",
     )
 
 

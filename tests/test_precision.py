@@ -1,4 +1,4 @@
-"""The precision choice (train, evaluate, predict) and predict's TTA views spent only where the first view is unsure."""
+"""The precision choice (train, evaluate, predict) and predict's TTA views spent on the least confident share."""
 
 from __future__ import annotations
 
@@ -114,25 +114,24 @@ def policies(model: object) -> set[str]:
     return {layer.dtype_policy.name for layer in model._flatten_layers(include_self=False) if layer.weights}
 
 
-def test_tta_views_only_where_the_first_view_is_unsure(tiny_run: Path, prepared: CompetitionPaths) -> None:
+def test_tta_views_go_to_the_least_confident_share(tiny_run: Path, prepared: CompetitionPaths) -> None:
     run = load_run(tiny_run)
     x = np.load(CompetitionPaths(prepared.data_dir).cache_images("train"))[:80]
     plain, full = run.predict_proba(x, "none"), run.predict_proba(x, "flip-translate")
     assert not np.allclose(plain, full)
     counted: list[int] = []
     np.testing.assert_allclose(
-        run.predict_proba(x, "flip-translate", unsure_below=0.0, on_view=counted.append), plain, atol=1e-6
+        run.predict_proba(x, "flip-translate", budget=0.0, on_view=counted.append), plain, atol=1e-6
     )
-    assert counted == [80, 0, 0, 0, 0, 0]  # nobody unsure: the five other views run on no image
-    np.testing.assert_allclose(run.predict_proba(x, "flip-translate", unsure_below=1.0), full, atol=1e-6)
+    assert counted == [80]  # no budget: the five other views never run
+    np.testing.assert_allclose(run.predict_proba(x, "flip-translate", budget=1.0), full, atol=1e-6)
 
-    confidence = plain.max(axis=1)
-    below_one = np.unique(confidence[confidence < 1])  # 1 itself means "every view on every image"
-    threshold = float(below_one[len(below_one) // 2])
     counted.clear()
-    mixed = run.predict_proba(x, "flip-translate", unsure_below=threshold, on_view=counted.append)
-    unsure = confidence < threshold
-    assert 0 < unsure.sum() < len(x)
+    mixed, spend = run.predict_spending(x, "flip-translate", budget=0.25, on_view=counted.append)
+    unsure = np.zeros(len(x), bool)
+    unsure[np.argsort(plain.max(axis=1), kind="stable")[:20]] = True
     np.testing.assert_allclose(mixed[unsure], full[unsure], atol=1e-5)
     np.testing.assert_allclose(mixed[~unsure], plain[~unsure], atol=1e-6)
-    assert counted == [80] + [int(unsure.sum())] * 5
+    assert counted == [80] + [20] * 5
+    assert (spend.budget, spend.images, spend.views) == (0.25, 20, 80 + 20 * 5)
+    assert spend.cutoff == pytest.approx(plain.max(axis=1)[unsure].max())

@@ -20,7 +20,7 @@ from kagglekit.standin.synthetic import CIFAR10_CLASSES
 from kagglekit.submissions.ensemble import build_ensemble, ensemble_id
 from kagglekit.submissions.formats import validate_csv
 from kagglekit.training.predict import predict_submission
-from kagglekit.training.runs import DEFAULT_UNSURE_BELOW, load_run
+from kagglekit.training.runs import DEFAULT_TTA_BUDGET, load_run
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -69,7 +69,7 @@ def test_batch_size_and_tta(prepared: CompetitionPaths, tiny_run: Path, tmp_path
         atol=2e-3,
     )
     # every view on every image (this barely trained model is sure of most: the default would skip them)
-    flipped = predict_submission(tiny_run, prepared, tmp_path / "c", tta="flip", progress=False, unsure_below=1.0)
+    flipped = predict_submission(tiny_run, prepared, tmp_path / "c", tta="flip", progress=False, budget=1.0)
     assert json.loads((flipped.csv.parent / "prediction.json").read_text())["tta"] == "flip"
     assert not np.allclose(
         np.load(flipped.csv.parent / "probabilities.npy"), np.load(large.csv.parent / "probabilities.npy")
@@ -87,10 +87,10 @@ def test_predict_uses_the_tta_the_version_was_measured_with(prepared: Competitio
     summary = predict_submission(fast, prepared, tmp_path / "subs", progress=False)
     record = json.loads((summary.csv.parent / "prediction.json").read_text())
     assert record["tta"] == "flip-translate" and record["rows"] == 40
-    assert record["tta_unsure_below"] == DEFAULT_UNSURE_BELOW and record["precision"] in ("float32", "mixed_bfloat16")
+    assert record["tta_budget"] == DEFAULT_TTA_BUDGET and record["precision"] in ("float32", "mixed_bfloat16")
     pixels, ids = load_cache(prepared, "test")
     sample_ids = pd.read_csv(prepared.sample_submission, dtype=str)["id"].to_numpy()  # ids are text
-    expected = load_run(fast).predict_proba(np.asarray(pixels), tta="flip-translate", unsure_below=DEFAULT_UNSURE_BELOW)
+    expected = load_run(fast).predict_proba(np.asarray(pixels), tta="flip-translate", budget=DEFAULT_TTA_BUDGET)
     stored = np.load(summary.csv.parent / "probabilities.npy").astype(np.float32)
     rows = pd.Index(sample_ids).get_indexer(np.asarray(ids).astype(str))
     assert (rows >= 0).all()
@@ -273,7 +273,7 @@ def test_prediction_records_the_validation_score_measured_as_the_test_set_was(
 ) -> None:
     from kagglekit.training.evaluate import evaluate_run
 
-    summary = predict_submission(tiny_run, prepared, tmp_path / "subs", tta="flip", unsure_below=1.0, progress=False)
+    summary = predict_submission(tiny_run, prepared, tmp_path / "subs", tta="flip", budget=1.0, progress=False)
 
     record = json.loads((summary.csv.parent / "prediction.json").read_text())
     assert record["submission"] == {
@@ -288,7 +288,7 @@ def test_prediction_records_the_validation_score_measured_as_the_test_set_was(
     assert record["val_score"] == pytest.approx(float(np.mean(probabilities.argmax(axis=1) == truth)))
     assert record["val_accuracy_predicted"] == record["val_score"]  # accuracy is cifar-10's metric
     assert record["val_accuracy"] == load_run(tiny_run).metrics["best_val_accuracy"]  # plain, as training measured
-    evaluated = evaluate_run(tiny_run, prepared, tta="flip", unsure_below=1.0, log=lambda line: None)
+    evaluated = evaluate_run(tiny_run, prepared, tta="flip", budget=1.0, log=lambda line: None)
     assert (evaluated["metric"], evaluated["score"]) == ("accuracy", pytest.approx(record["val_score"]))
 
 

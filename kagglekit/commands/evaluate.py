@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import argparse
 
-from kagglekit.cli import add_competition_arguments, add_precision_argument, add_runs_dir_argument, add_unsure_argument
+from kagglekit.cli import (
+    add_competition_arguments,
+    add_precision_argument,
+    add_runs_dir_argument,
+    add_tta_budget_argument,
+)
 from kagglekit.training.runs import TTA_MODES
 
 HELP = "recompute a saved run's validation score (the competition's metric), accuracy and confusion matrix"
 DESCRIPTION = """\
 Load RUN's best.keras, predict the validation split it was trained against
 (the data directory recorded in its config.json, unless that is gone and
---data-dir says where it is now) with the TTA views and unsure threshold
-predict uses, and print the score in the competition's metric (as its
-submission would be scored: cifar-10's is accuracy, a log loss's is clipped as
-predict clips), the accuracy, per-class accuracy and the recorded figure
-beside it. Rewrites RUN/confusion.png. RUN is a run
-directory, or a version name / id meaning its newest complete run."""
+--data-dir says where it is now) with the TTA views and the TTA budget predict
+uses (the same share of the validation images gets the extra views), and print
+the score in the competition's metric (as its submission would be scored:
+cifar-10's is accuracy, a log loss's is clipped as predict clips), the
+accuracy, per-class accuracy and the recorded figure beside it. Rewrites
+RUN/confusion.png. RUN is a run directory, or a version name / id meaning its
+newest complete run."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="test-time augmentation (see predict --help); default: what the run's recipe was measured with",
     )
-    add_unsure_argument(parser)
+    add_tta_budget_argument(parser)
     add_precision_argument(parser)
 
 
@@ -43,5 +49,5 @@ def run(args: argparse.Namespace) -> None:
         CompetitionPaths(args.data_dir, args.competition),
         tta=args.tta,
         precision=args.precision,
-        unsure_below=args.tta_unsure_below,
+        budget=args.tta_budget,
     )

@@ -10,7 +10,7 @@ from kagglekit.cli import (
     add_precision_argument,
     add_runs_dir_argument,
     add_submissions_dir_argument,
-    add_unsure_argument,
+    add_tta_budget_argument,
 )
 from kagglekit.commands.recipe import add_recipe_arguments, recipe_choice
 from kagglekit.exceptions import UsageError
@@ -26,6 +26,12 @@ in batches (memory stays bounded whatever the test set's size), and write
   SUBMISSIONS/<version-id>/prediction.json    the run, model size, format, metric, TTA, and the
                                               validation split scored in the competition's metric
                                               with these very TTA views (what `compare` shows)
+Every image gets the plain view; TTA's other views go to the --tta-budget
+share of the images the plain view is least sure of, so the views in all
+(the progress bar's total) are fixed before the first: images + budgeted
+images x (views - 1). prediction.json records the budget and what it bought
+(tta_images, tta_views, tta_cutoff: the highest top probability that got the
+views), and the validation split is predicted with the same budget.
 The format is the competition spec's: one label, the probability of one class,
 or one probability per class; probabilities are clipped for a log loss. The
 CSV is checked against the sample submission (header, rows, ids, order,
@@ -58,7 +64,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="test-time augmentation: 'flip' averages with the mirrored view (2x the time), 'flip-translate' "
         "also with both moved a pixel (6x); default: what the run's recipe was measured with",
     )
-    add_unsure_argument(parser)
+    add_tta_budget_argument(parser)
     add_precision_argument(parser)
     parser.add_argument(
         "--batch-size", type=positive_int, default=512, metavar="N", help="images per model step (default: 512)"
@@ -95,13 +101,13 @@ def run(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         force=args.force,
         precision=args.precision,
-        unsure_below=args.tta_unsure_below,
+        budget=args.tta_budget,
         validate=args.validate,
     )
     if summary.skipped:
         print(f"predict: {summary.csv}  already predicted by this run ({summary.rows:,} rows); --force to redo")
         return
     print(
-        f"predict: {summary.csv}  {summary.rows:,} rows, validated | "
-        f"{summary.seconds:.1f} s ({summary.images_per_second:,.0f} img/s)"
+        f"predict: {summary.csv}  {summary.rows:,} rows, validated | TTA's extra views on "
+        f"{summary.spend.described()} | {summary.seconds:.1f} s ({summary.images_per_second:,.0f} img/s)"
     )

@@ -1,7 +1,7 @@
 """Recompute a saved run's validation score and confusion matrix from its best model.
 
 The score is the competition's own metric (its spec's), measured as `predict`
-measures it: the same test-time views, the same unsure threshold, the
+measures it: the same test-time views, the same TTA budget, the
 submission's format and clip; plain accuracy sits beside it.
 """
 
@@ -32,7 +32,7 @@ class ValidationScore:
     accuracy: float
     images: int
     tta: str
-    unsure_below: float | None
+    spend: runs.TtaSpend  # the budget and what it bought on this split
     clip: float
     predicted: np.ndarray  # class index per image, in the run's class order
     truth: np.ndarray  # class index per image, in the run's class order
@@ -58,7 +58,7 @@ def score_validation(
     spec: CompetitionSpec,
     data: SplitData,
     tta: str,
-    unsure_below: float | None,
+    budget: float,
     clip: float | None = None,
 ) -> ValidationScore:
     """``run`` on ``data``'s validation images with predict's views, scored as the submission will be."""
@@ -70,7 +70,7 @@ def score_validation(
             "evaluate it on the data it was trained on"
         )
     truth = np.asarray([classes.index(data.classes[k]) for k in data.y_valid.astype(np.int64)], dtype=np.int64)
-    probabilities = run.predict_proba(data.x_valid, tta=tta, unsure_below=unsure_below)
+    probabilities, spend = run.predict_spending(data.x_valid, tta=tta, budget=budget)
     clip = submission_clip(spec, classes) if clip is None else clip
     score = score_predictions(spec.metric, spec.submission, classes, truth, probabilities, clip)
     predicted = probabilities.argmax(axis=1)
@@ -80,7 +80,7 @@ def score_validation(
         float(np.mean(predicted == truth)),
         len(truth),
         tta,
-        unsure_below,
+        spend,
         clip,
         predicted,
         truth,
@@ -93,12 +93,12 @@ def evaluate_run(
     tta: str | None = None,
     log: Callable[[str], None] = print,
     precision: str = "auto",
-    unsure_below: float | None = None,
+    budget: float = 1.0,
 ) -> dict[str, Any]:
     """The run's recorded data directory is the truth (same split); ``fallback`` if it moved.
 
     ``tta`` None = the test-time augmentation the run's recipe names; ``precision``
-    and ``unsure_below`` as predict's, so that what predict will score can be checked here.
+    and ``budget`` as predict's, so that what predict will score can be checked here.
     """
     run = runs.load_run(run_dir, precision)
     if run.config["recipe"].get(ALL_DATA):
@@ -107,17 +107,18 @@ def evaluate_run(
             "evaluate the run of the same recipe on the split instead"
         )
     tta = run.tta_or_default(tta)
-    unsure_below = None if tta == "none" or unsure_below is None or unsure_below >= 1 else unsure_below
-    shown = "" if tta == "none" else f" with {tta} TTA"
     paths, data = validation_split(run, fallback)
     spec = get_spec(paths.slug)
     if data.classes != run.classes:
         log(f"warning: {paths.classes_json} lists other classes than the run was trained on")
-    measured = score_validation(run, spec, data, tta, unsure_below)
+    measured = score_validation(run, spec, data, tta, budget)
+    shown = "" if tta == "none" else f" with {tta} TTA"
     matrix = plots.confusion_matrix(measured.truth, measured.predicted, len(run.classes))
     plots.confusion(matrix, list(run.classes), run.dir / runs.CONFUSION, run.version_id + shown)
     recorded = run.metrics.get("val_accuracy_tta" if tta != "none" and tta == run.tta else "best_val_accuracy")
     log(f"{run.version_id} | {run.dir}")
+    if tta != "none":
+        log(f"{tta} TTA's views after the first on {measured.spend.described()} of {measured.images:,}")
     note = f" (recorded at training: {recorded:.4f})" if recorded is not None else ""
     metric = spec.metric
     if metric.name != "accuracy":
@@ -140,7 +141,10 @@ def evaluate_run(
         "score": measured.score,
         "higher_is_better": metric.higher_is_better,
         "tta": tta,
-        "tta_unsure_below": unsure_below,
+        "tta_budget": measured.spend.budget,
+        "tta_images": measured.spend.images,
+        "tta_views": measured.spend.views,
+        "tta_cutoff": measured.spend.cutoff,
         "clip": measured.clip,
         "images": measured.images,
         "confusion": matrix.tolist(),

@@ -10,10 +10,15 @@ label, one probability or one per class). Outputs are written under
 `validate_csv`.
 
 Beside the test set, predict measures the run's validation split the very way
-it predicted the test images (the same TTA views, unsure threshold, format and
-clip) in the competition's metric: prediction.json's ``val_score``, the figure
+it predicted the test images (the same TTA views, the same TTA budget, format
+and clip) in the competition's metric: prediction.json's ``val_score``, the figure
 `compare` sets beside the leaderboard score. An all-data run has no split: its
 ``val_score`` is null.
+
+The TTA budget (``runs.Run.predict_spending``) is a share of the images fixed
+before the first view, so the progress bar's total is known when it starts and
+never grows; prediction.json says what the budget bought (``tta_images``,
+``tta_views``, ``tta_cutoff``) on the test set and on the validation split.
 """
 
 from __future__ import annotations
@@ -43,10 +48,10 @@ from kagglekit.submissions.formats import (
 )
 from kagglekit.training.evaluate import score_validation, submission_clip, validation_split
 from kagglekit.training.models import ALL_DATA
-from kagglekit.training.runs import DEFAULT_UNSURE_BELOW, Run, load_run
+from kagglekit.training.runs import DEFAULT_TTA_BUDGET, Run, TtaSpend, budget_for, load_run, planned_views
 
 DEFAULT_BATCH_SIZE = 512  # images per step: 6 MB of float32, big enough to keep BLAS busy
-NOT_SCORED = {"val_score": None, "val_accuracy_predicted": None, "val_images": None}  # no split to score
+NOT_SCORED = {"val_score": None, "val_accuracy_predicted": None, "val_images": None, "val_tta_images": None}
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class PredictionSummary:
     rows: int
     seconds: float
     images_per_second: float
+    spend: TtaSpend | None = None  # None for a prediction skipped as already complete
     skipped: bool = False
 
 
@@ -84,25 +90,33 @@ def rows_in_sample_order(cache_ids: np.ndarray, sample_ids: np.ndarray) -> np.nd
 
 
 def predict_probabilities(
-    run: Run, pixels: np.ndarray, tta: str, batch_size: int, progress: bool, unsure_below: float | None = None
-) -> np.ndarray:
-    """float16 (N, classes) in cache order; the memory map is read one batch at a time."""
+    run: Run, pixels: np.ndarray, tta: str, batch_size: int, progress: bool, budget: float
+) -> tuple[np.ndarray, TtaSpend]:
+    """float16 (N, classes) in cache order, and what the budget bought; the memory map is read one batch at a time.
+
+    The bar's total is every view the budget allows, counted before the first; each view's last batch
+    counts only the images it holds, so the bar ends exactly at its total.
+    """
     import keras
 
-    bar = tqdm(total=0, unit="img", desc=f"predict {run.version_id}", disable=not progress, mininterval=0.5)
+    total = planned_views(len(pixels), tta, budget)
+    bar = tqdm(total=total, unit="img", desc=f"predict {run.version_id}", disable=not progress, mininterval=0.5)
+    left_in_view = [0]
 
-    def planned(images: int) -> None:
-        bar.total += images
-        bar.refresh()
+    def starting(images: int) -> None:
+        left_in_view[0] = images
 
     class Progress(keras.callbacks.Callback):
         def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
-            bar.update(min(batch_size, bar.total - bar.n))
+            step = min(batch_size, left_in_view[0])
+            left_in_view[0] -= step
+            bar.update(step)
 
     with bar:
-        return run.predict_proba(
-            pixels, tta=tta, batch_size=batch_size, callbacks=[Progress()], unsure_below=unsure_below, on_view=planned
-        ).astype(np.float16)
+        probabilities, spend = run.predict_spending(
+            pixels, tta=tta, batch_size=batch_size, callbacks=[Progress()], budget=budget, on_view=starting
+        )
+    return probabilities.astype(np.float16), spend
 
 
 def predict_submission(
@@ -114,16 +128,17 @@ def predict_submission(
     progress: bool = True,
     force: bool = False,
     precision: str = "auto",
-    unsure_below: float | None = DEFAULT_UNSURE_BELOW,
+    budget: float = DEFAULT_TTA_BUDGET,
     validate: bool = True,
 ) -> PredictionSummary:
-    """``tta`` None = the test-time augmentation the run's recipe was measured with; ``unsure_below`` see Run.predict_proba;
-    ``validate=False`` leaves the validation split unscored (an offline kernel has only the test images)."""
+    """``tta`` None = the test-time augmentation the run's recipe was measured with; ``budget`` the share of the
+    images that get its views after the first (Run.predict_spending); ``validate=False`` leaves the validation
+    split unscored (an offline kernel has only the test images)."""
     started = time.perf_counter()
     run = load_run(run_dir, precision)
     tta = run.tta_or_default(tta)
-    unsure_below = None if tta == "none" or unsure_below is None or unsure_below >= 1 else unsure_below
-    existing = _existing_prediction(version_dir(submissions_dir, run.version_id), run, tta, unsure_below, paths)
+    budget = budget_for(tta, budget)
+    existing = _existing_prediction(version_dir(submissions_dir, run.version_id), run, tta, budget, paths)
     if existing and not force:
         return existing
     spec = competition_spec(paths)
@@ -132,17 +147,17 @@ def predict_submission(
     targets = rows_in_sample_order(cache_ids, sample_ids)
 
     probabilities = np.empty((len(sample_ids), len(run.classes)), dtype=np.float16)
-    probabilities[targets] = predict_probabilities(run, pixels, tta, batch_size, progress, unsure_below)
+    probabilities[targets], spend = predict_probabilities(run, pixels, tta, batch_size, progress, budget)
     seconds = time.perf_counter() - started
     clip = submission_clip(spec, run.classes)
-    validation = validation_record(run, paths, tta, unsure_below, clip) if validate else NOT_SCORED
+    validation = validation_record(run, paths, tta, budget, clip) if validate else NOT_SCORED
     record = {
         "version": run.version,
         "version_id": run.version_id,
         "run_dir": str(run.dir),
         "competition": paths.slug,
         "tta": recorded_tta(tta),
-        "tta_unsure_below": unsure_below,
+        **spend_record(spend),
         "precision": run.compute_precision().policy,
         "parameters": int(run.model.count_params()),
         "epochs": run.metrics.get("epochs"),
@@ -156,21 +171,32 @@ def predict_submission(
     }
     target = version_dir(submissions_dir, run.version_id)
     csv = write_submission(target, probabilities, run.classes, record, paths, clip=clip)
-    return PredictionSummary(run.version_id, csv, len(sample_ids), seconds, len(sample_ids) / seconds)
+    return PredictionSummary(run.version_id, csv, len(sample_ids), seconds, len(sample_ids) / seconds, spend)
+
+
+def spend_record(spend: TtaSpend) -> dict[str, float | int | None]:
+    """prediction.json's account of the budget: the share allowed, the images and views it bought, the cut-off."""
+    cutoff = None if spend.cutoff is None else round(spend.cutoff, 6)
+    return {"tta_budget": spend.budget, "tta_images": spend.images, "tta_views": spend.views, "tta_cutoff": cutoff}
 
 
 def validation_record(
-    run: Run, paths: CompetitionPaths, tta: str, unsure_below: float | None, clip: float
+    run: Run, paths: CompetitionPaths, tta: str, budget: float, clip: float
 ) -> dict[str, float | int | None]:
     """prediction.json's validation fields: the split scored in the competition's metric as the test set was predicted.
 
-    ``val_score`` is the metric, ``val_accuracy_predicted`` plain accuracy, both with
-    predict's own TTA views and unsure threshold; null for an all-data run (no split).
+    ``val_score`` is the metric, ``val_accuracy_predicted`` plain accuracy, both with predict's own
+    TTA views and budget (``val_tta_images`` got the extra views); null for an all-data run (no split).
     """
     if run.config["recipe"].get(ALL_DATA):
         return NOT_SCORED
-    measured = score_validation(run, competition_spec(paths), validation_split(run, paths)[1], tta, unsure_below, clip)
-    return {"val_score": measured.score, "val_accuracy_predicted": measured.accuracy, "val_images": measured.images}
+    measured = score_validation(run, competition_spec(paths), validation_split(run, paths)[1], tta, budget, clip)
+    return {
+        "val_score": measured.score,
+        "val_accuracy_predicted": measured.accuracy,
+        "val_images": measured.images,
+        "val_tta_images": measured.spend.images,
+    }
 
 
 def recorded_tta(tta: str) -> str | None:
@@ -179,7 +205,7 @@ def recorded_tta(tta: str) -> str | None:
 
 
 def _existing_prediction(
-    target: Path, run: Run, tta: str, unsure_below: float | None, paths: CompetitionPaths
+    target: Path, run: Run, tta: str, budget: float, paths: CompetitionPaths
 ) -> PredictionSummary | None:
     """The finished prediction of this very run, TTA, format and test set, if there is one."""
     spec, sample = competition_spec(paths), sample_submission_path(paths)
@@ -187,7 +213,7 @@ def _existing_prediction(
     same = (
         record.get("run_dir") == str(run.dir)
         and record.get("tta") == recorded_tta(tta)
-        and record.get("tta_unsure_below") == unsure_below
+        and record.get("tta_budget") == budget
         and record.get("metric", "accuracy") == spec.metric.name  # records from before specs scored accuracy
         and submission_format_of(record).predict == spec.submission.predict
         and sample.is_file()  # else not this test set: the stages below say what to run
