@@ -68,6 +68,8 @@ def test_a_new_spec_file_is_all_a_new_competition_needs(
     [metrics_json] = (tmp_path / "runs").glob("*/metrics.json")
     metrics = json.loads(metrics_json.read_text())  # train scores the validation split as the submission is scored
     assert metrics["metric"] == "binary-log-loss" and 0 < metrics["val_score"] < 0.69
+    assert metrics["temperature"] > 0 and metrics["val_score"] <= metrics["val_score_uncalibrated"] + 1e-6
+    assert record["val_score"] == pytest.approx(metrics["val_score"], abs=0.02)  # predict applies the temperature
     [upload] = json.loads((folder / "submission.json").read_text())["submissions"]
     assert upload["status"] == "complete" and upload["public_score"] < 0.69
 

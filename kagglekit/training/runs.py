@@ -20,6 +20,7 @@ import numpy as np
 
 from kagglekit.exceptions import StageNotReadyError, UsageError
 from kagglekit.jsonfiles import read_json, read_json_or_skip
+from kagglekit.training.calibrate import logits_of, with_temperature
 
 if TYPE_CHECKING:
     from kagglekit.paths import CompetitionPaths
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 DEFAULT_RUNS_DIR = Path("runs")
 CONFIG = "config.json"
 METRICS = "metrics.json"
+TEMPERATURE = "temperature"  # metrics.json's key for calibrate.fit_temperature's answer
 HISTORY = "history.csv"
 BEST_MODEL = "best.keras"
 STATE_DIR = "state"  # the resume point: last epoch's weights + optimizer + counters
@@ -391,11 +393,18 @@ class Run:
             return np.zeros((0, len(self.classes)), np.float32)
         return self._predict(images, batch_size, flip, shift, callbacks)
 
+    @property
+    def temperature(self) -> float:
+        """What the logits are divided by before the softmax: fitted at the end of training for a log-loss
+        competition (calibrate.py), 1 for every other run and for runs trained before it was."""
+        return float(self.metrics.get(TEMPERATURE, 1.0))
+
     def _probabilities(self, outputs: np.ndarray) -> np.ndarray:
-        if self.config["recipe"].get("from_logits"):
-            outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-            outputs = outputs / outputs.sum(axis=1, keepdims=True)
-        return outputs.astype(np.float32)
+        if not self.config["recipe"].get("from_logits"):
+            if self.temperature == 1.0:
+                return outputs.astype(np.float32)
+            outputs = logits_of(outputs)
+        return with_temperature(outputs, self.temperature)
 
     def _predict(
         self, images: np.ndarray, batch_size: int, flip: bool, shift: int, callbacks: list[Any] | None

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from kagglekit.competitions import get_spec
+from kagglekit.competitions.spec import CompetitionSpec
 from kagglekit.data.pipeline import (
     CPU_PIPELINE_THREADS,
     SplitData,
@@ -38,8 +39,9 @@ from kagglekit.exceptions import DataError
 from kagglekit.jsonfiles import read_json, write_json
 from kagglekit.outputs import remove
 from kagglekit.paths import CompetitionPaths
-from kagglekit.submissions.formats import score_predictions
+from kagglekit.submissions.formats import LOG_LOSSES, score_predictions
 from kagglekit.training import augment, backend, devices, plots, runs
+from kagglekit.training.calibrate import fit_temperature, logits_of, with_temperature
 from kagglekit.training.device_data import DeviceImages, index_batches, mirrored_first, validation_rows
 from kagglekit.training.evaluate import submission_clip
 from kagglekit.training.models import ALL_DATA, get_version, recipe_hash, version_id
@@ -565,6 +567,8 @@ def finish(run_dir: Path, data: SplitData, hardware: devices.Hardware, state: di
         if "metric" in metrics:
             score = metrics.get("val_score_tta", metrics["val_score"])
             scored += f" | val {metrics['metric']} {score:.4f}{' with TTA' if 'val_score_tta' in metrics else ''}"
+            if runs.TEMPERATURE in metrics:
+                scored += f" (logits / {metrics[runs.TEMPERATURE]:.3f}, fitted on this split)"
     else:
         scored = f"trained on all {len(data.x_train):,} images, nothing held out: no validation accuracy"
     log(f"{scored} | {metrics['training_seconds']:.1f} s | {metrics['images_per_second']:.0f} img/s | {hardware.name}")
@@ -577,22 +581,38 @@ def validation_metrics(best: runs.Run, data: SplitData, run_dir: Path) -> dict[s
 
     Where the competition is scored otherwise (dogs-vs-cats: log loss), its own metric sits beside the
     accuracy, computed as the submission will be (same format, same clip): accuracy alone hides calibration.
+    A log loss also gets the run's temperature (calibrate.py), fitted on the split as predict will see it
+    (with the recipe's TTA) and kept in metrics.json, so every later prediction of the run is calibrated.
     """
     spec = get_spec(best.config["data"]["competition"])
+    views = [("none", "")] + ([(best.tta, "_tta")] if best.tta != "none" else [])
+    predicted = {tta: best.predict_proba(data.x_valid, tta=tta) for tta, _ in views}
+    truth = data.y_valid.astype(np.int64)
     metrics: dict[str, Any] = {}
-    for tta, suffix in [("none", "")] + ([(best.tta, "_tta")] if best.tta != "none" else []):
-        probabilities = best.predict_proba(data.x_valid, tta=tta)
-        matrix = plots.confusion_matrix(data.y_valid.astype(np.int64), probabilities.argmax(axis=1), data.n_classes)
+    if spec.metric.name in LOG_LOSSES:
+        temperature = fit_temperature(logits_of(predicted[views[-1][0]]), truth)
+        uncalibrated = predicted
+        predicted = {tta: with_temperature(logits_of(p), temperature) for tta, p in uncalibrated.items()}
+        metrics[runs.TEMPERATURE] = temperature
+    for tta, suffix in views:
+        probabilities = predicted[tta]
+        matrix = plots.confusion_matrix(truth, probabilities.argmax(axis=1), data.n_classes)
         if tta == "none":
             plots.confusion(matrix, data.classes, run_dir / runs.CONFUSION, best.version_id)
             metrics["recomputed_val_accuracy"] = float(np.trace(matrix) / matrix.sum())
         else:
             metrics |= {"tta": tta, "val_accuracy_tta": float(np.trace(matrix) / matrix.sum())}
         if spec.metric.name != "accuracy":
-            clip = submission_clip(spec, list(data.classes))
-            score = score_predictions(spec.metric, spec.submission, data.classes, data.y_valid, probabilities, clip)
-            metrics |= {"metric": spec.metric.name, f"val_score{suffix}": float(score)}
+            metrics |= {"metric": spec.metric.name, f"val_score{suffix}": validation_score(spec, data, probabilities)}
+        if runs.TEMPERATURE in metrics:
+            metrics[f"val_score{suffix}_uncalibrated"] = validation_score(spec, data, uncalibrated[tta])
     return metrics
+
+
+def validation_score(spec: CompetitionSpec, data: SplitData, probabilities: np.ndarray) -> float:
+    """The competition's metric on the validation split, with the submission's format and clip."""
+    clip = submission_clip(spec, list(data.classes))
+    return float(score_predictions(spec.metric, spec.submission, data.classes, data.y_valid, probabilities, clip))
 
 
 if __name__ == "__main__":  # pragma: no cover
