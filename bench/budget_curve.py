@@ -39,6 +39,7 @@ import pandas as pd  # noqa: E402
 
 from kagglekit.data.unpack import unpack_split  # noqa: E402
 from kagglekit.paths import CompetitionPaths  # noqa: E402
+from kagglekit.standin.scoring import IGNORED  # noqa: E402
 from kagglekit.submissions.formats import competition_spec  # noqa: E402
 from kagglekit.training.evaluate import score_validation, validation_split  # noqa: E402
 from kagglekit.training.precision import cpu_flags, cpu_model  # noqa: E402
@@ -85,7 +86,9 @@ def standin_paths(standin: Path, scratch: Path) -> CompetitionPaths:
 def standin_curve(run_dir: Path, standin: Path, budgets: list[float], precision: str) -> None:
     scratch = Path(__file__).parent / "out" / "budget-curve" / standin.name
     paths = standin_paths(standin, scratch)
-    solution = pd.read_csv(standin / "solution.csv", dtype=str)
+    solution = pd.read_csv(standin / "solution.csv", dtype=str, keep_default_na=False)
+    if "Usage" in solution:  # the ids Kaggle would not score are not counted here either
+        solution = solution[solution["Usage"] != IGNORED]
     kinds = pd.read_csv(standin / "kinds.csv", dtype=str)
     n = len(kinds)
     print(f"\njunk stand-in {standin}: {n:,} test images, {len(solution):,} real (scored)\n")

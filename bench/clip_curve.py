@@ -4,7 +4,8 @@ A log loss punishes one confident mistake more than many right answers earn, so 
 its probabilities to [c, 1 - c]. Too small a c lets a few confident mistakes dominate; too large a c
 taxes every right answer. This predicts the run's validation images once (plain, and with the
 version's TTA), through the product's own ``predict_proba`` and ``score_predictions`` (what
-``evaluate`` and ``submit`` use), and scores each clip:
+``evaluate`` and ``submit`` use), and scores each clip, calibrated by the run's temperature as
+predict is, and uncalibrated (the TTA probabilities with the temperature undone) beside them:
 
     .venv/bin/python bench/clip_curve.py RUN_DIR [--data-dir DIR] [--clips 0 1e-15 1e-4 1e-3 ...]
 
@@ -33,6 +34,7 @@ def main() -> None:
     from kagglekit.paths import CompetitionPaths
     from kagglekit.submissions.formats import score_predictions
     from kagglekit.training import runs
+    from kagglekit.training.calibrate import logits_of, with_temperature
     from kagglekit.training.evaluate import submission_clip, validation_split
 
     run = runs.load_run(args.run)
@@ -43,16 +45,25 @@ def main() -> None:
     views = {"plain": run.predict_proba(data.x_valid, tta="none")}
     if run.tta != "none":
         views[run.tta] = run.predict_proba(data.x_valid, tta=run.tta)
+    if run.temperature != 1.0:
+        last = list(views.values())[-1]
+        views["uncalibrated"] = with_temperature(logits_of(last) * run.temperature, 1.0)
     default = submission_clip(spec, classes)
-    print(f"{run.version_id} | {len(truth):,} validation images | {spec.metric.name} | load {os.getloadavg()[0]:.2f}")
+    print(
+        f"{run.version_id} | {len(truth):,} validation images | {spec.metric.name} | temperature {run.temperature:g}"
+        f" | load {os.getloadavg()[0]:.2f}"
+    )
     for name, probabilities in views.items():
         accuracy = float(np.mean(probabilities.argmax(axis=1) == truth))
         print(f"{name}: accuracy {accuracy:.4f}")
-    print("clip | " + " | ".join(f"{name} {spec.metric.title}" for name in views) + " | images moved (last view)")
+    print(
+        "clip | "
+        + " | ".join(f"{name} {spec.metric.title}" for name in views)
+        + " | images moved (calibrated, predict's views)"
+    )
     for clip in args.clips:
         scores = [score_predictions(spec.metric, spec.submission, classes, truth, p, clip) for p in views.values()]
-        last = list(views.values())[-1]
-        moved = int(np.sum(last.min(axis=1) < clip))
+        moved = int(np.sum(views[run.tta if run.tta != "none" else "plain"].min(axis=1) < clip))
         mark = "  <- default" if clip == default else ""
         print(f"{clip:g} | " + " | ".join(f"{score:.5f}" for score in scores) + f" | {moved}{mark}")
 

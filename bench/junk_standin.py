@@ -24,8 +24,9 @@ stand-in must be trained on that same split (it is what `make train` makes).
 
 It writes, into ``--out``: test.7z (members ``test/<id>.png``, ids 1..N in
 order), sampleSubmission.csv (every id, ``cat``), kinds.csv (``id,kind``: each
-id's kind, ``real`` for the real ones) and, last, solution.csv (``id,label``
-for the real ids only: what is scored, as Kaggle scores only its 10,000), plus
+id's kind, ``real`` for the real ones) and, last, solution.csv (``id,label,Usage``
+for every id, Usage ``Ignored`` on the junk ones: the local server wants them in a
+submission but scores the real ids only, as Kaggle scores only its 10,000), plus
 links to the real train.7z and trainLabels.csv, so the folder is a whole
 competition. Each file is written under a temporary name and renamed; a
 folder whose solution.csv exists is complete and is not rebuilt.
@@ -47,6 +48,7 @@ import py7zr  # noqa: E402
 from shared_data import prepared_real_train  # noqa: E402
 
 from kagglekit.data.pipeline import load_split  # noqa: E402
+from kagglekit.standin.scoring import IGNORED  # noqa: E402
 from kagglekit.standin.synthetic import png_bytes  # noqa: E402
 
 KAGGLE_TEST_IMAGES = 300_000
@@ -98,7 +100,11 @@ def build(data_dir: Path, shared: Path, out: Path, n: int, real_share: float, se
             (out / name).symlink_to((shared / name).resolve())
     real = kinds[kinds["kind"] == "real"]
     labels = np.asarray(data.classes)[data.y_valid[real_rows].astype(np.int64)]
-    written(out / "solution.csv", pd.DataFrame({"id": real["id"], "label": labels}))
+    scored = pd.DataFrame({"id": real["id"], "label": labels, "Usage": ""})
+    junk = kinds[kinds["kind"] != "real"]
+    ignored = pd.DataFrame({"id": junk["id"], "label": "cat", "Usage": IGNORED})
+    solution = pd.concat([scored, ignored]).sort_values("id", key=lambda ids: ids.astype(int))
+    written(out / "solution.csv", solution)
     counts = kinds["kind"].value_counts()
     print(f"{out}: {n:,} images, " + ", ".join(f"{kind} {counts[kind]:,}" for kind in ["real", *JUNK]))
     return out

@@ -243,6 +243,26 @@ def test_one_probability_per_class_is_scored_in_multiclass_log_loss(kaggle_serve
     assert scored["privateScore"] == pytest.approx(METRICS["multiclass-log-loss"](truth[private], p[private]), abs=1e-5)
 
 
+def test_ignored_solution_rows_must_be_submitted_but_count_in_no_score(kaggle_server, tmp_path):
+    """Kaggle's solution files mark rows Usage=Ignored, as cifar-10 scores 10,000 of its 300,000 test ids."""
+    truth = ["cat", "dog"] * (N // 2)
+    directory, solution = contest(tmp_path / "farm", "id,label", truth, "cat")
+    usage = ["Ignored" if i % 4 == 0 else "" for i in range(1, N + 1)]  # ids 4, 8, ...: junk, not scored
+    rows = solution.read_text().splitlines()
+    solution.write_text(
+        rows[0]
+        + ",Usage\n"
+        + "".join(f"{i},{'not-a-class' if u else a},{u}\n" for i, a, u in zip(range(1, N + 1), truth, usage))
+    )
+    kaggle_server.add_competition("farm", directory, solution, metric="accuracy", sample="sample_submission.csv")
+    wrong_on_ignored = [("dog" if t == "cat" else "cat") if u else t for t, u in zip(truth, usage)]
+    scored = submitted(kaggle_server, "farm", tmp_path, probability_csv(wrong_on_ignored))
+    assert scored["status"] == "complete" and scored["publicScore"] == 1.0 and scored["privateScore"] == 1.0
+    without_an_ignored_id = probability_csv(truth).replace("\n4,dog\n", "\n")
+    refused = submitted(kaggle_server, "farm", tmp_path, without_an_ignored_id)
+    assert refused["status"] == "error" and "missing 1 ids" in refused["errorDescription"]
+
+
 @pytest.mark.parametrize("metric", ["accuracy", "micro-f1"])
 def test_labels_are_scored_in_accuracy_or_micro_f1(kaggle_server, tmp_path, metric):
     truth = np.array(["cat", "dog", "cow", "dog"] * (N // 4))

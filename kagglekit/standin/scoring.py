@@ -20,7 +20,9 @@ position, header ``<sample's id column>,<answer>``, one row per test id::
 
 The answer column's name is the sample's value column for label and
 probability, and ``label`` for probabilities (any name is accepted: only the
-position counts).
+position counts). A third column, ``Usage`` as in Kaggle's own solution files,
+may mark rows ``Ignored``: ids a submission must still hold but that count in
+neither score, as Kaggle's cifar-10 scores 10,000 of its 300,000 test images.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ KAGGLE_METRIC_NAMES = {
     "roc-auc": "Area Under Receiver Operating Characteristic Curve",
 }
 MAX_VALUES_SHOWN = 5
+IGNORED = "Ignored"  # a solution row's Usage when the id is submitted but not scored
 
 
 class SubmissionRefused(Exception):
@@ -59,6 +62,7 @@ class Scoring:
     header: tuple[str, ...]  # the sample submission's columns, id first
     classes: tuple[str, ...] | None  # label: the labels allowed (None: any); probabilities: header[1:]
     answers: dict[str, str]  # id -> the solution's answer (see the module docstring)
+    ignored: frozenset[str] = frozenset()  # ids a submission must hold that no score counts
 
     @property
     def predict(self) -> str:
@@ -73,25 +77,35 @@ class Scoring:
         return self.header[1:]
 
 
-def read_solution(data: bytes, where: str = "solution.csv") -> tuple[tuple[str, ...], dict[str, str]]:
-    """The solution's header and its answers by id; ValueError for a solution that cannot be one."""
+def read_solution(
+    data: bytes, where: str = "solution.csv"
+) -> tuple[tuple[str, ...], dict[str, str], frozenset[str]]:
+    """The solution's header, its answers by id and its ignored ids; ValueError for one that cannot be a solution."""
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     header = tuple(h.strip() for h in (rows[0] if rows else []))
-    if len(header) != 2:
-        raise ValueError(f"{where} has header {','.join(header)!r}: expected two columns, the id and the answer")
+    if len(header) == 3 and header[2] == "Usage":
+        header = header[:2]
+    elif len(header) != 2:
+        raise ValueError(
+            f"{where} has header {','.join(header)!r}: expected two columns, the id and the answer (and Usage)"
+        )
     answers: dict[str, str] = {}
+    ignored: set[str] = set()
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) != 2:
-            raise ValueError(f"{where} line {line} has {len(row)} columns, expected 2")
+        if len(row) != len(rows[0]):
+            raise ValueError(f"{where} line {line} has {len(row)} columns, expected {len(rows[0])}")
         image_id, answer = row[0].strip(), row[1].strip()
-        if image_id in answers:
+        if image_id in answers or image_id in ignored:
             raise ValueError(f"{where} line {line} repeats id {image_id!r}")
-        answers[image_id] = answer
+        if len(row) == 3 and row[2].strip() == IGNORED:
+            ignored.add(image_id)
+        else:
+            answers[image_id] = answer
     if not answers:
         raise ValueError(f"{where} holds no answers")
-    return header, answers
+    return header, answers, frozenset(ignored)
 
 
 def make_scoring(
@@ -107,7 +121,7 @@ def make_scoring(
     ``positive``: for one probability column, the class it is the probability of,
     so that a solution may name each image's class instead of giving 1 or 0.
     """
-    solution_header, answers = read_solution(solution, where)
+    solution_header, answers, ignored = read_solution(solution, where)
     if metric.predicts == PROBABILITY and positive is not None:
         named = classes if classes else None
         answers = {
@@ -143,7 +157,7 @@ def make_scoring(
                 f"{metric.name} cannot score: expected one of {', '.join(allowed[:12])}"
             )
     kept = allowed if metric.predicts != PROBABILITY else None
-    return Scoring(metric, header, kept, answers)
+    return Scoring(metric, header, kept, answers, ignored)
 
 
 def score(data: bytes, scoring: Scoring, public_ids: frozenset[str]) -> tuple[float, float]:
@@ -243,13 +257,13 @@ def _value(cell: str, scoring: Scoring, column: str, line: int, position: int) -
 
 
 def _check_ids(predicted: dict[str, tuple], scoring: Scoring) -> None:
-    missing = scoring.answers.keys() - predicted.keys()
+    missing = (scoring.answers.keys() | scoring.ignored) - predicted.keys()
     if missing:
         raise SubmissionRefused(
             f"ERROR: Submission is missing {len(missing)} ids in column '{scoring.id_column}' "
             f"(e.g. '{min(missing, key=_natural_key)}')"
         )
-    extra = predicted.keys() - scoring.answers.keys()
+    extra = predicted.keys() - scoring.answers.keys() - scoring.ignored
     if extra:
         raise SubmissionRefused(
             f"ERROR: Submission has {len(extra)} unexpected ids in column '{scoring.id_column}' "

@@ -48,7 +48,9 @@ position, one row per test id (each once), ids as text::
 For label and probability the answer column is named as the sample's value
 column (cifar-10 ``id,label``, digit-recognizer ``ImageId,Label``); only the
 position is read. 30 % or 50 % of the ids count towards the public score
-(``public_fraction``), the rest towards the private one.
+(``public_fraction``), the rest towards the private one. A third column,
+``Usage``, marks the rows ``Ignored`` that a submission must hold and no score
+counts (cifar-10's 290,000 junk images).
 
 Run it for a CLI session with::
 
