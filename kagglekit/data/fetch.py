@@ -29,7 +29,7 @@ import threading
 from pathlib import Path
 
 from kagglekit import markers
-from kagglekit.competitions import spec_path
+from kagglekit.competitions import get_spec, spec_path
 from kagglekit.exceptions import DataError, KaggleApiError, KagglekitError, UsageError
 from kagglekit.paths import CompetitionPaths, in_kaggle_notebook
 
@@ -73,14 +73,15 @@ def require_spec(paths: CompetitionPaths, progress: bool = True) -> None:
         description = None  # no credentials or no network: get_spec's line still says what to do
     if description:
         print(description, flush=True)
-    paths.spec  # raises get_spec's one-line UsageError: the known slugs and the draft command
+    get_spec(paths.slug)  # raises its one-line UsageError: the known slugs and the draft command
     raise UsageError(f"kagglekit has no spec for competition {paths.slug!r}")  # pragma: no cover - spec appeared
 
 
 def is_fetched(paths: CompetitionPaths) -> bool:
     """True when the marker matches the files on disk: no network needed."""
-    present = all(p.is_dir() if n.endswith("/") else p.is_file()
-                  for n, p in zip(paths.spec.file_names, paths.competition_files))
+    present = all(
+        p.is_dir() if n.endswith("/") else p.is_file() for n, p in zip(paths.spec.file_names, paths.competition_files)
+    )
     return present and markers.is_complete(paths.raw, _fingerprint(paths))
 
 
@@ -190,11 +191,14 @@ def link_mounted_data(paths: CompetitionPaths, attach: bool = True) -> str:
             f"add it with 'Add Input' > Competitions > {paths.slug}"
         )
     names = paths.spec.file_names
-    absent = [name for name in names
-              if not ((mounted / name).is_dir() if name.endswith("/") else (mounted / name).is_file())]
+    absent = [
+        name for name in names if not ((mounted / name).is_dir() if name.endswith("/") else (mounted / name).is_file())
+    ]
     if absent:
-        raise DataError(f"{mounted} lacks {', '.join(absent)}, which the spec of {paths.slug} lists; "
-                        "is the right competition attached, or is the spec wrong?")
+        raise DataError(
+            f"{mounted} lacks {', '.join(absent)}, which the spec of {paths.slug} lists; "
+            "is the right competition attached, or is the spec wrong?"
+        )
     for name in names:  # a folder tree is one link to the mounted folder
         link = paths.raw_file(name)
         if link.is_symlink() or link.is_file():

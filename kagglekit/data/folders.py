@@ -27,13 +27,13 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from kagglekit.competitions import CsvLabels
-from kagglekit.exceptions import DataError, StageNotReadyError, UsageError
 from kagglekit.data.labels import describe_ids, describe_rows, natural_key, raise_if_problems, read_label_rows
+from kagglekit.exceptions import DataError, StageNotReadyError, UsageError
 from kagglekit.markers import clear_complete, fingerprint, is_complete, mark_complete
 from kagglekit.outputs import fresh_partial_dir, move_into_place
 from kagglekit.paths import DEFAULT_SPLIT_SEED, DEFAULT_VALID_FRACTION, CompetitionPaths
@@ -65,7 +65,9 @@ def build_folders(
         raise UsageError(f"--valid-fraction must be in [0, 1), got {valid_fraction}.")
     unpack_marker = paths.unpacked_marker("train")
     if not unpack_marker.is_file():
-        raise StageNotReadyError(f"the train images are not unpacked; run `python -m kagglekit unpack --data-dir {paths.data_dir}` first.")
+        raise StageNotReadyError(
+            f"the train images are not unpacked; run `python -m kagglekit unpack --data-dir {paths.data_dir}` first."
+        )
     stamp = fingerprint([paths.train_labels, unpack_marker], valid_fraction=valid_fraction, seed=seed)
     if not force and is_complete(paths.folders, stamp):
         return _summary_of_existing(paths)
@@ -77,8 +79,14 @@ def build_folders(
     mark_complete(paths.folders, stamp, images=len(split))
     counts = split["subset"].value_counts()
     classes = class_list(paths, split)
-    return FoldersSummary(classes, int(counts.get("train", 0)), int(counts.get("valid", 0)), copied,
-                          time.perf_counter() - started, skipped=False)
+    return FoldersSummary(
+        classes,
+        int(counts.get("train", 0)),
+        int(counts.get("valid", 0)),
+        copied,
+        time.perf_counter() - started,
+        skipped=False,
+    )
 
 
 def read_labels(paths: CompetitionPaths) -> pd.DataFrame:
@@ -123,7 +131,9 @@ def _class_problems(labels: pd.DataFrame, allowed: tuple[str, ...], slug: str) -
     unknown = labels.index[~labels["label"].isin(allowed) & (labels["label"] != "")]
     if len(unknown):
         examples = ", ".join(sorted(set(labels.loc[unknown, "label"]))[:3])
-        problems.append(describe_rows(unknown, f"with a label outside the {len(allowed)} classes of {slug} ({examples})"))
+        problems.append(
+            describe_rows(unknown, f"with a label outside the {len(allowed)} classes of {slug} ({examples})")
+        )
     absent = sorted(set(allowed) - set(labels["label"]))
     if absent:
         problems.append(f"{len(absent)} of the {len(allowed)} classes of {slug} have no row ({', '.join(absent)})")
@@ -166,9 +176,12 @@ def _build_tree(paths: CompetitionPaths, split: pd.DataFrame, valid_fraction: fl
             (partial / subset / name).mkdir(parents=True)
     copied = _link_images(paths.images / "train", partial, split)
     split.to_csv(partial / "split.csv", index=False)
-    counts = {name: {s: int(n) for s, n in group["subset"].value_counts().items()} for name, group in split.groupby("label")}
-    (partial / "classes.json").write_text(json.dumps(
-        {"classes": classes, "counts": counts, "valid_fraction": valid_fraction, "seed": seed}, indent=2))
+    counts = {
+        name: {s: int(n) for s, n in group["subset"].value_counts().items()} for name, group in split.groupby("label")
+    }
+    (partial / "classes.json").write_text(
+        json.dumps({"classes": classes, "counts": counts, "valid_fraction": valid_fraction, "seed": seed}, indent=2)
+    )
     move_into_place(partial, paths.folders)
     return copied
 

@@ -85,8 +85,9 @@ def read_id_label_rows(path: Path, fix_hint: str) -> tuple[pd.DataFrame, list[st
     return read_label_rows(path, "id", "label", fix_hint, exact=True)
 
 
-def read_label_rows(path: Path, id_column: str, label_column: str, fix_hint: str,
-                    exact: bool = False) -> tuple[pd.DataFrame, list[str]]:
+def read_label_rows(
+    path: Path, id_column: str, label_column: str, fix_hint: str, exact: bool = False
+) -> tuple[pd.DataFrame, list[str]]:
     """Columns ``id`` and ``label`` (text) from the CSV's ``id_column`` and ``label_column``, and a description
     of each kind of bad row, for callers that check more. ``exact``: the header must be just those two.
 
@@ -129,8 +130,9 @@ def read_ids(path: Path, column: str | None = None, fix_hint: str = FETCH_HINT) 
         raise DataError(f"{path} has no columns; {fix_hint}.")
     column = frame.columns[0] if column is None else column
     if column not in frame.columns:
-        raise DataError(f"{path} has header {','.join(map(str, frame.columns))!r}, expected a column {column!r}; "
-                        f"{fix_hint}.")
+        raise DataError(
+            f"{path} has header {','.join(map(str, frame.columns))!r}, expected a column {column!r}; {fix_hint}."
+        )
     ids = frame[[column]].set_axis(["id"], axis=1)
     raise_if_problems(path, id_problems(ids), fix_hint)
     return np.asarray(ids["id"].to_numpy(dtype=str))

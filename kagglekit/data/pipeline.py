@@ -45,13 +45,13 @@ class SplitData:
 
 def read_classes(paths: CompetitionPaths) -> list[str]:
     if not paths.classes_json.exists() or not paths.split_csv.exists():
-        raise StageNotReadyError(
-            f"no train/valid split in {paths.folders}; run `python -m kagglekit folders` first"
-        )
+        raise StageNotReadyError(f"no train/valid split in {paths.folders}; run `python -m kagglekit folders` first")
     try:
         return list(json.loads(paths.classes_json.read_text())["classes"])
     except (ValueError, KeyError, TypeError) as error:
-        raise DataError(f"{paths.classes_json} is not a valid classes file ({error}); rerun `python -m kagglekit folders --force`") from None
+        raise DataError(
+            f"{paths.classes_json} is not a valid classes file ({error}); rerun `python -m kagglekit folders --force`"
+        ) from None
 
 
 def read_split(paths: CompetitionPaths) -> pd.DataFrame:
@@ -61,7 +61,9 @@ def read_split(paths: CompetitionPaths) -> pd.DataFrame:
         raise DataError(f"cannot read {paths.split_csv}: {error}") from None
     missing = {"id", "label", "subset"} - set(split.columns)
     if missing:
-        raise DataError(f"{paths.split_csv} lacks columns {sorted(missing)}; rerun `python -m kagglekit folders --force`")
+        raise DataError(
+            f"{paths.split_csv} lacks columns {sorted(missing)}; rerun `python -m kagglekit folders --force`"
+        )
     return split
 
 
@@ -77,15 +79,21 @@ def load_cache(paths: CompetitionPaths, split: str = "train") -> tuple[np.ndarra
     try:
         images = np.load(images_path, mmap_mode="r")
     except (OSError, ValueError) as error:
-        raise DataError(f"corrupt image cache {images_path}: {error}; rerun `python -m kagglekit unpack --force`") from None
+        raise DataError(
+            f"corrupt image cache {images_path}: {error}; rerun `python -m kagglekit unpack --force`"
+        ) from None
     try:
         ids = np.load(ids_path)
     except (OSError, ValueError) as error:
         raise DataError(f"corrupt id cache {ids_path}: {error}; rerun `python -m kagglekit unpack --force`") from None
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise DataError(f"{images_path} holds {images.dtype}{images.shape}, expected uint8 (N,H,W,C) with C 1 or 3; rerun `python -m kagglekit unpack --force`")
+        raise DataError(
+            f"{images_path} holds {images.dtype}{images.shape}, expected uint8 (N,H,W,C) with C 1 or 3; rerun `python -m kagglekit unpack --force`"
+        )
     if len(ids) != len(images):
-        raise DataError(f"{ids_path} has {len(ids)} ids for {len(images)} images in {images_path}; rerun `python -m kagglekit unpack --force`")
+        raise DataError(
+            f"{ids_path} has {len(ids)} ids for {len(images)} images in {images_path}; rerun `python -m kagglekit unpack --force`"
+        )
     return images, ids
 
 
@@ -112,7 +120,9 @@ def load_split(paths: CompetitionPaths, limit: int | None = None) -> SplitData:
     index = pd.Index(ids.astype(str)).get_indexer(split["id"].to_numpy())  # ids are text (older caches: int64)
     if (index < 0).any():
         absent = split["id"][index < 0].head(3).tolist()
-        raise DataError(f"{paths.split_csv} names ids missing from the cache (e.g. {absent}); rerun `python -m kagglekit folders --force`")
+        raise DataError(
+            f"{paths.split_csv} names ids missing from the cache (e.g. {absent}); rerun `python -m kagglekit folders --force`"
+        )
     label_index = {name: i for i, name in enumerate(classes)}
     labels = split["label"].map(label_index)
     if labels.isna().any():
@@ -152,10 +162,17 @@ CPU_PIPELINE_THREADS = 1  # see train_dataset: on a CPU the model needs the core
 
 
 def train_dataset(
-    x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int,
-    augment: object | None = None, n_classes: int | None = None, threads: int | None = None,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    seed: int,
+    first_epoch: int,
+    epochs: int,
+    augment: object | None = None,
+    n_classes: int | None = None,
+    threads: int | None = None,
     alternating_flip: bool = False,
-) -> "tf.data.Dataset":
+) -> tf.data.Dataset:
     """Batches for epochs [first_epoch, epochs): shuffled, augmented per batch, prefetched.
 
     ``augment`` is a RandomAffine (called with a stateless per-batch seed) or None
@@ -200,7 +217,7 @@ def train_dataset(
     return dataset.map(load, num_parallel_calls=threads).prefetch(2).with_options(options)
 
 
-def eval_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, n_classes: int | None = None) -> "tf.data.Dataset":
+def eval_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, n_classes: int | None = None) -> tf.data.Dataset:
     """Unaugmented batches in order (float32 pixels 0..255)."""
     import tensorflow as tf
 
@@ -223,14 +240,14 @@ def view(batch: np.ndarray, flip: bool = False, shift: int = 0) -> np.ndarray:
         height, width = batch.shape[1:3]
         padded = np.pad(batch, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
         start = pad - shift
-        batch = padded[:, start:start + height, start:start + width]
+        batch = padded[:, start : start + height, start : start + width]
     return batch.astype(np.float32)
 
 
 def streamed_batches(images: np.ndarray, batch_size: int, flip: bool = False, shift: int = 0) -> Iterator[np.ndarray]:
     """Views of ``images`` (an array or a memory map) read one batch at a time: memory stays one batch."""
     for start in range(0, len(images), batch_size):
-        yield view(np.asarray(images[start:start + batch_size]), flip, shift)
+        yield view(np.asarray(images[start : start + batch_size]), flip, shift)
 
 
 def streamed_input(images: np.ndarray, batch_size: int, flip: bool = False, shift: int = 0) -> object:
@@ -240,17 +257,21 @@ def streamed_input(images: np.ndarray, batch_size: int, flip: bool = False, shif
     import keras
 
     if keras.backend.backend() != "tensorflow":
+
         class Views(keras.utils.PyDataset):  # a known length: Keras stops at the last batch without a warning
             def __len__(self) -> int:
                 return steps_per_epoch(len(images), batch_size)
 
             def __getitem__(self, step: int) -> tuple[np.ndarray]:
-                return (view(np.asarray(images[step * batch_size:(step + 1) * batch_size]), flip, shift),)
+                return (view(np.asarray(images[step * batch_size : (step + 1) * batch_size]), flip, shift),)
+
         return Views()
     import tensorflow as tf
 
     spec = tf.TensorSpec((None, *images.shape[1:]), tf.float32)
-    dataset = tf.data.Dataset.from_generator(lambda: streamed_batches(images, batch_size, flip, shift), output_signature=spec)
+    dataset = tf.data.Dataset.from_generator(
+        lambda: streamed_batches(images, batch_size, flip, shift), output_signature=spec
+    )
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-len(images) // batch_size)))
     return dataset.prefetch(2)
 
@@ -263,8 +284,9 @@ def _image_files(folder: Path) -> list[Path]:
     """The image files of a class folder, in natural id order ("2" before "10")."""
     from kagglekit.data.labels import natural_key
 
-    return sorted((f for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")),
-                  key=lambda f: natural_key(f.stem))
+    return sorted(
+        (f for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")), key=lambda f: natural_key(f.stem)
+    )
 
 
 def read_folder_images(root: Path, classes: list[str], channels: int = 3) -> tuple[np.ndarray, np.ndarray]:

@@ -42,7 +42,9 @@ def open_csv_text(path: Path) -> Iterator[IO[str]]:
     except (zipfile.BadZipFile, OSError) as error:
         raise DataError(f"{path} is not a readable zip ({first_line(error)}); fetch it again.") from None
     with archive:
-        members = [info for info in archive.infolist() if not info.is_dir() and not info.filename.startswith("__MACOSX/")]
+        members = [
+            info for info in archive.infolist() if not info.is_dir() and not info.filename.startswith("__MACOSX/")
+        ]
         csvs = [info for info in members if info.filename.lower().endswith(".csv")]
         if len(csvs) != 1 or len(members) != 1:
             names = ", ".join(info.filename for info in members[:5]) or "nothing"
@@ -56,7 +58,10 @@ def expected_columns(prefix: str, shape: tuple[int, ...], label_column: str | No
 
 
 def read_pixel_csv(
-    path: Path, prefix: str = "pixel", shape: tuple[int, int, int] = (28, 28, 1), label_column: str | None = None,
+    path: Path,
+    prefix: str = "pixel",
+    shape: tuple[int, int, int] = (28, 28, 1),
+    label_column: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(uint8 images (N, *shape), labels as text (N,) or None) from a pixel-column CSV or a zip holding one.
 
@@ -80,15 +85,18 @@ def read_pixel_csv(
     with open_csv_text(path) as text:
         header = check_header(path, text.readline(), wanted)
         try:
-            for chunk in pd.read_csv(text, header=None, names=header, dtype=dtypes, na_filter=False, engine="c",
-                                     chunksize=CHUNK_ROWS):
+            for chunk in pd.read_csv(
+                text, header=None, names=header, dtype=dtypes, na_filter=False, engine="c", chunksize=CHUNK_ROWS
+            ):
                 pixels = chunk.iloc[:, 1:] if label_column else chunk
                 values = pixels.to_numpy()
                 outside = (values < 0) | (values > 255)
                 if outside.any():
                     row, column = np.argwhere(outside)[0]
-                    raise DataError(f"{path}: {where(done + row)} has {pixels.columns[column]} = {values[row, column]}, "
-                                    "outside 0-255; fix the file or fetch it again.")
+                    raise DataError(
+                        f"{path}: {where(done + row)} has {pixels.columns[column]} = {values[row, column]}, "
+                        "outside 0-255; fix the file or fetch it again."
+                    )
                 images.append(values.astype(np.uint8).reshape(len(values), *shape))
                 if label_column:
                     labels.append(chunk[label_column].str.strip().to_numpy(dtype=object))
@@ -100,15 +108,19 @@ def read_pixel_csv(
         else:
             failure = None
     if failure is not None:  # the fast pass failed: find the row, slowly, only now
-        raise DataError(f"{path}: {find_bad_row(path, len(wanted), label_column) or failure}; fix the file or fetch it again.")
+        raise DataError(
+            f"{path}: {find_bad_row(path, len(wanted), label_column) or failure}; fix the file or fetch it again."
+        )
     if done == 0:
         raise DataError(f"{path} has a header but no rows; fetch it again.")
     if not label_column:
         return np.concatenate(images), None
     names = np.concatenate(labels)
     if (names == "").any():
-        raise DataError(f"{path}: {where(int(np.flatnonzero(names == '')[0]))} has an empty {label_column}; "
-                        "fix the file or fetch it again.")
+        raise DataError(
+            f"{path}: {where(int(np.flatnonzero(names == '')[0]))} has an empty {label_column}; "
+            "fix the file or fetch it again."
+        )
     return np.concatenate(images), names
 
 
@@ -123,12 +135,16 @@ def check_header(path: Path, line: str, wanted: list[str]) -> list[str]:
         raise DataError(f"{path} is empty: no header line; fetch it again.")
     header = [name.strip() for name in next(csv.reader([line]))]
     if len(header) != len(wanted):
-        raise DataError(f"{path} has {len(header)} columns in its header, expected {len(wanted)} "
-                        f"({wanted[0]},...,{wanted[-1]}); is it the right file?")
+        raise DataError(
+            f"{path} has {len(header)} columns in its header, expected {len(wanted)} "
+            f"({wanted[0]},...,{wanted[-1]}); is it the right file?"
+        )
     if header != wanted:
         column = next(i for i, (found, expected) in enumerate(zip(header, wanted)) if found != expected)
-        raise DataError(f"{path} has header column {column + 1} {header[column]!r}, expected {wanted[column]!r} "
-                        f"(header {wanted[0]},...,{wanted[-1]}); is it the right file?")
+        raise DataError(
+            f"{path} has header column {column + 1} {header[column]!r}, expected {wanted[column]!r} "
+            f"(header {wanted[0]},...,{wanted[-1]}); is it the right file?"
+        )
     return header
 
 

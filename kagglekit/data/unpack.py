@@ -65,8 +65,8 @@ from tqdm import tqdm
 
 from kagglekit.competitions import CompetitionSpec, CsvLabels, GroupLabels, ImagePolicy, MemberImages, PixelImages
 from kagglekit.competitions.spec import ImageSource
-from kagglekit.exceptions import DataError, KagglekitError, StageNotReadyError, UnsafeArchiveError, first_line
 from kagglekit.data.labels import describe_ids, read_ids
+from kagglekit.exceptions import DataError, KagglekitError, StageNotReadyError, UnsafeArchiveError, first_line
 from kagglekit.markers import clear_complete, fingerprint, is_complete, mark_complete
 from kagglekit.outputs import move_into_place, partial_path, remove
 from kagglekit.paths import CompetitionPaths
@@ -121,9 +121,14 @@ def unpack_stamp(paths: CompetitionPaths, split: str, write_files: bool) -> str:
     spec = paths.spec
     source = split_source(spec, split)
     id_csv, _ = id_source(paths, split)
-    return fingerprint([paths.raw_file(source.file)] + ([id_csv] if id_csv else []), split=split,
-                       write_files=write_files, source=repr(source),
-                       labels=repr(spec.train_labels) if split == "train" else None, images=repr(image_policy(paths)))
+    return fingerprint(
+        [paths.raw_file(source.file)] + ([id_csv] if id_csv else []),
+        split=split,
+        write_files=write_files,
+        source=repr(source),
+        labels=repr(spec.train_labels) if split == "train" else None,
+        images=repr(image_policy(paths)),
+    )
 
 
 def unpack_at_size(paths: CompetitionPaths, split: str, log: Callable[[str], None] = print) -> None:
@@ -221,8 +226,15 @@ class Chosen(NamedTuple):  # a tuple: 300,000 of them are made per test archive
 
 
 def _decode_archive(
-    archive: Path, split: str, expected_ids: np.ndarray | None, id_csv: Path | None, paths: CompetitionPaths,
-    files_dir: Path | None, max_bytes: int, workers: int | None, progress: bool,
+    archive: Path,
+    split: str,
+    expected_ids: np.ndarray | None,
+    id_csv: Path | None,
+    paths: CompetitionPaths,
+    files_dir: Path | None,
+    max_bytes: int,
+    workers: int | None,
+    progress: bool,
 ) -> np.ndarray:
     """Decode into ``.partial`` outputs, then move them into place; on any failure remove them."""
     spec = paths.spec
@@ -245,10 +257,13 @@ def _decode_archive(
                 files_partial.mkdir(parents=True)
             declared = sum(m.size for m in members)
             with _decoder_pool(workers, len(ids), declared) as pool:
-                decoded = _decode_members(reader, chosen, images_partial, files_partial, pool, archive,
-                                          image_policy(paths), progress)
+                decoded = _decode_members(
+                    reader, chosen, images_partial, files_partial, pool, archive, image_policy(paths), progress
+                )
             if decoded != len(ids):
-                raise DataError(f"{archive} ended after {decoded} of {len(ids)} images; it is truncated, fetch it again.")
+                raise DataError(
+                    f"{archive} ended after {decoded} of {len(ids)} images; it is truncated, fetch it again."
+                )
         with open(ids_partial, "wb") as handle:  # np.save(path) would append ".npy" to the name
             np.save(handle, ids)
         if labels_out and labels_partial:
@@ -272,8 +287,9 @@ def _decode_archive(
             remove(leftover)
 
 
-def choose_members(members: Iterable[Member], source: ImageSource, group: str | None, archive: Path,
-                   split: str) -> list[Chosen]:
+def choose_members(
+    members: Iterable[Member], source: ImageSource, group: str | None, archive: Path, split: str
+) -> list[Chosen]:
     """The members that are the split's images, in stream order, with their ids (and labels read off paths).
 
     A member the pattern does not match is not one of these images and is skipped; an id that is empty,
@@ -293,14 +309,20 @@ def choose_members(members: Iterable[Member], source: ImageSource, group: str | 
             image_id = match.group("id")
             label = match.group(group) if group else None
             if group and not label:
-                raise DataError(f"{archive}: {member.name} has no label: the group {group!r} of {key} "
-                                f"({source.members!r}) matched nothing in it; fix the spec's pattern.")
+                raise DataError(
+                    f"{archive}: {member.name} has no label: the group {group!r} of {key} "
+                    f"({source.members!r}) matched nothing in it; fix the spec's pattern."
+                )
         if not image_id or image_id in (".", "..") or "/" in image_id or "\\" in image_id:
-            raise DataError(f"{archive}: {member.name} has the id {image_id!r}, which cannot name a file; "
-                            f"fix the (?P<id>...) group of {key}.")
+            raise DataError(
+                f"{archive}: {member.name} has the id {image_id!r}, which cannot name a file; "
+                f"fix the (?P<id>...) group of {key}."
+            )
         if image_id in seen:
-            raise DataError(f"{archive}: {member.name} and {seen[image_id]} both have the id {image_id!r}; "
-                            f"every image needs its own: fix the (?P<id>...) group of {key}.")
+            raise DataError(
+                f"{archive}: {member.name} and {seen[image_id]} both have the id {image_id!r}; "
+                f"every image needs its own: fix the (?P<id>...) group of {key}."
+            )
         seen[image_id] = member.name
         chosen.append(Chosen(member.name, image_id, label))
     if not chosen:
@@ -340,8 +362,14 @@ def file_name(chosen: Chosen) -> str:
 
 
 def _decode_members(
-    reader: ImageReader, chosen: list[Chosen], images_path: Path, files_dir: Path | None,
-    pool: Executor | None, archive: Path, policy: ImagePolicy, progress: bool,
+    reader: ImageReader,
+    chosen: list[Chosen],
+    images_path: Path,
+    files_dir: Path | None,
+    pool: Executor | None,
+    archive: Path,
+    policy: ImagePolicy,
+    progress: bool,
 ) -> int:
     index_of = {c.name: index for index, c in enumerate(chosen)}
     if files_dir is None:
@@ -416,7 +444,7 @@ class ImageReader:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "ImageReader":
+    def __enter__(self) -> ImageReader:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -426,7 +454,9 @@ class ImageReader:
 
     def check_name(self, name: str) -> None:
         if name.startswith("/") or ".." in name.split("/") or (len(name) > 1 and name[1] == ":"):
-            raise UnsafeArchiveError(f"{self.path} has an entry that escapes its folder ({name!r}); refusing to unpack it.")
+            raise UnsafeArchiveError(
+                f"{self.path} has an entry that escapes its folder ({name!r}); refusing to unpack it."
+            )
 
     def check_member_size(self, name: str, size: int) -> None:
         if size > MAX_MEMBER_BYTES:
@@ -513,7 +543,9 @@ def iter_member_bytes(seven_zip: py7zr.SevenZipFile, max_bytes: int) -> Iterator
     unpacked = 0
     for index, folder in enumerate(streams.unpackinfo.folders):
         seven_zip.fp.seek(seven_zip.afterheader + positions[index])
-        stream = FolderStream(seven_zip.fp, folder.get_decompressor(positions[index + 1] - positions[index], reset=True))
+        stream = FolderStream(
+            seven_zip.fp, folder.get_decompressor(positions[index + 1] - positions[index], reset=True)
+        )
         for member in folder.files:
             if member.emptystream:
                 continue
@@ -539,8 +571,10 @@ class ZipReader(ImageReader):
         try:
             self.archive = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as error:
-            raise DataError(f"{path} is not a readable zip archive ({first_line(error)}); "
-                            "delete it and run `python -m kagglekit fetch` again.") from None
+            raise DataError(
+                f"{path} is not a readable zip archive ({first_line(error)}); "
+                "delete it and run `python -m kagglekit fetch` again."
+            ) from None
         self.infos: dict[str, zipfile.ZipInfo] = {}
 
     def close(self) -> None:
@@ -578,7 +612,9 @@ class ZipReader(ImageReader):
                 raise zipfile.BadZipFile(f"{name} holds {len(data)} bytes, its header says {info.file_size}")
             unpacked += len(data)
             if unpacked > self.max_bytes:
-                raise UnsafeArchiveError(f"decompressed data passed the {self.max_bytes / 2**30:.1f} GiB cap; refusing it")
+                raise UnsafeArchiveError(
+                    f"decompressed data passed the {self.max_bytes / 2**30:.1f} GiB cap; refusing it"
+                )
             yield name, data
 
 
@@ -603,7 +639,9 @@ class FolderReader(ImageReader):
                 name = full.relative_to(base).as_posix()
                 info = full.lstat()
                 if not stat.S_ISREG(info.st_mode):
-                    raise UnsafeArchiveError(f"{self.path} has a link or special file ({name!r}); refusing to unpack it.")
+                    raise UnsafeArchiveError(
+                        f"{self.path} has a link or special file ({name!r}); refusing to unpack it."
+                    )
                 self.check_member_size(name, info.st_size)
                 declared += info.st_size
                 self.files[name] = full
@@ -636,9 +674,11 @@ class PixelCsvReader(ImageReader):
 
         source = self.source
         if source.id is not None and self.label_column is not None:
-            raise DataError(f"{self.path}: a pixel CSV with both an id column ({source.id!r}) and its own labels "
-                            f"({self.label_column!r}) is not supported yet; give the labels' id column in the spec "
-                            "(train.labels.id) so folders reads them from the CSV.")
+            raise DataError(
+                f"{self.path}: a pixel CSV with both an id column ({source.id!r}) and its own labels "
+                f"({self.label_column!r}) is not supported yet; give the labels' id column in the spec "
+                "(train.labels.id) so folders reads them from the CSV."
+            )
         text_column = source.id or self.label_column
         self.images, text = read_pixel_csv(self.path, source.pixels, source.shape, text_column)
         rows = range(1, len(self.images) + 1)
@@ -682,7 +722,7 @@ class FolderStream:
             raise UnsafeArchiveError(f"{name} declares {size} bytes, over the {MAX_MEMBER_BYTES}-byte cap per image")
         while len(self.buffer) - self.position < size:
             self._refill(name)
-        data = bytes(self.buffer[self.position:self.position + size])
+        data = bytes(self.buffer[self.position : self.position + size])
         self.position += size
         return data
 
@@ -691,11 +731,9 @@ class FolderStream:
         block = self.decompressor.decompress(self.fp, self.BLOCK)
         if not block and self.fp.tell() == before:
             raise EOFError(f"the stream ends inside {name}")
-        del self.buffer[:self.position]
+        del self.buffer[: self.position]
         self.position = 0
         self.buffer += block
-
-
 
 
 # -- decoding ------------------------------------------------------------------------
@@ -710,8 +748,9 @@ class ChunkedDecoder:
     every other image must have.
     """
 
-    def __init__(self, path: Path, count: int, pool: Executor | None, archive: Path, policy: ImagePolicy,
-                 progress: bool) -> None:
+    def __init__(
+        self, path: Path, count: int, pool: Executor | None, archive: Path, policy: ImagePolicy, progress: bool
+    ) -> None:
         self.path = path
         self.count = count
         self.pixels: NpyRowWriter | None = None
@@ -763,15 +802,19 @@ class ChunkedDecoder:
             self.pixels = NpyRowWriter(self.path, (self.count, *images.shape[1:]))
             self.first = names[0]
         elif images.shape[1:] != self.pixels.shape[1:]:  # only under "native": a size is a size
-            raise DataError(f"{self.archive}: {odd_size(names[0], images.shape[1:], self.pixels.shape[1:], self.first)}")
+            raise DataError(
+                f"{self.archive}: {odd_size(names[0], images.shape[1:], self.pixels.shape[1:], self.first)}"
+            )
         self.pixels.write(indices, images)
         self.decoded += len(indices)
         self.bar.update(len(indices))
 
 
 def odd_size(name: str, shape: tuple[int, ...], expected: tuple[int, ...], first: str) -> str:
-    return (f"{name} is {shape[1]}x{shape[0]}, expected {expected[1]}x{expected[0]} as {first} is "
-            "(images.size = \"native\" wants every image one size; give the spec a size and a resize otherwise)")
+    return (
+        f"{name} is {shape[1]}x{shape[0]}, expected {expected[1]}x{expected[0]} as {first} is "
+        '(images.size = "native" wants every image one size; give the spec a size and a resize otherwise)'
+    )
 
 
 class NpyRowWriter:
@@ -785,7 +828,8 @@ class NpyRowWriter:
         self.shape = shape
         self.handle = open(path, "wb")
         np.lib.format.write_array_header_1_0(
-            self.handle, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape})
+            self.handle, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+        )
         self.data_offset = self.handle.tell()
         self.row_bytes = int(np.prod(shape[1:])) * dtype.itemsize
         self.handle.truncate(self.data_offset + shape[0] * self.row_bytes)
@@ -796,12 +840,18 @@ class NpyRowWriter:
     def write(self, indices: list[int], rows: np.ndarray) -> None:
         """Rows for consecutive indices (the usual case) go out in one write."""
         if indices == list(range(indices[0], indices[0] + len(indices))):
-            os.pwrite(self.handle.fileno(), np.ascontiguousarray(rows).tobytes(), self.data_offset + indices[0] * self.row_bytes)
+            os.pwrite(
+                self.handle.fileno(),
+                np.ascontiguousarray(rows).tobytes(),
+                self.data_offset + indices[0] * self.row_bytes,
+            )
             return
         for index, row in zip(indices, rows):
-            os.pwrite(self.handle.fileno(), np.ascontiguousarray(row).tobytes(), self.data_offset + index * self.row_bytes)
+            os.pwrite(
+                self.handle.fileno(), np.ascontiguousarray(row).tobytes(), self.data_offset + index * self.row_bytes
+            )
 
-    def __enter__(self) -> "NpyRowWriter":
+    def __enter__(self) -> NpyRowWriter:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -863,8 +913,9 @@ MODES = {1: "L", 3: "RGB"}
 DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
 
-def decode_images(blobs: list[Payload], names: list[str],
-                  policy: tuple[tuple[int, int] | None, str | None, int]) -> tuple[np.ndarray | None, str | None]:
+def decode_images(
+    blobs: list[Payload], names: list[str], policy: tuple[tuple[int, int] | None, str | None, int]
+) -> tuple[np.ndarray | None, str | None]:
     """Decode a chunk into (N, H, W, C) uint8 under the spec's image policy; on a bad image return its name and why.
 
     ``policy`` is (size, resize, channels) of :class:`~kagglekit.competitions.ImagePolicy`. Runs in worker
@@ -879,13 +930,16 @@ def decode_images(blobs: list[Payload], names: list[str],
             if size is None and blob.shape[-1] == channels:
                 pixels = blob
             else:
-                pixels = _pixels(Image.fromarray(blob[..., 0] if blob.shape[-1] == 1 else blob).convert(mode),
-                                 size, resize)
+                pixels = _pixels(
+                    Image.fromarray(blob[..., 0] if blob.shape[-1] == 1 else blob).convert(mode), size, resize
+                )
         else:
             try:  # the file's own faults: only decoding and converting it
                 image = Image.open(io.BytesIO(blob))
                 if size is not None and image.format == "JPEG":
-                    image.draft(mode, _draft_size(image.size, size, resize))  # decode at 1/2, 1/4, 1/8 where that suffices
+                    image.draft(
+                        mode, _draft_size(image.size, size, resize)
+                    )  # decode at 1/2, 1/4, 1/8 where that suffices
                 image = image.convert(mode) if image.mode != mode else _loaded(image)
             except DECODE_ERRORS as error:
                 # Pillow names the BytesIO it was handed ("cannot identify image file <_io.BytesIO ...>"): say what it means
@@ -970,5 +1024,8 @@ def _safe_context() -> multiprocessing.context.BaseContext:
 
 
 def summaries_table(summaries: Iterable[SplitSummary]) -> str:
-    rows = [f"  {s.split:<5} {s.images:>8,} images  " + ("already complete" if s.skipped else f"{s.seconds:6.1f} s") for s in summaries]
+    rows = [
+        f"  {s.split:<5} {s.images:>8,} images  " + ("already complete" if s.skipped else f"{s.seconds:6.1f} s")
+        for s in summaries
+    ]
     return "\n".join(rows)

@@ -23,8 +23,8 @@ from typing import Any, Callable
 
 from kagglekit.chain import Chain, run_chain, stages
 from kagglekit.jsonfiles import read_json, write_json
-from kagglekit.submissions.formats import PREDICTION
 from kagglekit.paths import kaggle_temp, kaggle_working
+from kagglekit.submissions.formats import PREDICTION
 from kagglekit.training.backend import Machine
 from kagglekit.training.recipes import RecipeChoice
 from kagglekit.training.runs import METRICS
@@ -51,8 +51,9 @@ def _nvidia_gpus() -> list[str]:
     if shutil.which("nvidia-smi") is None:
         return []
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=30
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     return [line.strip() for line in out.splitlines() if line.strip()]
@@ -64,8 +65,11 @@ def device_mismatch(requested: str | None, device: dict[str, Any]) -> str | None
     if kind is None:
         return None  # a shape kagglekit has no expectation for: nothing to check against
     count = EXPECTED_COUNT.get(requested or "")
-    if (device.get("kind") != kind or (name and name not in str(device.get("name")))
-            or (count and device.get("count", count) != count)):
+    if (
+        device.get("kind") != kind
+        or (name and name not in str(device.get("name")))
+        or (count and device.get("count", count) != count)
+    ):
         return f"asked Kaggle for {requested or 'no accelerator'} but the kernel ran on {device.get('name')}"
     return None
 
@@ -75,8 +79,12 @@ def main(spec: dict[str, Any], run_stage: Callable[[list[str]], int]) -> int:
     (the CLI's ``main``, handed in by the pushed script); 0 when the run archive is written."""
     working, temp = kaggle_working(), kaggle_temp()
     device = probe_device()
-    report = {"token": spec["token"], "requested": spec["machine_shape"], "device": device,
-              "python": platform.python_version()}
+    report = {
+        "token": spec["token"],
+        "requested": spec["machine_shape"],
+        "device": device,
+        "python": platform.python_version(),
+    }
     write_json(working / DEVICE_REPORT, report)
     problem = device_mismatch(spec["machine_shape"], device)
     if problem:
@@ -100,8 +108,13 @@ def kernel_chain(spec: dict[str, Any], temp: Path) -> Chain:
     """fetch -> predict in the kernel's scratch space, with the recipe remote was given (typed overrides as JSON),
     so predict takes the run train made."""
     recipe = RecipeChoice(spec["model"], spec["overrides"], bool(spec.get("all_data"))).flags()
-    return Chain(["--competition", spec["competition"], "--data-dir", str(temp / "data")], recipe,
-                 temp / "runs", temp / "submissions", spec.get("tta"))
+    return Chain(
+        ["--competition", spec["competition"], "--data-dir", str(temp / "data")],
+        recipe,
+        temp / "runs",
+        temp / "submissions",
+        spec.get("tta"),
+    )
 
 
 def archive_run(subs: Path, working: Path, report: dict[str, Any]) -> int:
@@ -112,8 +125,11 @@ def archive_run(subs: Path, working: Path, report: dict[str, Any]) -> int:
     report["version_id"] = prediction["version_id"]
     report["run"] = run_dir.name
     metrics = read_json(run_dir / METRICS)
-    report["trained_on"] = {"kind": metrics.get("device_kind"), "name": metrics.get("device"),
-                            "count": metrics.get("replicas")}
+    report["trained_on"] = {
+        "kind": metrics.get("device_kind"),
+        "name": metrics.get("device"),
+        "count": metrics.get("replicas"),
+    }
     write_json(working / DEVICE_REPORT, report)
     partial = working / (RUN_ARCHIVE + ".partial")
     with tarfile.open(partial, "w:gz") as tar:
