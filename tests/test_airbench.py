@@ -64,6 +64,17 @@ def test_whitening_at_stride_two_tiles_the_image_and_loses_nothing() -> None:
     assert PatchWhitening.from_config(layer.get_config()).stride == 2
 
 
+def test_photos_big_reads_128_pixel_photographs_as_a_64_pixel_map_of_patches() -> None:
+    from kagglekit.training.models.airbench import airbench_architecture
+
+    recipe = get_version("photos-big").recipe()
+    assert recipe["image_size"] == [128, 128] and recipe["whiten_stride"] == 2 and recipe["residual"]
+    model = airbench_architecture(recipe, (128, 128, 3), 2)
+    whitening = next(layer for layer in model.layers if isinstance(layer, PatchWhitening))
+    assert whitening.compute_output_shape((None, 128, 128, 3))[1:3] == (64, 64)
+    assert model.output_shape == (None, 2)
+
+
 def test_dirac_initializer_starts_a_convolution_as_the_identity() -> None:
     conv = keras.layers.Conv2D(8, 3, padding="same", use_bias=False, kernel_initializer=DiracInitializer(seed=1))
     x = np.random.default_rng(1).normal(size=(2, 6, 6, 3)).astype(np.float32)

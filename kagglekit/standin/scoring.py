@@ -77,9 +77,7 @@ class Scoring:
         return self.header[1:]
 
 
-def read_solution(
-    data: bytes, where: str = "solution.csv"
-) -> tuple[tuple[str, ...], dict[str, str], frozenset[str]]:
+def read_solution(data: bytes, where: str = "solution.csv") -> tuple[tuple[str, ...], dict[str, str], frozenset[str]]:
     """The solution's header, its answers by id and its ignored ids; ValueError for one that cannot be a solution."""
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     header = tuple(h.strip() for h in (rows[0] if rows else []))
