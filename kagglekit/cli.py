@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 from typing import NoReturn, Sequence
 
-from kagglekit.arguments import competition_slug, tta_budget
+from kagglekit.arguments import competition_slug, non_negative_float, positive_float, tta_budget
 from kagglekit.exceptions import KagglekitError, MissingPackageError, UsageError, first_line
 from kagglekit.paths import DEFAULT_COMPETITION, default_data_dir, default_runs_dir, default_submissions_dir
 from kagglekit.training import backend
@@ -133,6 +133,40 @@ def add_tta_budget_argument(parser: argparse.ArgumentParser) -> None:
         "confident first: 0 = the plain view alone, all = every view on every image; fixed before "
         f"prediction starts, whatever the images hold (default: {DEFAULT_TTA_BUDGET}, what the 0.6 "
         "confidence threshold measured on fast's validation split spent; issue 21 will measure its own curve)",
+    )
+
+
+def add_kernel_arguments(parser: argparse.ArgumentParser, runs: str, waits_for: str, records: str) -> None:
+    """What every command that pushes a Kaggle kernel and waits for it takes: the accelerator, the wait and the
+    folders, each worded by the caller (``runs``: what the kernel is for, ``waits_for``, ``records``)."""
+    from kagglekit.paths import DEFAULT_REMOTE_DIR
+    from kagglekit.remote.accelerators import ACCELERATORS
+
+    parser.add_argument(
+        "--accelerator",
+        choices=sorted(ACCELERATORS),
+        default="t4x2",
+        help=f"what {runs} runs on: t4x2 = two T4 GPUs, p100 = one P100, tpu = TPU v5e-8, cpu = none (default: t4x2)",
+    )
+    parser.add_argument(
+        "--wait",
+        type=non_negative_float,
+        default=6 * 3600,
+        metavar="SECONDS",
+        help=f"how long to wait for {waits_for} (default: 21600 = 6 h)",
+    )
+    parser.add_argument(
+        "--interval", type=positive_float, default=30.0, metavar="SECONDS", help="seconds between polls (default: 30)"
+    )
+    parser.add_argument("--push-again", action="store_true", help="push a new kernel version even if one was pushed")
+    add_runs_dir_argument(parser, "where runs live")
+    add_submissions_dir_argument(parser, "where submission folders are")
+    parser.add_argument(
+        "--remote-dir",
+        type=Path,
+        default=DEFAULT_REMOTE_DIR,
+        metavar="DIR",
+        help=f"{records} (default: {DEFAULT_REMOTE_DIR}/)",
     )
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from kagglekit.arguments import non_negative_float, positive_float
-from kagglekit.cli import add_competition_arguments
+from kagglekit.cli import add_competition_arguments, add_kernel_arguments
 from kagglekit.commands.recipe import add_recipe_arguments, recipe_choice
 from kagglekit.training.runs import TTA_MODES
 
@@ -29,55 +27,16 @@ cancel a running kernel: do that on the kernel's page."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from kagglekit.paths import DEFAULT_REMOTE_DIR
-    from kagglekit.remote.accelerators import ACCELERATORS
-
     add_competition_arguments(parser)
     add_recipe_arguments(parser, required=True, training=True)
-    parser.add_argument(
-        "--accelerator",
-        choices=sorted(ACCELERATORS),
-        default="t4x2",
-        help="t4x2: two T4 GPUs; p100: one P100; tpu: TPU v5e-8; cpu: none (default: t4x2)",
+    add_kernel_arguments(
+        parser,
+        runs="the training kernel",
+        waits_for="the kernel before leaving it running",
+        records="kernel folders, push records and pulled output",
     )
     parser.add_argument(
         "--tta", choices=TTA_MODES, default=None, help="test-time augmentation for predict (default: the version's)"
-    )
-    parser.add_argument(
-        "--wait",
-        type=non_negative_float,
-        default=6 * 3600,
-        metavar="SECONDS",
-        help="how long to wait for the kernel before leaving it running (default: 21600 = 6 h)",
-    )
-    parser.add_argument(
-        "--interval",
-        type=positive_float,
-        default=30.0,
-        metavar="SECONDS",
-        help="seconds between status polls (default: 30)",
-    )
-    parser.add_argument(
-        "--push-again",
-        action="store_true",
-        help="push a new kernel version even if one for the same recipe was pushed before",
-    )
-    parser.add_argument(
-        "--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where runs go (default: runs/)"
-    )
-    parser.add_argument(
-        "--submissions-dir",
-        type=Path,
-        default=Path("submissions"),
-        metavar="DIR",
-        help="where submission folders go (default: submissions/)",
-    )
-    parser.add_argument(
-        "--remote-dir",
-        type=Path,
-        default=DEFAULT_REMOTE_DIR,
-        metavar="DIR",
-        help=f"kernel folders, push records and pulled output (default: {DEFAULT_REMOTE_DIR}/)",
     )
 
 

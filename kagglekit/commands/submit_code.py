@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from kagglekit.arguments import non_negative_float, positive_float
-from kagglekit.cli import add_competition_arguments, add_runs_dir_argument, add_submissions_dir_argument
+from kagglekit.cli import add_competition_arguments, add_kernel_arguments
 from kagglekit.commands.recipe import add_recipe_arguments, recipe_choice
 from kagglekit.training.runs import TTA_MODES
 
@@ -31,39 +29,16 @@ version (REMOTE/<kernel>/push.json) instead of pushing a new one."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from kagglekit.paths import DEFAULT_REMOTE_DIR
-    from kagglekit.remote.accelerators import ACCELERATORS
-
     add_competition_arguments(parser)
     add_recipe_arguments(parser, required=True, training=False)
-    parser.add_argument(
-        "--accelerator",
-        choices=sorted(ACCELERATORS),
-        default="t4x2",
-        help="what the inference kernel runs on: t4x2, p100, tpu or cpu (default: t4x2)",
-    )
-    parser.add_argument(
-        "--wait",
-        type=non_negative_float,
-        default=6 * 3600,
-        metavar="SECONDS",
-        help="how long to wait for the datasets and the kernel before leaving them (default: 21600 = 6 h)",
-    )
-    parser.add_argument(
-        "--interval", type=positive_float, default=30.0, metavar="SECONDS", help="seconds between polls (default: 30)"
+    add_kernel_arguments(
+        parser,
+        runs="the inference kernel",
+        waits_for="the datasets and the kernel before leaving them",
+        records="dataset records, kernel folders and push records",
     )
     parser.add_argument(
         "--tta", choices=TTA_MODES, default=None, help="test-time augmentation in the kernel (default: the version's)"
-    )
-    parser.add_argument("--push-again", action="store_true", help="push a new kernel version even if one was pushed")
-    add_runs_dir_argument(parser, "where runs live")
-    add_submissions_dir_argument(parser, "where submission folders are")
-    parser.add_argument(
-        "--remote-dir",
-        type=Path,
-        default=DEFAULT_REMOTE_DIR,
-        metavar="DIR",
-        help=f"dataset records, kernel folders and push records (default: {DEFAULT_REMOTE_DIR}/)",
     )
 
 
