@@ -13,11 +13,13 @@
 # WHERE: local (train and predict here) | kaggle (in a kernel on Kaggle's ACCELERATOR: t4x2 | p100 | tpu | cpu).
 #   A code competition (spec kind = "code") trains and predicts here, and WHERE=kaggle submits its offline kernel.
 # REMOTE: kernel folders and push records.  REMOTE_FLAGS: more `kagglekit remote` flags, e.g. '--wait 3600 --interval 60'.
+# TEST_WORKERS: test processes (pytest-xdist), each test file in one; every one imports TensorFlow (~1 GB).
 PYTHON      ?= python3
 VENV        ?= .venv
 COMPETITION ?= cifar-10
 DATA        ?= data
 MODEL       ?=
+TEST_WORKERS ?= 2
 EPOCHS      ?=
 SEED        ?=
 ALL_DATA    ?=
@@ -56,14 +58,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 install: $(VENV)/.installed  ## create .venv/ with kagglekit and its test tools
 
 test: install lint  ## lint, then the test suite (what CI runs)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install  ## ruff's checks and formatting, configured in pyproject.toml (`ruff format .` fixes the layout)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
 test-fast: install  ## the suite without the few slow tests
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 fetch unpack folders: install
 	$(KK) chain --to $@ $(CHAIN)
