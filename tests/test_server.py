@@ -354,3 +354,17 @@ def test_a_one_probability_solution_may_name_the_classes(kaggle_server, tmp_path
     public, _ = split(kaggle_server, DOGS)
     scored = submitted(kaggle_server, DOGS, tmp_path, probability_csv(p))
     assert scored["publicScore"] == pytest.approx(METRICS["binary-log-loss"](truth[public], p[public]), abs=1e-5)
+
+
+def test_every_list_call_pages_by_offset_tokens_and_the_last_page_has_none() -> None:
+    from kagglekit.standin.responses import one_page
+
+    items, token, pages = list(range(45)), None, []
+    while True:
+        shown, token = one_page(items, token, None)
+        pages.append(list(shown))
+        if token is None:
+            break
+    assert [len(p) for p in pages] == [20, 20, 5] and sum(pages, []) == items
+    assert list(one_page(items, None, 10, page=2)[0]) == list(range(10, 20))  # the older 1-based page number
+    assert one_page(items, "40", 5) == (items[40:45], None)

@@ -64,7 +64,7 @@ from kagglesdk.datasets.types.dataset_types import DatasetInfo, SettingsLicense
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
-from kagglekit.standin.responses import ApiError, sdk_response
+from kagglekit.standin.responses import ApiError, one_page, sdk_response
 
 if TYPE_CHECKING:
     from kagglekit.standin.server import KaggleServer
@@ -274,12 +274,11 @@ class DatasetService:
                 and (d.owner == user or not d.is_private)
                 and (term in d.slug.lower() or term in d.title.lower())
             ]
-        size = body.page_size or 20
-        start = int(body.page_token) if (body.page_token or "").isdigit() else ((body.page or 1) - 1) * size
+        shown, next_token = one_page(found, body.page_token, body.page_size, body.page)
         response = ApiListDatasetsResponse()
-        response.datasets = [_dataset_view(d) for d in found[start : start + size]]
-        if start + size < len(found):
-            response.next_page_token = str(start + size)
+        response.datasets = [_dataset_view(d) for d in shown]
+        if next_token:
+            response.next_page_token = next_token
         return sdk_response(response)
 
     def _list_files(self, request: Request) -> Response:
@@ -287,12 +286,11 @@ class DatasetService:
         body = ApiListDatasetFilesRequest.from_dict(request.get_json(force=True))
         dataset = self._dataset(body.owner_slug, body.dataset_slug)
         version = dataset.version(body.dataset_version_number)
-        files = version.files()
-        start, size = int(body.page_token or 0), body.page_size or 20
+        shown, next_token = one_page(version.files(), body.page_token, body.page_size)
         response = ApiListDatasetFilesResponse()
-        response.dataset_files = [_file_view(dataset, version, p) for p in files[start : start + size]]
-        if start + size < len(files):
-            response.next_page_token = str(start + size)
+        response.dataset_files = [_file_view(dataset, version, p) for p in shown]
+        if next_token:
+            response.next_page_token = next_token
         return sdk_response(response)
 
     def _get_metadata(self, request: Request) -> Response:

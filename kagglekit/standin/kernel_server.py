@@ -56,7 +56,7 @@ from werkzeug.wrappers import Request, Response
 from kagglekit.data.fetch import CACHE_MOUNT_ENV
 from kagglekit.paths import KAGGLE_TEMP_ENV, KAGGLE_WORKING_ENV
 from kagglekit.standin.offline import namespace_prefix, offline_pythonpath
-from kagglekit.standin.responses import ApiError, json_response, sdk_response
+from kagglekit.standin.responses import ApiError, json_response, one_page, sdk_response
 
 if TYPE_CHECKING:
     from kagglekit.standin.server import KaggleServer
@@ -262,12 +262,12 @@ class KernelService:
         body = ApiListKernelSessionOutputRequest.from_dict(request.get_json(force=True))
         version = self._version(body.user_name, body.kernel_slug)
         names = sorted(str(p.relative_to(version.working)) for p in version.working.rglob("*") if p.is_file())
-        start, size = int(body.page_token or 0), body.page_size or 20
+        shown, next_token = one_page(names, body.page_token, body.page_size)
         response = ApiListKernelSessionOutputResponse()
-        response.files = [self._output_file(version, name) for name in names[start : start + size]]
+        response.files = [self._output_file(version, name) for name in shown]
         response.log = json.dumps(version.log)
-        if start + size < len(names):
-            response.next_page_token = str(start + size)
+        if next_token:
+            response.next_page_token = next_token
         return sdk_response(response)
 
     def _output_file(self, version: KernelVersion, name: str) -> ApiKernelSessionOutputFile:
@@ -324,12 +324,12 @@ class KernelService:
             and (not body.competition or body.competition in (v.pushed.competition_data_sources or []))
             and (not body.dataset or body.dataset in (v.pushed.dataset_data_sources or []))
         ]
-        size = body.page_size or 20
-        start = int(body.page_token) if (body.page_token or "").isdigit() else ((body.page or 1) - 1) * size
+        ordered = sorted(found, key=lambda v: (v.owner, v.slug))
+        shown, next_token = one_page(ordered, body.page_token, body.page_size, body.page)
         response = ApiListKernelsResponse()
-        response.kernels = [_metadata(v) for v in sorted(found, key=lambda v: (v.owner, v.slug))[start : start + size]]
-        if start + size < len(found):
-            response.next_page_token = str(start + size)
+        response.kernels = [_metadata(v) for v in shown]
+        if next_token:
+            response.next_page_token = next_token
         return sdk_response(response)
 
     def _get_kernel(self, request: Request) -> Response:

@@ -112,7 +112,7 @@ from werkzeug.wrappers import Request, Response
 from kagglekit.competitions.metrics import METRICS, Metric
 from kagglekit.standin.dataset_server import DatasetService
 from kagglekit.standin.kernel_server import KernelService
-from kagglekit.standin.responses import ApiError, json_response, sdk_response
+from kagglekit.standin.responses import ApiError, json_response, one_page, sdk_response
 from kagglekit.standin.scoring import KAGGLE_METRIC_NAMES, Scoring, SubmissionRefused, better, make_scoring
 from kagglekit.standin.scoring import score as score_submission
 
@@ -587,13 +587,11 @@ class KaggleServer:
         body = ApiListDataFilesRequest.from_dict(request.get_json(force=True))
         competition = self._competition(body.competition_name)
         files = sorted(competition.files.values(), key=lambda f: f.name)
-        start = int(body.page_token or 0)
-        size = body.page_size or 20
-        page = files[start : start + size]
+        shown, next_token = one_page(files, body.page_token, body.page_size)
         response = ApiListDataFilesResponse()
-        response.files = [_data_file(f, competition.created) for f in page]
-        if start + size < len(files):
-            response.next_page_token = str(start + size)
+        response.files = [_data_file(f, competition.created) for f in shown]
+        if next_token:
+            response.next_page_token = next_token
         return sdk_response(response)
 
     def _download_data_file(self, request: Request) -> Response:
