@@ -1,4 +1,4 @@
-"""The airbench versions ``fast`` and ``best``: their layers, schedule and TTA, and a real training step each.
+"""The airbench versions (``fast``, ``fast-muon``, ``best``): layers, schedule and TTA, and a real training step each.
 
 The full-size figures (`fast` 0.90 in 41 CPU minutes, `best` 0.93 on a GPU) live
 in bench/RESULTS.md; here each version builds, trains a step on a small generated
@@ -150,7 +150,7 @@ def test_freeze_after_holds_a_layer_still_from_its_epoch_on() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["fast", "best"])
+@pytest.mark.parametrize("name", ["fast", "fast-muon", "best"])
 def test_version_trains_saves_reloads_and_predicts(name: str, prepared, tmp_path: Path) -> None:
     run_dir = train(name, {"epochs": 1, "batch_size": 16, "limit": 48}, prepared, tmp_path, log=lambda line: None)
     metrics = json.loads((run_dir / runs.METRICS).read_text())

@@ -25,7 +25,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "epochs": 10,  # passes over the training split
     "batch_size": 32,  # images per step per replica (scaled by replica count)
     "lr": 1e-3,  # peak learning rate
-    "optimizer": "adam",  # adam | adamw | sgd (Nesterov)
+    "optimizer": "adam",  # adam | adamw | sgd (Nesterov) | muon (filters by Muon, the rest sgd)
     "momentum": 0.9,  # sgd's momentum
     "weight_decay": 0.0,  # decoupled: each step shrinks every weight by lr * weight_decay
     "schedule": "constant",  # constant | cosine | onecycle | triangle (per step; triangle = airbench's, shaped by

@@ -76,7 +76,17 @@ def optimizer(recipe: dict[str, Any], steps_per_epoch: int) -> keras.optimizers.
         return keras.optimizers.AdamW(rate, weight_decay=decay)
     if name == "sgd":
         return keras.optimizers.SGD(rate, momentum=float(recipe["momentum"]), nesterov=True, weight_decay=decay or None)
-    raise UsageError(f"unknown optimizer {name!r}; known: adam, adamw, sgd")
+    if name == "muon":  # filters by Muon at muon_lr on the same schedule, the rest as sgd
+        from kagglekit.training.models.muon import MUON_LR, MUON_MOMENTUM, FilterMuon
+
+        return FilterMuon(
+            rate,
+            momentum=float(recipe["momentum"]),
+            muon_lr_ratio=float(recipe.get("muon_lr", MUON_LR)) / float(recipe["lr"]),
+            muon_momentum=float(recipe.get("muon_momentum", MUON_MOMENTUM)),
+            weight_decay=decay or None,
+        )
+    raise UsageError(f"unknown optimizer {name!r}; known: adam, adamw, sgd, muon")
 
 
 def loss_and_metric(recipe: dict[str, Any]) -> tuple[keras.losses.Loss, keras.metrics.Metric]:
