@@ -114,6 +114,20 @@ def prepare_whitening(model: Any, x_train: np.ndarray, seed: int) -> None:
     model.get_layer("whiten").adapt(sample)
 
 
+def register_airbench(name: str, summary: str, defaults: dict[str, Any]) -> ModelVersion:
+    """A version of airbench's network: only its recipe differs (whitening set from the data; no CPU XLA)."""
+    return register(
+        ModelVersion(
+            name=name,
+            summary=summary,
+            defaults=defaults,
+            architecture=airbench_architecture,
+            prepare=prepare_whitening,
+            cpu_xla=False,
+        )
+    )
+
+
 # ---------------------------------------------------------------------------
 # fast = airbench94's network and hyperparameters, 18 epochs of 45,000 images
 # (airbench94 trains 9.9 of 50,000). Measured on the lossless ../shared/cifar10
@@ -178,15 +192,10 @@ AIRBENCH96 = {
     "bn_momentum": 0.1,
 }
 
-register(
-    ModelVersion(
-        name="fast",
-        summary="airbench94 in Keras: whitened 2x2 stem, 64/256/256 VGG, SGD triangle, label smoothing, lookahead, TTA; 18 epochs",
-        defaults=AIRBENCH94,
-        architecture=airbench_architecture,
-        prepare=prepare_whitening,
-        cpu_xla=False,
-    )
+register_airbench(
+    "fast",
+    "airbench94 in Keras: whitened 2x2 stem, 64/256/256 VGG, SGD triangle, label smoothing, lookahead, TTA; 18 epochs",
+    AIRBENCH94,
 )
 # ---------------------------------------------------------------------------
 # fast-muon = fast with airbench94_muon's optimizer for the convolution filters
@@ -197,23 +206,13 @@ register(
 # ---------------------------------------------------------------------------
 AIRBENCH94_MUON = {**AIRBENCH94, "optimizer": "muon", "muon_lr": 0.24, "muon_momentum": 0.6}
 
-register(
-    ModelVersion(
-        name="fast-muon",
-        summary="fast with Muon on the convolution filters (airbench94_muon's optimizer); 18 epochs",
-        defaults=AIRBENCH94_MUON,
-        architecture=airbench_architecture,
-        prepare=prepare_whitening,
-        cpu_xla=False,
-    )
+register_airbench(
+    "fast-muon",
+    "fast with Muon on the convolution filters (airbench94_muon's optimizer); 18 epochs",
+    AIRBENCH94_MUON,
 )
-register(
-    ModelVersion(
-        name="best",
-        summary="airbench96 in Keras: residual 128/512/512 blocks, cutout 12, translate 4, 40 epochs (a GPU recipe)",
-        defaults=AIRBENCH96,
-        architecture=airbench_architecture,
-        prepare=prepare_whitening,
-        cpu_xla=False,
-    )
+register_airbench(
+    "best",
+    "airbench96 in Keras: residual 128/512/512 blocks, cutout 12, translate 4, 40 epochs (a GPU recipe)",
+    AIRBENCH96,
 )

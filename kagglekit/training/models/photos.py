@@ -13,8 +13,7 @@ no GPU was lent while it was written (bench/RESULTS.md says so).
 
 from __future__ import annotations
 
-from kagglekit.training.models import ModelVersion, register
-from kagglekit.training.models.airbench import AIRBENCH94, AIRBENCH96, airbench_architecture, prepare_whitening
+from kagglekit.training.models.airbench import AIRBENCH94, AIRBENCH96, register_airbench
 
 PHOTOS = {
     **AIRBENCH94,
@@ -36,23 +35,13 @@ PHOTOS_BIG = {
     "image_size": [128, 128],  # a cache of its own, built from raw/ (the spec's is 64x64)
 }
 
-register(
-    ModelVersion(
-        name="photos",
-        summary="photographs at 64x64: airbench94 on 2x2 patches tiled (stride 2), batch 256, flip + translate 4, TTA",
-        defaults=PHOTOS,
-        architecture=airbench_architecture,
-        prepare=prepare_whitening,
-        cpu_xla=False,
-    )
+register_airbench(
+    "photos",
+    "photographs at 64x64: airbench94 on 2x2 patches tiled (stride 2), batch 256, flip + translate 4, TTA",
+    PHOTOS,
 )
-register(
-    ModelVersion(
-        name="photos-big",
-        summary="photographs at 128x128 for a GPU: airbench96 (residual 128/512/512) on 2x2 patches tiled, cutout 24, translate 8, 30 epochs",
-        defaults=PHOTOS_BIG,
-        architecture=airbench_architecture,
-        prepare=prepare_whitening,
-        cpu_xla=False,
-    )
+register_airbench(
+    "photos-big",
+    "photographs at 128x128 for a GPU: airbench96 (residual 128/512/512) on 2x2 patches tiled, cutout 24, translate 8, 30 epochs",
+    PHOTOS_BIG,
 )
