@@ -23,12 +23,16 @@ MUON_LR = 0.24  # airbench94_muon's filter learning rate: Muon steps are scale-f
 MUON_MOMENTUM = 0.6  # airbench94_muon's
 
 
+def frobenius(x: Any) -> Any:
+    return ops.sqrt(ops.sum(ops.square(x)))
+
+
 def orthogonalized(matrix: Any, steps: int) -> Any:
     """~U V^T of ``matrix`` by the quintic Newton-Schulz iteration (its singular values land in ~[0.5, 1.5])."""
     a, b, c = NEWTON_SCHULZ
     tall = matrix.shape[0] > matrix.shape[1]
     x = ops.transpose(matrix) if tall else matrix
-    x = x / (ops.sqrt(ops.sum(ops.square(x))) + 1e-7)  # Frobenius norm >= spectral: top singular value <= 1
+    x = x / (frobenius(x) + 1e-7)  # Frobenius norm >= spectral: top singular value <= 1
     for _ in range(steps):
         gram = ops.matmul(x, ops.transpose(x))
         x = a * x + ops.matmul(b * gram + c * ops.matmul(gram, gram), x)
@@ -64,10 +68,10 @@ class FilterMuon(keras.optimizers.SGD):
         self.assign(buffer, ops.add(ops.multiply(buffer, self.muon_momentum), gradient))
         step = ops.add(gradient, ops.multiply(buffer, self.muon_momentum))  # Nesterov
         out = variable.shape[-1]  # Keras filters are (kh, kw, in, out): flattened to (kh*kw*in, out)
-        self.assign(variable, variable * (math.sqrt(out) / ops.sqrt(ops.sum(ops.square(variable)))))
+        renormalized = variable * (math.sqrt(out) / frobenius(variable))  # airbench: filters back to sqrt(out)
         update = ops.reshape(orthogonalized(ops.reshape(step, (-1, out)), self.ns_steps), variable.shape)
         rate = ops.cast(learning_rate, variable.dtype) * self.muon_lr_ratio
-        self.assign_sub(variable, ops.multiply(update, rate))
+        self.assign(variable, ops.subtract(renormalized, ops.multiply(update, rate)))  # one write per step
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
